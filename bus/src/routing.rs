@@ -1,0 +1,70 @@
+//! Routing keys and the AMQP topic patterns adapters subscribe with.
+//!
+//! The key is the message type plus a routing suffix (the province code), such as
+//! `dossier.status_changed.42`. The bus matches patterns itself too, so that it knows at ingress
+//! which adapters a message is for: it records one pending delivery per adapter, and refuses a
+//! message nobody would receive instead of letting the broker drop it.
+
+/// The routing key a message is published with.
+pub fn routing_key(message_type: &str, suffix: &str) -> String {
+    format!("{message_type}.{suffix}")
+}
+
+/// Checks a topic pattern: dot-separated words of `a-z 0-9 _ -`, or `*` (one word), or `#` (any).
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("a pattern cannot be empty".into());
+    }
+    for word in pattern.split('.') {
+        let plain = !word.is_empty()
+            && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !(plain || word == "*" || word == "#") {
+            return Err(format!("`{word}` is not a word, `*` or `#`"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a routing key matches a topic pattern, as RabbitMQ's topic exchange decides.
+pub fn matches(pattern: &str, key: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let key: Vec<&str> = key.split('.').collect();
+    matches_words(&pattern, &key)
+}
+
+fn matches_words(pattern: &[&str], key: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => key.is_empty(),
+        Some((&"#", rest)) => (0..=key.len()).any(|skip| matches_words(rest, &key[skip..])),
+        Some((word, rest)) => match key.split_first() {
+            Some((k, key_rest)) => (*word == "*" || word == k) && matches_words(rest, key_rest),
+            None => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_matching_follows_rabbitmq() {
+        let key = "dossier.status_changed.42";
+        assert!(matches("dossier.status_changed.#", key));
+        assert!(matches("dossier.*.42", key));
+        assert!(matches("#", key));
+        assert!(matches("dossier.#.42", key));
+        assert!(matches("dossier.status_changed.42.#", key));
+        assert!(!matches("dossier.submitted.#", key));
+        assert!(!matches("dossier.*", key));
+        assert!(!matches("dossier.status_changed.43", key));
+    }
+
+    #[test]
+    fn patterns_are_checked() {
+        assert!(check_pattern("dossier.status_changed.#").is_ok());
+        assert!(check_pattern("dossier..x").is_err());
+        assert!(check_pattern("Dossier.x").is_err());
+        assert!(check_pattern("").is_err());
+    }
+}
