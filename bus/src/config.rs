@@ -513,16 +513,16 @@ fn secrets_in_file(table: &toml::Table, prefix: &str) -> Vec<ConfigProblem> {
                 path.clone(),
                 format!("a secret is read from the environment only: set {} instead", env_var_for(&path)),
             )),
-            toml::Value::String(text) if key == "url" => {
-                if url::Url::parse(text).is_ok_and(|u| u.password().is_some()) {
-                    problems.push(ConfigProblem::new(
-                        path.clone(),
-                        format!(
-                            "holds a password: remove it and set {} instead",
-                            env_var_for(&path.replace(".url", ".password"))
-                        ),
-                    ));
-                }
+            toml::Value::String(text)
+                if key == "url" && url::Url::parse(text).is_ok_and(|u| u.password().is_some()) =>
+            {
+                problems.push(ConfigProblem::new(
+                    path.clone(),
+                    format!(
+                        "holds a password: remove it and set {} instead",
+                        env_var_for(&path.replace(".url", ".password"))
+                    ),
+                ));
             }
             _ => {}
         }

@@ -7,9 +7,23 @@
 
 pub mod adapter;
 pub mod config;
+pub mod engine;
 pub mod envelope;
+pub mod events;
+pub mod http;
+pub mod privacy;
+pub mod registry;
 pub mod routing;
+pub mod schema;
+pub mod server;
+pub mod store;
+pub mod transport;
 
 pub use adapter::{Adapter, AdapterKind, Delivery, Failure, Outcome, Simulator};
 pub use config::{ConfigProblem, Secret};
 pub use envelope::Envelope;
+
+/// Now, in Unix milliseconds: how the store and headers keep time.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,446 @@
+//! The delivery engine: consumes each adapter's queue and owns everything around the adapter's
+//! call — order, deduplication, newest-seq-wins, retries, dead letters, acks and records.
+//!
+//! Deliveries are sharded by subject into ordered lanes: one dossier's messages are handed to
+//! the adapter one batch after another, while different dossiers go at once. A message is acked
+//! only after its outcome is recorded (and, for a retry or a dead letter, after the broker
+//! confirmed its copy), so a crash at any point redelivers it; the record then makes the
+//! redelivered copy a duplicate that is acked without being sent again.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::BasicProperties;
+use lapin::message::Delivery as AmqpDelivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::adapter::{Adapter, Delivery, Failure, Outcome};
+use crate::config::DeliveryPolicy;
+use crate::envelope::Envelope;
+use crate::store::{DeliveryState, OutcomeRecord, Store};
+use crate::transport::{Broker, Link, Target};
+use crate::{events, now_ms};
+
+/// AMQP headers the bus sets on the messages it publishes.
+pub mod headers {
+    /// When the bus accepted the message (Unix ms), for the delivery-latency metric.
+    pub const ACCEPTED_AT: &str = "x-lgsp-accepted-at";
+    /// Failed attempts so far.
+    pub const ATTEMPTS: &str = "x-lgsp-attempts";
+    pub const FIRST_FAILED_AT: &str = "x-lgsp-first-failed-at";
+    pub const LAST_FAILED_AT: &str = "x-lgsp-last-failed-at";
+    pub const LAST_ERROR: &str = "x-lgsp-last-error";
+    /// The peer's answer to the last attempt, when there was one.
+    pub const PEER_ANSWER: &str = "x-lgsp-peer-answer";
+    pub const ADAPTER: &str = "x-lgsp-adapter";
+}
+
+/// One configured adapter, as the engine runs it.
+pub struct AdapterRuntime {
+    pub id: String,
+    pub adapter: Arc<dyn Adapter>,
+    pub routes: Vec<String>,
+    pub policy: DeliveryPolicy,
+}
+
+/// Runs one consumer per adapter until shutdown; each survives broker reconnections.
+pub fn spawn(
+    adapters: &[Arc<AdapterRuntime>],
+    broker: &Broker,
+    store: &Store,
+    shutdown: &CancellationToken,
+) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    for runtime in adapters {
+        let ctx = Arc::new(Context {
+            runtime: runtime.clone(),
+            broker: broker.clone(),
+            store: store.clone(),
+            shutdown: shutdown.clone(),
+        });
+        tasks.spawn(run_adapter(ctx));
+    }
+    tasks
+}
+
+struct Context {
+    runtime: Arc<AdapterRuntime>,
+    broker: Broker,
+    store: Store,
+    shutdown: CancellationToken,
+}
+
+async fn run_adapter(ctx: Arc<Context>) {
+    let adapter = ctx.runtime.id.as_str();
+    while let Some(link) = ctx.broker.wait_link(&ctx.shutdown).await {
+        match consume(&ctx, &link).await {
+            Ok(()) => info!(adapter, "consumer stopped"),
+            Err(e) => {
+                warn!(adapter, error = %e, "consumer interrupted; resuming when the broker is back");
+                // A channel-level failure on a live connection: pause briefly, then consume again.
+                tokio::select! {
+                    _ = ctx.broker.wait_link_lost(link.generation, &ctx.shutdown) => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+        if ctx.shutdown.is_cancelled() {
+            break;
+        }
+    }
+}
+
+/// A delivery read off the queue, ready for a lane.
+struct Incoming {
+    amqp: AmqpDelivery,
+    envelope: Arc<Envelope>,
+    /// Failed attempts before this one.
+    failures: u32,
+    accepted_at: Option<i64>,
+    first_failed_at: Option<i64>,
+}
+
+async fn consume(ctx: &Arc<Context>, link: &Link) -> Result<(), String> {
+    let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
+    let result = consume_on(ctx, link, &channel).await;
+    let _ = channel.close(200, "lgsp consumer done".into()).await;
+    result
+}
+
+async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -> Result<(), String> {
+    let runtime = &ctx.runtime;
+    let queue = ctx.broker.names().queue(&runtime.id);
+    channel.basic_qos(runtime.policy.prefetch, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
+    let tag = format!("lgsp-{}-{}", runtime.id, link.generation);
+    let mut consumer = channel
+        .basic_consume(queue.into(), tag.into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    info!(adapter = %runtime.id, lanes = runtime.policy.lanes, prefetch = runtime.policy.prefetch, "consuming");
+
+    let mut lanes = Vec::with_capacity(runtime.policy.lanes);
+    let mut lane_tasks = JoinSet::new();
+    for _ in 0..runtime.policy.lanes {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        lanes.push(sender);
+        lane_tasks.spawn(lane(ctx.clone(), receiver));
+    }
+
+    let result = loop {
+        let next = tokio::select! {
+            next = consumer.next() => next,
+            _ = ctx.shutdown.cancelled() => break Ok(()),
+        };
+        let amqp = match next {
+            Some(Ok(amqp)) => amqp,
+            Some(Err(e)) => break Err(e.to_string()),
+            None => break Err("the broker ended the consumer".to_string()),
+        };
+        match serde_json::from_slice::<Envelope>(&amqp.data) {
+            Ok(envelope) => {
+                let lane = lane_of(&envelope.subject, lanes.len());
+                let _ = lanes[lane].send(Incoming::new(amqp, envelope));
+            }
+            Err(e) => dead_letter_unreadable(ctx, amqp, &format!("not a valid envelope: {e}")).await,
+        }
+    };
+    // Lanes finish the batch in hand; on shutdown they leave the rest, which the broker requeues
+    // when the channel closes.
+    drop(lanes);
+    while lane_tasks.join_next().await.is_some() {}
+    result
+}
+
+fn lane_of(subject: &str, lanes: usize) -> usize {
+    let mut hasher = std::hash::DefaultHasher::new();
+    subject.hash(&mut hasher);
+    (hasher.finish() % lanes as u64) as usize
+}
+
+impl Incoming {
+    fn new(amqp: AmqpDelivery, envelope: Envelope) -> Self {
+        let header = |name: &str| amqp.properties.headers().as_ref().and_then(|h| h.inner().get(name)).and_then(as_i64);
+        Incoming {
+            failures: header(headers::ATTEMPTS).unwrap_or(0).max(0) as u32,
+            accepted_at: header(headers::ACCEPTED_AT),
+            first_failed_at: header(headers::FIRST_FAILED_AT),
+            envelope: Arc::new(envelope),
+            amqp,
+        }
+    }
+}
+
+fn as_i64(value: &AMQPValue) -> Option<i64> {
+    match value {
+        AMQPValue::LongLongInt(v) => Some(*v),
+        AMQPValue::LongInt(v) => Some(*v as i64),
+        AMQPValue::LongUInt(v) => Some(*v as i64),
+        AMQPValue::Timestamp(v) => Some(*v as i64),
+        _ => None,
+    }
+}
+
+async fn lane(ctx: Arc<Context>, mut receiver: mpsc::UnboundedReceiver<Incoming>) {
+    let max_batch = ctx.runtime.adapter.max_batch().max(1);
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Some(first) = receiver.recv().await {
+        if ctx.shutdown.is_cancelled() {
+            return;
+        }
+        batch.push(first);
+        while batch.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        process(&ctx, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Delivers one batch of one lane and settles every message in it.
+async fn process(ctx: &Context, batch: Vec<Incoming>) {
+    let id = ctx.runtime.id.as_str();
+    let envelopes: Vec<Arc<Envelope>> = batch.iter().map(|i| i.envelope.clone()).collect();
+    let Some(checks) =
+        until_done(ctx, "read delivery states", || ctx.store.delivery_checks(id, envelopes.clone())).await
+    else {
+        return;
+    };
+
+    // Decide, in lane order, what is a duplicate and what is stale.
+    let mut newest: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut work = Vec::with_capacity(batch.len());
+    let mut deliveries = Vec::with_capacity(batch.len());
+    for (item, check) in batch.iter().zip(&checks) {
+        let envelope = &item.envelope;
+        if check.state.is_some_and(DeliveryState::is_final) || !seen.insert(envelope.id) {
+            events::duplicate(id, envelope);
+            ack(&item.amqp).await;
+            continue;
+        }
+        let key = (envelope.message_type.as_str(), envelope.subject.as_str());
+        let newest_seq = newest.get(&key).copied().max(check.last_seq);
+        let stale = newest_seq.is_some_and(|n| envelope.seq < n);
+        if !stale {
+            newest.insert(key, envelope.seq);
+        }
+        deliveries.push(Delivery { envelope: envelope.clone(), stale, attempt: item.failures + 1 });
+        work.push((item, newest_seq));
+    }
+    if deliveries.is_empty() {
+        return;
+    }
+
+    let outcomes = call_adapter(ctx, &deliveries).await;
+
+    // Copies for retry tiers and dead letters are confirmed before anything is acked.
+    let settled = futures::future::join_all(
+        work.iter()
+            .zip(&deliveries)
+            .zip(outcomes)
+            .map(|(((item, newest_seq), delivery), outcome)| settle(ctx, item, delivery, outcome, *newest_seq)),
+    )
+    .await;
+    let records: Vec<OutcomeRecord> = settled.iter().flatten().cloned().collect();
+    if until_done(ctx, "record outcomes", || ctx.store.record_outcomes(records.clone())).await.is_none() {
+        return;
+    }
+    for ((item, _), record) in work.iter().zip(&settled) {
+        if record.is_some() {
+            ack(&item.amqp).await;
+        }
+    }
+}
+
+async fn call_adapter(ctx: &Context, deliveries: &[Delivery]) -> Vec<Outcome> {
+    let policy = &ctx.runtime.policy;
+    let all = |failure: Failure| vec![Outcome::Transient(failure); deliveries.len()];
+    match tokio::time::timeout(policy.timeout, ctx.runtime.adapter.deliver(deliveries)).await {
+        Ok(outcomes) if outcomes.len() == deliveries.len() => outcomes,
+        Ok(outcomes) => {
+            error!(adapter = %ctx.runtime.id, got = outcomes.len(), expected = deliveries.len(), "adapter returned the wrong number of outcomes");
+            all(Failure::new(format!("adapter returned {} outcomes for {} messages", outcomes.len(), deliveries.len())))
+        }
+        Err(_) => all(Failure::new(format!("no answer from the adapter within {:?}", policy.timeout))),
+    }
+}
+
+/// Turns an outcome into its record, publishing the retry or dead-letter copy first. `None`
+/// when that copy could not be published: the message stays unacked and comes back.
+async fn settle(
+    ctx: &Context,
+    item: &Incoming,
+    delivery: &Delivery,
+    outcome: Outcome,
+    newest_seq: Option<u64>,
+) -> Option<OutcomeRecord> {
+    let runtime = &ctx.runtime;
+    let policy = &runtime.policy;
+    let envelope = &item.envelope;
+    let now = now_ms();
+    let record = |state, last_error: Option<String>| OutcomeRecord {
+        message_id: envelope.id.to_string(),
+        adapter: runtime.id.clone(),
+        state,
+        attempts: delivery.attempt,
+        last_error,
+        at: now,
+        newest_seq: (state == DeliveryState::Delivered && !delivery.stale)
+            .then(|| (envelope.message_type.clone(), envelope.subject.clone(), envelope.seq)),
+    };
+    match outcome {
+        Outcome::Delivered => {
+            let latency = item.accepted_at.map(|at| Duration::from_millis(now.saturating_sub(at).max(0) as u64));
+            events::delivered(&runtime.id, envelope, latency);
+            Some(record(DeliveryState::Delivered, None))
+        }
+        Outcome::Superseded => {
+            events::superseded(&runtime.id, envelope, newest_seq.unwrap_or(envelope.seq));
+            Some(record(DeliveryState::Superseded, None))
+        }
+        Outcome::Transient(failure) if delivery.attempt < policy.max_attempts => {
+            let tier = (item.failures as usize).min(policy.retry_tiers.len() - 1);
+            let wait = policy.retry_tiers[tier];
+            let queue = ctx.broker.names().retry_queue(&runtime.id, wait);
+            publish_copy(ctx, item, &queue, &failure, delivery.attempt, now).await?;
+            events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
+            Some(record(DeliveryState::Retrying, Some(describe(&failure))))
+        }
+        Outcome::Transient(failure) => {
+            let failure = Failure {
+                reason: format!("gave up after {} attempts: {}", delivery.attempt, failure.reason),
+                ..failure
+            };
+            dead_letter(ctx, item, &failure, delivery.attempt, now).await
+        }
+        Outcome::Permanent(failure) => dead_letter(ctx, item, &failure, delivery.attempt, now).await,
+    }
+}
+
+async fn dead_letter(
+    ctx: &Context,
+    item: &Incoming,
+    failure: &Failure,
+    attempt: u32,
+    now: i64,
+) -> Option<OutcomeRecord> {
+    let runtime = &ctx.runtime;
+    let queue = ctx.broker.names().dead_letter_queue(&runtime.id);
+    publish_copy(ctx, item, &queue, failure, attempt, now).await?;
+    events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
+    Some(OutcomeRecord {
+        message_id: item.envelope.id.to_string(),
+        adapter: runtime.id.clone(),
+        state: DeliveryState::DeadLettered,
+        attempts: attempt,
+        last_error: Some(describe(failure)),
+        at: now,
+        newest_seq: None,
+    })
+}
+
+/// The reason as stored and shown: personal data masked, the peer's answer appended.
+fn describe(failure: &Failure) -> String {
+    let text = match &failure.peer_answer {
+        Some(answer) => format!("{} (peer answered: {answer})", failure.reason),
+        None => failure.reason.clone(),
+    };
+    crate::privacy::redact(&text)
+}
+
+/// Publishes the message again, to a retry tier or the dead-letter queue, carrying its history.
+async fn publish_copy(
+    ctx: &Context,
+    item: &Incoming,
+    queue: &str,
+    failure: &Failure,
+    attempt: u32,
+    now: i64,
+) -> Option<()> {
+    let mut table = item.amqp.properties.headers().clone().unwrap_or_default();
+    let text = |s: &str| AMQPValue::LongString(crate::privacy::redact(s).into());
+    table.insert(headers::ATTEMPTS.into(), AMQPValue::LongLongInt(attempt as i64));
+    table.insert(headers::FIRST_FAILED_AT.into(), AMQPValue::LongLongInt(item.first_failed_at.unwrap_or(now)));
+    table.insert(headers::LAST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
+    table.insert(headers::LAST_ERROR.into(), text(&failure.reason));
+    table.insert(headers::ADAPTER.into(), AMQPValue::LongString(ctx.runtime.id.as_str().into()));
+    match &failure.peer_answer {
+        Some(answer) => table.insert(headers::PEER_ANSWER.into(), text(answer)),
+        None => table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void),
+    };
+    let properties = copy_properties(&item.amqp.properties).with_headers(table);
+    match ctx.broker.publish(Target::Queue(queue), &item.amqp.data, properties).await {
+        Ok(()) => Some(()),
+        Err(e) => {
+            warn!(adapter = %ctx.runtime.id, id = %item.envelope.id, queue, error = %e,
+                "cannot move the message; it stays in the queue and comes back");
+            None
+        }
+    }
+}
+
+fn copy_properties(original: &BasicProperties) -> BasicProperties {
+    let mut properties = BasicProperties::default().with_content_type("application/json".into());
+    if let Some(id) = original.message_id() {
+        properties = properties.with_message_id(id.clone());
+    }
+    if let Some(kind) = original.kind() {
+        properties = properties.with_type(kind.clone());
+    }
+    if let Some(timestamp) = original.timestamp() {
+        properties = properties.with_timestamp(*timestamp);
+    }
+    properties
+}
+
+/// A message that is not an envelope cannot be delivered; it waits for an operator.
+async fn dead_letter_unreadable(ctx: &Context, amqp: AmqpDelivery, reason: &str) {
+    let queue = ctx.broker.names().dead_letter_queue(&ctx.runtime.id);
+    let mut table = FieldTable::default();
+    table.insert(headers::LAST_ERROR.into(), AMQPValue::LongString(reason.into()));
+    table.insert(headers::ADAPTER.into(), AMQPValue::LongString(ctx.runtime.id.as_str().into()));
+    let properties = BasicProperties::default().with_headers(table);
+    if ctx.broker.publish(Target::Queue(&queue), &amqp.data, properties).await.is_ok() {
+        events::dead_lettered(&ctx.runtime.id, "-", "-", 1, reason);
+        ack(&amqp).await;
+    }
+}
+
+async fn ack(amqp: &AmqpDelivery) {
+    // A failed ack means the channel is gone: the broker redelivers, the record dedups.
+    if let Err(e) = amqp.acker.ack(BasicAckOptions::default()).await {
+        warn!(error = %e, "ack failed; the message will be redelivered and deduplicated");
+    }
+}
+
+/// Retries a store operation until it succeeds: a store outage pauses delivery, it loses nothing.
+async fn until_done<T, F, Fut>(ctx: &Context, what: &str, mut operation: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, crate::store::StoreError>>,
+{
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match operation().await {
+            Ok(value) => return Some(value),
+            Err(e) => {
+                error!(adapter = %ctx.runtime.id, error = %e, "cannot {what}; delivery paused");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = ctx.shutdown.cancelled() => return None,
+                }
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The schema catalogue: `schemas/*.json`, embedded at build time, compiled once.
+//!
+//! `envelope.json` checks the envelope, `<type>.json` each message type's payload, and
+//! `common.json` holds the shared definitions (identifiers, dates, the dossier). Every violation is
+//! reported with a JSON pointer into the submitted document and a reason a member's developer can
+//! act on; the reason quotes the failing definition's `description` (or its `x-lgsp-reason`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use jsonschema::{ValidationError, Validator, error::ValidationErrorKind};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::envelope::Envelope;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
+}
+
+/// One thing wrong with a submitted document.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Violation {
+    /// JSON pointer (RFC 6901) to the offending value, such as `/payload/applicant/id`.
+    pub pointer: String,
+    pub reason: String,
+}
+
+impl Violation {
+    pub fn new(pointer: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { pointer: pointer.into(), reason: reason.into() }
+    }
+}
+
+struct MessageType {
+    validator: Validator,
+    /// Pointer into the payload whose value the envelope's subject must equal.
+    subject_pointer: Option<String>,
+}
+
+pub struct Catalogue {
+    envelope: Validator,
+    message_types: BTreeMap<String, MessageType>,
+    /// Every schema document by file name.
+    documents: BTreeMap<String, Value>,
+    /// File name by `$id`, to find the definition a violation comes from.
+    files_by_id: HashMap<String, String>,
+}
+
+impl Catalogue {
+    /// The schemas this binary was built with.
+    pub fn embedded() -> Result<Self, String> {
+        Self::from_documents(embedded::SCHEMAS)
+    }
+
+    /// Builds the catalogue from (file name, JSON text) pairs.
+    pub fn from_documents(files: &[(&str, &str)]) -> Result<Self, String> {
+        let mut documents = BTreeMap::new();
+        let mut files_by_id = HashMap::new();
+        for (name, text) in files {
+            let doc: Value = serde_json::from_str(text).map_err(|e| format!("schemas/{name}: not JSON: {e}"))?;
+            let id = doc["$id"].as_str().ok_or_else(|| format!("schemas/{name}: has no $id"))?;
+            files_by_id.insert(id.to_string(), name.to_string());
+            documents.insert(name.to_string(), doc);
+        }
+        let registry = jsonschema::Registry::new()
+            .extend(documents.values().map(|doc| (doc["$id"].as_str().unwrap().to_string(), doc.clone())))
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| format!("schemas: {e}"))?;
+        let compile = |name: &str| -> Result<Validator, String> {
+            jsonschema::options()
+                .with_registry(&registry)
+                .should_validate_formats(true)
+                .build(&documents[name])
+                .map_err(|e| format!("schemas/{name}: {e}"))
+        };
+
+        let envelope = compile("envelope.json").map_err(|e| format!("{e} (envelope.json is required)"))?;
+        let mut message_types = BTreeMap::new();
+        for (name, doc) in &documents {
+            let Some(message_type) = message_type_of(name) else { continue };
+            let subject_pointer = doc.get("x-lgsp-subject").and_then(Value::as_str).map(String::from);
+            message_types.insert(message_type.to_string(), MessageType { validator: compile(name)?, subject_pointer });
+        }
+        Ok(Catalogue { envelope, message_types, documents, files_by_id })
+    }
+
+    pub fn message_types(&self) -> impl Iterator<Item = &str> {
+        self.message_types.keys().map(String::as_str)
+    }
+
+    /// A schema document by file name, such as `dossier.status_changed.json`.
+    pub fn document(&self, name: &str) -> Option<&Value> {
+        self.documents.get(name)
+    }
+
+    pub fn documents(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.documents.iter().map(|(name, doc)| (name.as_str(), doc))
+    }
+
+    /// Checks a submitted envelope and its payload; lists every violation.
+    pub fn check_envelope(&self, value: &Value) -> Result<Envelope, Vec<Violation>> {
+        let mut violations = self.violations(&self.envelope, value, "");
+        let message_type = value.get("type").and_then(Value::as_str);
+        let known = message_type.and_then(|t| self.message_types.get(t));
+        match (message_type, known, value.get("payload")) {
+            (Some(name), None, _) if !violations.iter().any(|v| v.pointer == "/type") => {
+                let known: Vec<&str> = self.message_types().collect();
+                violations.push(Violation::new(
+                    "/type",
+                    format!("unknown message type `{name}`; known: {}", known.join(", ")),
+                ));
+            }
+            (_, Some(schema), Some(payload)) if payload.is_object() => {
+                violations.extend(self.violations(&schema.validator, payload, "/payload"));
+                if let Some(pointer) = &schema.subject_pointer
+                    && let (Some(expected), Some(subject)) =
+                        (payload.pointer(pointer).and_then(Value::as_str), value.get("subject").and_then(Value::as_str))
+                    && expected != subject
+                {
+                    violations.push(Violation::new(
+                        "/subject",
+                        format!("must be the payload's {} (`{expected}`)", pointer.trim_start_matches('/')),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if !violations.is_empty() {
+            return Err(violations);
+        }
+        serde_json::from_value(value.clone()).map_err(|e| vec![Violation::new("", e.to_string())])
+    }
+
+    fn violations(&self, validator: &Validator, value: &Value, prefix: &str) -> Vec<Violation> {
+        if validator.is_valid(value) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for error in validator.iter_errors(value) {
+            self.describe(&error, prefix, &mut out);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn describe(&self, error: &ValidationError, prefix: &str, out: &mut Vec<Violation>) {
+        let at = format!("{prefix}{}", error.instance_path().as_str());
+        let custom = self.annotation(error, "x-lgsp-reason");
+        match error.kind() {
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                out.push(Violation::new(child(&at, name), custom.unwrap_or_else(|| "is required".into())));
+            }
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                for name in unexpected {
+                    out.push(Violation::new(child(&at, name), "is not a field of this message"));
+                }
+            }
+            _ => {
+                let reason = match custom.or_else(|| self.annotation(error, "description")) {
+                    Some(expected) => format!("{error}: expected {expected}"),
+                    None => error.to_string(),
+                };
+                out.push(Violation::new(at, reason));
+            }
+        }
+    }
+
+    /// A keyword of the schema object holding the failing keyword, such as its description.
+    fn annotation(&self, error: &ValidationError, keyword: &str) -> Option<String> {
+        let location = error.absolute_keyword_location()?.as_str();
+        let (base, fragment) = location.split_once('#')?;
+        let doc = self.documents.get(self.files_by_id.get(base)?)?;
+        let parent = fragment.rsplit_once('/').map_or("", |(parent, _)| parent);
+        doc.pointer(parent)?.get(keyword)?.as_str().map(String::from)
+    }
+}
+
+/// `dossier.status_changed.json` → `dossier.status_changed`; shared and service schemas are not types.
+fn message_type_of(file: &str) -> Option<&str> {
+    let stem = file.strip_suffix(".json")?;
+    let shared = ["common", "envelope"].contains(&stem);
+    let service = stem.ends_with(".request") || stem.ends_with(".reply");
+    (!shared && !service && stem.contains('.')).then_some(stem)
+}
+
+fn child(pointer: &str, name: &str) -> String {
+    format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn catalogue() -> Catalogue {
+        Catalogue::embedded().expect("the repository's schemas compile")
+    }
+
+    fn pointers(violations: &[Violation]) -> Vec<&str> {
+        violations.iter().map(|v| v.pointer.as_str()).collect()
+    }
+
+    /// Every example a schema carries is valid against it: the docs cannot drift from the contract.
+    #[test]
+    fn every_schema_example_is_valid() {
+        let catalogue = catalogue();
+        let envelope_examples = catalogue.document("envelope.json").unwrap()["examples"].as_array().unwrap();
+        for example in envelope_examples {
+            catalogue.check_envelope(example).unwrap();
+        }
+        let mut checked = 0;
+        for message_type in catalogue.message_types() {
+            let doc = catalogue.document(&format!("{message_type}.json")).unwrap();
+            for payload in doc["examples"].as_array().expect("every message schema has examples") {
+                let subject = payload["dossier_code"].clone();
+                let envelope = json!({
+                    "id": uuid::Uuid::now_v7(), "type": message_type, "source": "onestop.sandbox",
+                    "subject": subject, "seq": 1, "occurred_at": "2026-11-20T09:15:00+07:00", "payload": payload
+                });
+                if let Err(violations) = catalogue.check_envelope(&envelope) {
+                    panic!("{message_type} example {payload}: {violations:#?}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 4);
+    }
+
+    #[test]
+    fn every_violation_is_listed_with_its_pointer_and_a_reason() {
+        let catalogue = catalogue();
+        let bad = json!({
+            "id": "not-a-uuid",
+            "type": "dossier.status_changed",
+            "source": "onestop.sandbox",
+            "subject": "000.00.01.H42-261120-0001",
+            "seq": -1,
+            "occurred_at": "yesterday",
+            "extra": true,
+            "payload": {
+                "dossier_code": "000.00.01.H42-261120-0001",
+                "procedure_code": "1.001234",
+                "agency_code": "000.00.01.H42",
+                "status": 11,
+                "received_at": "2026-11-20 08:30",
+                "applicant": { "kind": "citizen", "id": "12345", "name": "Nguyễn Văn An" },
+                "colour": "blue"
+            }
+        });
+        let violations = catalogue.check_envelope(&bad).unwrap_err();
+        let found = pointers(&violations);
+        for expected in [
+            "/id",
+            "/seq",
+            "/occurred_at",
+            "/extra",
+            "/payload/status",
+            "/payload/received_at",
+            "/payload/due_at",
+            "/payload/applicant/id",
+            "/payload/colour",
+        ] {
+            assert!(found.contains(&expected), "{expected} not in {violations:#?}");
+        }
+        let cccd = violations.iter().find(|v| v.pointer == "/payload/applicant/id").unwrap();
+        assert!(cccd.reason.contains("CCCD") && cccd.reason.contains("12 digits"), "{cccd:?}");
+        let status = violations.iter().find(|v| v.pointer == "/payload/status").unwrap();
+        assert!(status.reason.contains("10 result returned"), "{status:?}");
+        let due = violations.iter().find(|v| v.pointer == "/payload/due_at").unwrap();
+        assert_eq!(due.reason, "is required");
+    }
+
+    #[test]
+    fn a_business_needs_a_tax_code_and_a_returned_result_a_completion_date() {
+        let catalogue = catalogue();
+        let mut envelope = catalogue.document("envelope.json").unwrap()["examples"][0].clone();
+        envelope["payload"]["applicant"] = json!({"kind": "business", "id": "001203000001", "name": "X"});
+        envelope["payload"]["status"] = json!(10);
+        let violations = catalogue.check_envelope(&envelope).unwrap_err();
+        assert_eq!(pointers(&violations), ["/payload/applicant/id", "/payload/completed_at"], "{violations:#?}");
+        assert!(violations[0].reason.contains("MST"));
+        assert!(violations[1].reason.contains("status 10"), "{violations:?}");
+
+        envelope["payload"]["applicant"]["id"] = json!("0101234567-001");
+        envelope["payload"]["completed_at"] = json!("2026-11-24T15:30:00+07:00");
+        catalogue.check_envelope(&envelope).unwrap();
+    }
+
+    #[test]
+    fn unknown_types_and_mismatched_subjects_are_refused() {
+        let catalogue = catalogue();
+        let mut envelope = catalogue.document("envelope.json").unwrap()["examples"][0].clone();
+        envelope["subject"] = json!("000.00.01.H42-261120-9999");
+        let violations = catalogue.check_envelope(&envelope).unwrap_err();
+        assert_eq!(pointers(&violations), ["/subject"]);
+        assert!(violations[0].reason.contains("000.00.01.H42-261120-0001"));
+
+        envelope["type"] = json!("dossier.teleported");
+        let violations = catalogue.check_envelope(&envelope).unwrap_err();
+        assert_eq!(pointers(&violations), ["/type"]);
+        assert!(violations[0].reason.contains("dossier.status_changed"), "{violations:?}");
+    }
+}

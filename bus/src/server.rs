@@ -1,0 +1,158 @@
+//! Starting and stopping a whole bus: store, broker, engine, HTTP, and in sandbox mode the
+//! peers' simulators.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::adapter::AdapterKind;
+use crate::config::Config;
+use crate::http::AppState;
+use crate::schema::Catalogue;
+use crate::store::Store;
+use crate::transport::{Broker, Subscription};
+use crate::{engine, registry};
+
+/// A bus that is running.
+pub struct RunningBus {
+    /// Where the HTTP API listens (the real port when the config said `:0`).
+    pub http_addr: SocketAddr,
+    pub store: Store,
+    pub broker: Broker,
+    http: JoinHandle<()>,
+    engine: JoinSet<()>,
+    stop_http: CancellationToken,
+    stop_consumers: CancellationToken,
+    stop_broker: CancellationToken,
+    drain_timeout: Duration,
+}
+
+/// Starts a bus on `config`. It starts even when the broker is down (and says so on /readyz):
+/// it connects as soon as the broker is there.
+pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> anyhow::Result<RunningBus> {
+    let built = registry::build(&config, kinds, sandbox).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid config:\n  {}", lines.join("\n  "))
+    })?;
+    for (runtime, (simulator, settings)) in built.iter().filter_map(|b| Some((&b.runtime, b.sandbox.as_ref()?))) {
+        let addr = simulator.serve(settings).await?;
+        info!(adapter = %runtime.id, %addr, "sandbox: the peer's simulator is serving");
+    }
+    let catalogue = Arc::new(Catalogue::embedded().map_err(anyhow::Error::msg)?);
+    let store = Store::open(&config.store.sqlite_path().map_err(anyhow::Error::msg)?)?;
+
+    let stop_http = CancellationToken::new();
+    let stop_consumers = CancellationToken::new();
+    let stop_broker = CancellationToken::new();
+    let adapters: Vec<_> = built.into_iter().map(|b| b.runtime).collect();
+    let subscriptions = adapters
+        .iter()
+        .map(|a| Subscription {
+            adapter: a.id.clone(),
+            routes: a.routes.clone(),
+            retry_tiers: a.policy.retry_tiers.clone(),
+        })
+        .collect();
+    let broker = Broker::start(config.amqp.clone(), subscriptions, stop_broker.clone());
+    let engine = engine::spawn(&adapters, &broker, &store, &stop_consumers);
+
+    let state = AppState {
+        catalogue,
+        broker: broker.clone(),
+        store: store.clone(),
+        members: Arc::new(config.members.clone()),
+        subscriptions: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect()),
+        routing_suffix: config.bus.province_code.clone(),
+        metrics: metrics(),
+        id_locks: Arc::new((0..AppState::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (http.listen): {e}", config.http.listen))?;
+    let http_addr = listener.local_addr()?;
+    let app = crate::http::app(state, config.http.max_body_bytes);
+    let stop = stop_http.clone();
+    let http = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        if let Err(e) = served {
+            warn!(error = %e, "HTTP server stopped");
+        }
+    });
+    info!(%http_addr, adapters = adapters.len(), "lgsp is up");
+    Ok(RunningBus {
+        http_addr,
+        store,
+        broker,
+        http,
+        engine,
+        stop_http,
+        stop_consumers,
+        stop_broker,
+        drain_timeout: config.bus.drain_timeout,
+    })
+}
+
+impl RunningBus {
+    /// Drains and stops: no new requests; in-flight requests finish; consumers finish the batch
+    /// in hand and leave the rest to the broker; then the connections close. Bounded by
+    /// `bus.drain_timeout`.
+    pub async fn shutdown(mut self) {
+        info!("stopping: draining in-flight work");
+        let drain = async {
+            self.stop_http.cancel();
+            let _ = (&mut self.http).await;
+            self.stop_consumers.cancel();
+            while self.engine.join_next().await.is_some() {}
+        };
+        if tokio::time::timeout(self.drain_timeout, drain).await.is_err() {
+            warn!(timeout = ?self.drain_timeout, "drain timed out; unacked messages return to the queue");
+        }
+        self.stop_broker.cancel();
+        // Give the supervisor a moment to close the connections cleanly.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        info!("stopped");
+    }
+
+    /// Runs until SIGINT or SIGTERM, then drains.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        self.shutdown().await;
+    }
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The process-wide Prometheus recorder (one per process, shared by every bus in it).
+fn metrics() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let buckets =
+                [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .expect("valid buckets")
+                .install_recorder()
+                .expect("one Prometheus recorder per process");
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    upkeep.run_upkeep();
+                }
+            });
+            handle
+        })
+        .clone()
+}

@@ -1,0 +1,60 @@
+//! Schema migrations, run at start. Each step runs once, in order; `user_version` records how
+//! far a file has come, so an old file is brought up to date and a new one built from scratch.
+
+use rusqlite::Connection;
+
+const STEPS: &[&str] = &[
+    // 1: messages, deliveries, newest seq per subject, dossier projection.
+    "CREATE TABLE messages (
+         id          TEXT PRIMARY KEY,
+         type        TEXT NOT NULL,
+         source      TEXT NOT NULL,
+         subject     TEXT NOT NULL,
+         seq         INTEGER NOT NULL,
+         occurred_at TEXT NOT NULL,
+         digest      TEXT NOT NULL,
+         routing_key TEXT NOT NULL,
+         accepted_at INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE deliveries (
+         message_id TEXT NOT NULL,
+         adapter    TEXT NOT NULL,
+         state      TEXT NOT NULL,
+         attempts   INTEGER NOT NULL DEFAULT 0,
+         last_error TEXT,
+         updated_at INTEGER NOT NULL,
+         PRIMARY KEY (message_id, adapter)
+     ) WITHOUT ROWID;
+     CREATE INDEX deliveries_by_state ON deliveries (adapter, state);
+     CREATE TABLE subject_seq (
+         adapter TEXT NOT NULL,
+         type    TEXT NOT NULL,
+         subject TEXT NOT NULL,
+         seq     INTEGER NOT NULL,
+         PRIMARY KEY (adapter, type, subject)
+     ) WITHOUT ROWID;
+     CREATE TABLE dossiers (
+         code           TEXT PRIMARY KEY,
+         status         INTEGER,
+         seq            INTEGER,
+         message_type   TEXT NOT NULL,
+         procedure_code TEXT,
+         agency_code    TEXT,
+         received_at    TEXT,
+         due_at         TEXT,
+         completed_at   TEXT,
+         message_id     TEXT NOT NULL,
+         updated_at     INTEGER NOT NULL
+     ) WITHOUT ROWID;",
+];
+
+pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (index, step) in STEPS.iter().enumerate().skip(done as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! The store: message states, dedup keys, the newest `seq` per subject and adapter, and the
+//! dossier projection, in one SQLite file (WAL).
+//!
+//! Every write goes through one writer thread that commits whatever is waiting as one
+//! transaction (group commit), so the store keeps up with the broker; callers await their own
+//! write's commit. Reads use a small pool of their own connections and never wait on writes.
+
+mod migrations;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::envelope::Envelope;
+pub use writer::{Accepted, DossierUpdate, OutcomeRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("store: cannot create {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("store: the writer has stopped")]
+    WriterGone,
+}
+
+/// Where a message stands for one adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Published; the adapter has not handled it yet.
+    Accepted,
+    Delivered,
+    /// Failed transiently; waiting in a retry tier.
+    Retrying,
+    /// A newer `seq` of the same (type, subject) was delivered first; not sent.
+    Superseded,
+    DeadLettered,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Delivered => "delivered",
+            Self::Retrying => "retrying",
+            Self::Superseded => "superseded",
+            Self::DeadLettered => "dead_lettered",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "delivered" => Self::Delivered,
+            "retrying" => Self::Retrying,
+            "superseded" => Self::Superseded,
+            "dead_lettered" => Self::DeadLettered,
+            _ => Self::Accepted,
+        }
+    }
+
+    /// Nothing more will be done for this delivery: a redelivered copy is a duplicate.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Delivered | Self::Superseded | Self::DeadLettered)
+    }
+}
+
+/// What the engine needs to know about one message before handing it to an adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryCheck {
+    pub state: Option<DeliveryState>,
+    /// The newest seq of this (type, subject) this adapter has received.
+    pub last_seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub message_type: String,
+    pub source: String,
+    pub subject: String,
+    pub seq: u64,
+    pub accepted_at: i64,
+    pub routing_key: String,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub adapter: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DossierView {
+    pub dossier_code: String,
+    pub status: Option<i64>,
+    pub seq: Option<u64>,
+    pub procedure_code: Option<String>,
+    pub agency_code: Option<String>,
+    pub received_at: Option<String>,
+    pub due_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub message_id: String,
+    pub updated_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    writes: mpsc::Sender<writer::Command>,
+    /// Bumped after every commit, for whoever waits for a state to be recorded.
+    commits: tokio::sync::watch::Receiver<u64>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: Arc<PathBuf>,
+}
+
+impl Store {
+    /// Opens (or creates) the SQLite file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| StoreError::Folder { path: parent.to_path_buf(), source })?;
+        }
+        let mut conn = connect(path)?;
+        migrations::run(&mut conn)?;
+        let (writes, commits) = writer::spawn(conn);
+        Ok(Store { writes, commits, readers: Arc::default(), path: Arc::new(path.to_path_buf()) })
+    }
+
+    /// Changes after every commit: wait on it, then read, instead of polling.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.clone()
+    }
+
+    /// Records a message the broker confirmed, the adapters it is for, and its projection.
+    pub async fn record_accepted(&self, accepted: Accepted) -> Result<(), StoreError> {
+        self.write(writer::Write::Accepted(accepted)).await
+    }
+
+    /// Records what became of a batch of deliveries, in one transaction.
+    pub async fn record_outcomes(&self, outcomes: Vec<OutcomeRecord>) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        self.write(writer::Write::Outcomes(outcomes)).await
+    }
+
+    async fn write(&self, write: writer::Write) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.writes.send(writer::Command { write, done }).await.map_err(|_| StoreError::WriterGone)?;
+        committed.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().expect("reader pool").pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => connect(&path)?,
+            };
+            let result = query(&conn);
+            readers.lock().expect("reader pool").push(conn);
+            Ok(result?)
+        })
+        .await
+        .expect("store read task")
+    }
+
+    /// Whether the store answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    /// The digest of a message already accepted under this id.
+    pub async fn known_digest(&self, id: uuid::Uuid) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT digest FROM messages WHERE id = ?1")?
+                .query_row([id.to_string()], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    /// For each envelope: where it stands for `adapter`, and the newest seq of its (type, subject).
+    pub async fn delivery_checks(
+        &self,
+        adapter: &str,
+        envelopes: Vec<Arc<Envelope>>,
+    ) -> Result<Vec<DeliveryCheck>, StoreError> {
+        let adapter = adapter.to_string();
+        self.read(move |conn| {
+            let mut state =
+                conn.prepare_cached("SELECT state FROM deliveries WHERE message_id = ?1 AND adapter = ?2")?;
+            let mut seq =
+                conn.prepare_cached("SELECT seq FROM subject_seq WHERE adapter = ?1 AND type = ?2 AND subject = ?3")?;
+            let mut seqs: HashMap<(&str, &str), Option<u64>> = HashMap::new();
+            let mut checks = Vec::with_capacity(envelopes.len());
+            for envelope in &envelopes {
+                let state = state
+                    .query_row(params![envelope.id.to_string(), adapter], |row| row.get::<_, String>(0))
+                    .optional()?
+                    .map(|s| DeliveryState::parse(&s));
+                let key = (envelope.message_type.as_str(), envelope.subject.as_str());
+                let last_seq = match seqs.get(&key) {
+                    Some(known) => *known,
+                    None => {
+                        let found = seq
+                            .query_row(params![adapter, key.0, key.1], |row| row.get::<_, i64>(0))
+                            .optional()?
+                            .map(|s| s as u64);
+                        seqs.insert(key, found);
+                        found
+                    }
+                };
+                checks.push(DeliveryCheck { state, last_seq });
+            }
+            Ok(checks)
+        })
+        .await
+    }
+
+    pub async fn message(&self, id: uuid::Uuid) -> Result<Option<MessageView>, StoreError> {
+        self.read(move |conn| {
+            let id = id.to_string();
+            let Some(mut message) = conn
+                .prepare_cached(
+                    "SELECT id, type, source, subject, seq, accepted_at, routing_key FROM messages WHERE id = ?1",
+                )?
+                .query_row([&id], |row| {
+                    Ok(MessageView {
+                        id: row.get(0)?,
+                        message_type: row.get(1)?,
+                        source: row.get(2)?,
+                        subject: row.get(3)?,
+                        seq: row.get::<_, i64>(4)? as u64,
+                        accepted_at: row.get(5)?,
+                        routing_key: row.get(6)?,
+                        deliveries: Vec::new(),
+                    })
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            message.deliveries = conn
+                .prepare_cached(
+                    "SELECT adapter, state, attempts, last_error, updated_at FROM deliveries
+                     WHERE message_id = ?1 ORDER BY adapter",
+                )?
+                .query_map([&id], |row| {
+                    Ok(DeliveryView {
+                        adapter: row.get(0)?,
+                        state: DeliveryState::parse(&row.get::<_, String>(1)?),
+                        attempts: row.get(2)?,
+                        last_error: row.get(3)?,
+                        updated_at: row.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(message))
+        })
+        .await
+    }
+
+    pub async fn dossier(&self, code: String) -> Result<Option<DossierView>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT code, status, seq, procedure_code, agency_code, received_at, due_at, completed_at,
+                        message_id, updated_at
+                 FROM dossiers WHERE code = ?1",
+            )?
+            .query_row([code], |row| {
+                Ok(DossierView {
+                    dossier_code: row.get(0)?,
+                    status: row.get(1)?,
+                    seq: row.get::<_, Option<i64>>(2)?.map(|s| s as u64),
+                    procedure_code: row.get(3)?,
+                    agency_code: row.get(4)?,
+                    received_at: row.get(5)?,
+                    due_at: row.get(6)?,
+                    completed_at: row.get(7)?,
+                    message_id: row.get(8)?,
+                    updated_at: row.get(9)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL lets readers work while the writer commits; NORMAL syncs at checkpoints, which survives
+    // a crash of the bus (the broker, not this index, is the durable record of messages).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+//! The single writer: commits whatever writes are waiting as one transaction.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, Transaction, params};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{DeliveryState, StoreError};
+use crate::envelope::Envelope;
+
+/// Most writes committed in one transaction.
+const MAX_GROUP: usize = 1024;
+
+/// A message the broker confirmed.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub envelope: Arc<Envelope>,
+    pub digest: String,
+    pub routing_key: String,
+    /// Unix milliseconds.
+    pub accepted_at: i64,
+    /// The adapters whose routes match: each gets a pending delivery.
+    pub adapters: Vec<String>,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone)]
+pub struct OutcomeRecord {
+    pub message_id: String,
+    pub adapter: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// (type, subject, seq) this delivery brought the adapter to, when it delivered state.
+    pub newest_seq: Option<(String, String, u64)>,
+}
+
+/// The projection of a dossier message: the dossier's latest known status.
+#[derive(Debug, Clone)]
+pub struct DossierUpdate {
+    code: String,
+    status: Option<i64>,
+    seq: u64,
+    message_type: String,
+    procedure_code: Option<String>,
+    agency_code: Option<String>,
+    received_at: Option<String>,
+    due_at: Option<String>,
+    completed_at: Option<String>,
+    message_id: String,
+}
+
+impl DossierUpdate {
+    /// Dossier messages project onto the dossier they name; other messages onto nothing.
+    fn from_envelope(envelope: &Envelope) -> Option<Self> {
+        let payload = &envelope.payload;
+        let text = |key: &str| payload.get(key).and_then(|v| v.as_str()).map(String::from);
+        let status = payload.get("status").and_then(|v| v.as_i64());
+        let status = match envelope.message_type.as_str() {
+            "dossier.submitted" => status.or(Some(1)),
+            "dossier.status_changed" => status,
+            _ => return None,
+        };
+        Some(DossierUpdate {
+            code: text("dossier_code")?,
+            status,
+            seq: envelope.seq,
+            message_type: envelope.message_type.clone(),
+            procedure_code: text("procedure_code"),
+            agency_code: text("agency_code"),
+            received_at: text("received_at"),
+            due_at: text("due_at"),
+            completed_at: text("completed_at"),
+            message_id: envelope.id.to_string(),
+        })
+    }
+}
+
+pub(super) enum Write {
+    Accepted(Accepted),
+    Outcomes(Vec<OutcomeRecord>),
+}
+
+pub(super) struct Command {
+    pub write: Write,
+    pub done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+pub(super) fn spawn(conn: Connection) -> (mpsc::Sender<Command>, watch::Receiver<u64>) {
+    let (sender, receiver) = mpsc::channel(4 * MAX_GROUP);
+    let (commits, watcher) = watch::channel(0);
+    std::thread::Builder::new()
+        .name("lgsp-store-writer".into())
+        .spawn(move || run(conn, receiver, commits))
+        .expect("spawn the store writer");
+    (sender, watcher)
+}
+
+fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, commits: watch::Sender<u64>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = commands.blocking_recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match commands.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let result = commit(&mut conn, &group);
+        commits.send_modify(|n| *n += 1);
+        for command in group.drain(..) {
+            let answer = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Sqlite(clone_error(e))),
+            };
+            let _ = command.done.send(answer);
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for command in group {
+        match &command.write {
+            Write::Accepted(accepted) => write_accepted(&tx, accepted)?,
+            Write::Outcomes(outcomes) => {
+                for outcome in outcomes {
+                    write_outcome(&tx, outcome)?;
+                }
+            }
+        }
+    }
+    tx.commit()
+}
+
+fn write_accepted(tx: &Transaction, accepted: &Accepted) -> rusqlite::Result<()> {
+    let envelope = &accepted.envelope;
+    let id = envelope.id.to_string();
+    let occurred_at = envelope.occurred_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO messages (id, type, source, subject, seq, occurred_at, digest, routing_key, accepted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        id,
+        envelope.message_type,
+        envelope.source,
+        envelope.subject,
+        envelope.seq as i64,
+        occurred_at,
+        accepted.digest,
+        accepted.routing_key,
+        accepted.accepted_at
+    ])?;
+    // A fast consumer may have recorded its outcome already: never overwrite it.
+    let mut pending = tx.prepare_cached(
+        "INSERT INTO deliveries (message_id, adapter, state, attempts, updated_at) VALUES (?1, ?2, 'accepted', 0, ?3)
+         ON CONFLICT (message_id, adapter) DO NOTHING",
+    )?;
+    for adapter in &accepted.adapters {
+        pending.execute(params![id, adapter, accepted.accepted_at])?;
+    }
+    if let Some(dossier) = DossierUpdate::from_envelope(envelope) {
+        write_dossier(tx, &dossier, accepted.accepted_at)?;
+    }
+    Ok(())
+}
+
+/// The first message about a dossier creates it; a state update replaces it only if its seq is
+/// newer (a submission never overwrites a status change).
+fn write_dossier(tx: &Transaction, d: &DossierUpdate, at: i64) -> rusqlite::Result<()> {
+    let on_conflict = if d.message_type == "dossier.submitted" {
+        "DO NOTHING"
+    } else {
+        "DO UPDATE SET status = excluded.status, seq = excluded.seq, message_type = excluded.message_type,
+            procedure_code = excluded.procedure_code, agency_code = excluded.agency_code,
+            received_at = excluded.received_at, due_at = excluded.due_at, completed_at = excluded.completed_at,
+            message_id = excluded.message_id, updated_at = excluded.updated_at
+         WHERE dossiers.message_type <> excluded.message_type OR excluded.seq > dossiers.seq"
+    };
+    tx.prepare_cached(&format!(
+        "INSERT INTO dossiers (code, status, seq, message_type, procedure_code, agency_code, received_at, due_at,
+                               completed_at, message_id, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (code) {on_conflict}"
+    ))?
+    .execute(params![
+        d.code,
+        d.status,
+        d.seq as i64,
+        d.message_type,
+        d.procedure_code,
+        d.agency_code,
+        d.received_at,
+        d.due_at,
+        d.completed_at,
+        d.message_id,
+        at
+    ])?;
+    Ok(())
+}
+
+fn write_outcome(tx: &Transaction, o: &OutcomeRecord) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO deliveries (message_id, adapter, state, attempts, last_error, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (message_id, adapter) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+             last_error = excluded.last_error, updated_at = excluded.updated_at",
+    )?
+    .execute(params![o.message_id, o.adapter, o.state.as_str(), o.attempts, o.last_error, o.at])?;
+    if let Some((message_type, subject, seq)) = &o.newest_seq {
+        tx.prepare_cached(
+            "INSERT INTO subject_seq (adapter, type, subject, seq) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (adapter, type, subject) DO UPDATE SET seq = max(seq, excluded.seq)",
+        )?
+        .execute(params![o.adapter, message_type, subject, *seq as i64])?;
+    }
+    Ok(())
+}
+
+/// rusqlite errors are not Clone; every caller in a failed group gets the same description.
+fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(e.to_string().into())
+}

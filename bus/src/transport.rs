@@ -1,0 +1,308 @@
+//! RabbitMQ: connections that come back by themselves, the topology, and confirmed publishes.
+//!
+//! Publishing and consuming use separate connections, so that the broker's flow control on
+//! publishers never holds back consumers' acks. A supervisor task connects, declares the
+//! topology, hands out the live [`Link`], and when either connection dies, withdraws it and
+//! reconnects with backoff; `None` in the meantime is what makes ingress answer 503.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::AmqpConfig;
+use crate::events;
+
+/// Names of exchanges and queues, all under the configured namespace (`lgsp` by default).
+#[derive(Debug, Clone)]
+pub struct Names {
+    namespace: String,
+}
+
+impl Names {
+    pub fn new(namespace: &str) -> Self {
+        Self { namespace: namespace.to_string() }
+    }
+
+    /// The topic exchange every message is published to.
+    pub fn exchange(&self) -> String {
+        format!("{}.events", self.namespace)
+    }
+
+    /// The adapter's queue.
+    pub fn queue(&self, adapter: &str) -> String {
+        format!("{}.{adapter}", self.namespace)
+    }
+
+    /// A retry tier, named by its delay: changing the tiers in config creates new queues rather
+    /// than clashing with the old ones' arguments (old tiers drain back by themselves).
+    pub fn retry_queue(&self, adapter: &str, delay: Duration) -> String {
+        format!("{}.{adapter}.retry.{}", self.namespace, humantime::format_duration(delay))
+    }
+
+    /// Where messages that will not be delivered wait for an operator.
+    pub fn dead_letter_queue(&self, adapter: &str) -> String {
+        format!("{}.{adapter}.dead", self.namespace)
+    }
+}
+
+/// What one adapter needs declared.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub adapter: String,
+    pub routes: Vec<String>,
+    pub retry_tiers: Vec<Duration>,
+}
+
+/// Live connections to the broker.
+#[derive(Clone)]
+pub struct Link {
+    /// For consumers (each opens its own channel).
+    pub consuming: Arc<Connection>,
+    publisher: Channel,
+    /// Increases with each reconnection.
+    pub generation: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the broker is unreachable: {0}")]
+    Unavailable(String),
+    #[error("the broker did not confirm within {0:?}")]
+    Timeout(Duration),
+    #[error("the broker refused the message")]
+    Refused,
+    #[error("no queue is bound for routing key `{0}`")]
+    Unroutable(String),
+}
+
+/// Where a message is published to.
+pub enum Target<'a> {
+    /// The topic exchange, with this routing key.
+    Exchange(&'a str),
+    /// One queue directly (through the default exchange).
+    Queue(&'a str),
+}
+
+#[derive(Clone)]
+pub struct Broker {
+    config: Arc<AmqpConfig>,
+    names: Names,
+    link: watch::Receiver<Option<Link>>,
+}
+
+impl Broker {
+    /// Starts the supervisor; the first connection is made in the background, so the bus starts
+    /// (and reports not-ready) while the broker is down.
+    pub fn start(config: AmqpConfig, subscriptions: Vec<Subscription>, shutdown: CancellationToken) -> Broker {
+        let names = Names::new(&config.namespace);
+        let (sender, link) = watch::channel(None);
+        let broker = Broker { config: Arc::new(config), names, link };
+        tokio::spawn(broker.clone().supervise(sender, subscriptions, shutdown));
+        broker
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// Whether the broker is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.link.borrow().is_some()
+    }
+
+    /// The live link, waiting for one; `None` once shutting down.
+    pub async fn wait_link(&self, shutdown: &CancellationToken) -> Option<Link> {
+        let mut link = self.link.clone();
+        tokio::select! {
+            found = link.wait_for(Option::is_some) => found.ok().and_then(|l| l.clone()),
+            _ = shutdown.cancelled() => None,
+        }
+    }
+
+    /// Waits until the link of `generation` is gone (or shutdown).
+    pub async fn wait_link_lost(&self, generation: u64, shutdown: &CancellationToken) {
+        let mut link = self.link.clone();
+        tokio::select! {
+            _ = link.wait_for(|l| l.as_ref().is_none_or(|l| l.generation != generation)) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+
+    /// Publishes a persistent message and waits for the broker's confirm. Many publishes may
+    /// wait at once: confirms are pipelined on the channel, never one round trip per message.
+    pub async fn publish(
+        &self,
+        target: Target<'_>,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), PublishError> {
+        let Some(link) = self.link.borrow().clone() else {
+            return Err(PublishError::Unavailable("not connected".into()));
+        };
+        let (exchange, routing_key) = match target {
+            Target::Exchange(key) => (self.names.exchange(), key),
+            Target::Queue(queue) => (String::new(), queue),
+        };
+        let options = BasicPublishOptions { mandatory: true, ..Default::default() };
+        let properties = properties.with_delivery_mode(2);
+        let confirm = async {
+            link.publisher
+                .basic_publish(exchange.as_str().into(), routing_key.into(), options, body, properties)
+                .await?
+                .await
+        };
+        match tokio::time::timeout(self.config.confirm_timeout, confirm).await {
+            Err(_) => Err(PublishError::Timeout(self.config.confirm_timeout)),
+            Ok(Err(e)) => Err(PublishError::Unavailable(e.to_string())),
+            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
+            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Unroutable(routing_key.to_string())),
+            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::Refused),
+            Ok(Ok(Confirmation::NotRequested)) => unreachable!("confirms are selected on the publisher channel"),
+        }
+    }
+
+    async fn supervise(
+        self,
+        sender: watch::Sender<Option<Link>>,
+        subscriptions: Vec<Subscription>,
+        shutdown: CancellationToken,
+    ) {
+        let generation = AtomicU64::new(0);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let attempt = tokio::select! {
+                attempt = self.connect(&subscriptions, generation.fetch_add(1, Ordering::Relaxed) + 1) => attempt,
+                _ = shutdown.cancelled() => return,
+            };
+            match attempt {
+                Ok((link, publishing)) => {
+                    info!(generation = link.generation, "broker connected; topology declared");
+                    events::broker_connected(true);
+                    backoff = Duration::from_millis(100);
+                    let consuming = link.consuming.clone();
+                    sender.send_replace(Some(link));
+                    let reason = tokio::select! {
+                        reason = lost(&publishing, &consuming) => reason,
+                        _ = shutdown.cancelled() => {
+                            // Consumers stop first (they hold the drain); then the connections close.
+                            sender.send_replace(None);
+                            let _ = publishing.close(200, "lgsp stopping".into()).await;
+                            let _ = consuming.close(200, "lgsp stopping".into()).await;
+                            return;
+                        }
+                    };
+                    sender.send_replace(None);
+                    events::broker_connected(false);
+                    warn!(%reason, "broker connection lost; reconnecting");
+                    let _ = publishing.close(320, "lgsp reconnecting".into()).await;
+                    let _ = consuming.close(320, "lgsp reconnecting".into()).await;
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_in = ?backoff, "cannot connect to the broker");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(self.config.reconnect_max);
+        }
+    }
+
+    async fn connect(
+        &self,
+        subscriptions: &[Subscription],
+        generation: u64,
+    ) -> Result<(Link, Connection), lapin::Error> {
+        let url = self.config.connect_url();
+        let properties =
+            |role: &str| ConnectionProperties::default().with_connection_name(format!("lgsp-{role}").into());
+        let publishing = Connection::connect(url.as_str(), properties("publisher")).await?;
+        let setup = async {
+            let consuming = Connection::connect(url.as_str(), properties("consumer")).await?;
+            let publisher = publishing.create_channel().await?;
+            declare(&publisher, &self.names, subscriptions).await?;
+            publisher.confirm_select(ConfirmSelectOptions::default()).await?;
+            Ok(Link { consuming: Arc::new(consuming), publisher, generation })
+        };
+        match setup.await {
+            Ok(link) => Ok((link, publishing)),
+            Err(e) => {
+                let _ = publishing.close(320, "lgsp setup failed".into()).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Resolves when either connection stops being usable.
+async fn lost(publishing: &Connection, consuming: &Connection) -> String {
+    let mut events = futures::stream::select(publishing.events_listener(), consuming.events_listener());
+    let mut check = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(lapin::Event::Error(e)) => return e.to_string(),
+                Some(_) => {}
+                None => return "connection closed".into(),
+            },
+            _ = check.tick() => {
+                if !publishing.status().connected() || !consuming.status().connected() {
+                    return "connection closed".into();
+                }
+            }
+        }
+    }
+}
+
+/// Declares the exchange and, per adapter, its queue, bindings, retry tiers and dead letters.
+/// Declaring is idempotent: every start (and reconnection) makes sure all of it exists.
+async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription]) -> Result<(), lapin::Error> {
+    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare(names.exchange().into(), ExchangeKind::Topic, durable, FieldTable::default()).await?;
+    for sub in subscriptions {
+        let queue = names.queue(&sub.adapter);
+        declare_quorum(channel, &queue, FieldTable::default()).await?;
+        for route in &sub.routes {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    names.exchange().into(),
+                    route.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        for delay in &sub.retry_tiers {
+            // Messages wait out the tier's TTL, then are dead-lettered back to the adapter's
+            // queue; at-least-once dead-lettering keeps them safe across a broker crash.
+            let mut args = FieldTable::default();
+            args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay.as_millis() as i64));
+            args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+            args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.as_str().into()));
+            args.insert("x-dead-letter-strategy".into(), AMQPValue::LongString("at-least-once".into()));
+            args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+            declare_quorum(channel, &names.retry_queue(&sub.adapter, *delay), args).await?;
+        }
+        declare_quorum(channel, &names.dead_letter_queue(&sub.adapter), FieldTable::default()).await?;
+    }
+    Ok(())
+}
+
+async fn declare_quorum(channel: &Channel, queue: &str, mut args: FieldTable) -> Result<(), lapin::Error> {
+    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    let options = QueueDeclareOptions { durable: true, ..Default::default() };
+    channel.queue_declare(queue.into(), options, args).await?;
+    Ok(())
+}
