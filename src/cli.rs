@@ -1,0 +1,158 @@
+//! Command line: `lgsp serve | sandbox | check-config | bench`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lgsp_bus::config::Config;
+use lgsp_bus::schema::Catalogue;
+use lgsp_bus::{registry, server};
+use tracing_subscriber::EnvFilter;
+
+use crate::{adapter_kinds, bench};
+
+/// lgsp — the provincial integration bus.
+#[derive(Parser)]
+#[command(name = "lgsp", version, about)]
+struct Cli {
+    /// The config file.
+    #[arg(long, short, global = true, env = "LGSP_CONFIG", default_value = "config/lgsp.toml")]
+    config: PathBuf,
+    /// Log lines as text or JSON. The level comes from LGSP_LOG (default: info).
+    #[arg(long, global = true, value_enum, env = "LGSP_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the bus.
+    Serve {
+        /// Also run the peers' simulators where the adapters' URLs point (loopback only), and
+        /// use their credentials for whatever the environment does not set.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Run only the peers' simulators, where the adapters' URLs point.
+    Sandbox,
+    /// Check the config file and the environment; list every problem with its key.
+    CheckConfig,
+    /// Measure the bus end to end against the broker's own limit, on the same broker.
+    Bench(bench::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let kinds = adapter_kinds();
+    let config = match load(&cli.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match cli.command {
+        Command::CheckConfig => check_config(&cli.config, &config),
+        Command::Serve { sandbox } => match server::start(config, &kinds, sandbox).await {
+            Ok(bus) => {
+                bus.run_until_signal().await;
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&format!("{e:#}")),
+        },
+        Command::Sandbox => sandbox(&config).await,
+        Command::Bench(args) => match bench::run(&cli.config, &config, args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("bench: {e:#}")),
+        },
+    }
+}
+
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path, std::env::vars()).map_err(|problems| {
+        eprintln!("{}: {} problem{}:", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+        for problem in problems {
+            eprintln!("  {problem}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn check_config(path: &Path, config: &Config) -> ExitCode {
+    let mut problems: Vec<String> = Vec::new();
+    if let Err(e) = Catalogue::embedded() {
+        problems.push(e);
+    }
+    let built = registry::build(config, &adapter_kinds(), false)
+        .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))
+        .unwrap_or_default();
+    if !problems.is_empty() {
+        eprintln!("{}: {} problem{}:", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+        for problem in problems {
+            eprintln!("  {problem}");
+        }
+        return ExitCode::from(2);
+    }
+    println!("{}: OK", path.display());
+    println!("  http: {}", config.http.listen);
+    println!("  broker: {} (namespace {})", config.amqp.url, config.amqp.namespace);
+    println!("  store: {}", config.store.url);
+    println!("  members: {}", config.members.keys().cloned().collect::<Vec<_>>().join(", "));
+    for adapter in built {
+        let runtime = &adapter.runtime;
+        println!("  adapter {}: routes {}", runtime.id, runtime.routes.join(", "));
+    }
+    ExitCode::SUCCESS
+}
+
+async fn sandbox(config: &Config) -> ExitCode {
+    let built = match registry::build(config, &adapter_kinds(), true) {
+        Ok(built) => built,
+        Err(problems) => {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return fail(&format!("invalid config:\n  {}", lines.join("\n  ")));
+        }
+    };
+    let mut serving = 0;
+    for adapter in &built {
+        let Some((simulator, settings)) = &adapter.sandbox else { continue };
+        match simulator.serve(settings).await {
+            Ok(addr) => {
+                println!("{}: simulator serving on http://{addr}", adapter.runtime.id);
+                serving += 1;
+            }
+            Err(e) => return fail(&format!("{}: {e:#}", adapter.runtime.id)),
+        }
+    }
+    if serving == 0 {
+        return fail("no configured adapter has a simulator");
+    }
+    println!("simulators running; Ctrl-C to stop");
+    let _ = tokio::signal::ctrl_c().await;
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    tracing::error!("{message}");
+    eprintln!("lgsp: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("LGSP_LOG").unwrap_or_else(|_| EnvFilter::new("info,lapin=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,16 @@
+//! The `lgsp` binary: registers the built-in adapters with the core and runs the CLI.
+//!
+//! This is the only crate that names adapters; the core (`lgsp-bus`) knows them only through
+//! the `AdapterKind` trait.
+
+pub mod bench;
+pub mod cli;
+
+use std::sync::Arc;
+
+use lgsp_bus::AdapterKind;
+
+/// Every built-in adapter kind. Adding an adapter is its folder plus one line here.
+pub fn adapter_kinds() -> Vec<Arc<dyn AdapterKind>> {
+    vec![Arc::new(lgsp_dvc::DvcKind)]
+}
