@@ -1,0 +1,183 @@
+//! The `dvc` adapter: keeps the portal's copy of each dossier and its history in step.
+//!
+//! A batch becomes at most three kinds of calls, in this order: new dossiers (`DongBoHoSoMC`,
+//! `isUpdating` False), changed dossiers (`DongBoHoSoMC`, True), then progress steps
+//! (`CapNhatTienDoHoSoMC`), so that a dossier's state is at the portal before its history.
+
+use async_trait::async_trait;
+use lgsp_bus::{Adapter, Delivery, Failure, Outcome};
+use uuid::Uuid;
+
+use crate::client::{CallError, ClientError, PortalClient};
+use crate::config::DvcConfig;
+use crate::mapping::{self, Call, DossierView, Service, Verdict, mask_citizen_ids};
+
+pub const SUBMITTED: &str = "dossier.submitted";
+pub const STATUS_CHANGED: &str = "dossier.status_changed";
+const ROUTES: [&str; 2] = ["dossier.submitted.#", "dossier.status_changed.#"];
+
+pub struct DvcAdapter {
+    client: PortalClient,
+    max_batch: usize,
+}
+
+/// One item of a call, and the delivery it belongs to.
+struct Part {
+    /// Index of the delivery in the batch.
+    index: usize,
+    id: Uuid,
+    dossier: String,
+    item: serde_json::Value,
+}
+
+/// What one delivery sends.
+#[derive(Default)]
+struct Parts {
+    new_state: Option<Part>,
+    changed_state: Option<Part>,
+    progress: Option<Part>,
+}
+
+impl DvcAdapter {
+    pub fn new(config: &DvcConfig) -> Result<DvcAdapter, ClientError> {
+        Ok(DvcAdapter { client: PortalClient::new(config)?, max_batch: config.max_batch })
+    }
+
+    /// The client, for lookups (`TraCuuHoSo`, `LayThuTuc`) and tests.
+    pub fn client(&self) -> &PortalClient {
+        &self.client
+    }
+
+    /// Sends the parts of one service in calls of at most `max_batch` items, noting failures.
+    async fn send_all(&self, service: Service, parts: Vec<Part>, failed: &mut [Option<Outcome>]) {
+        for chunk in parts.chunks(self.max_batch) {
+            let Err(error) = self.send(service, chunk).await else { continue };
+            if chunk.len() > 1 && error.verdict().is_some_and(Verdict::blames_items) {
+                // The portal refuses a whole call for one bad item: resend one by one so that only
+                // the bad ones fail.
+                tracing::info!(event = "dvc_batch_split", service = service.name(), items = chunk.len());
+                for part in chunk {
+                    if let Err(error) = self.send(service, std::slice::from_ref(part)).await {
+                        failed[part.index] = Some(outcome(service, part, &error));
+                    }
+                }
+            } else {
+                for part in chunk {
+                    failed[part.index] = Some(outcome(service, part, &error));
+                }
+            }
+        }
+    }
+
+    async fn send(&self, service: Service, parts: &[Part]) -> Result<(), CallError> {
+        let call = Call { service, items: parts.iter().map(|p| p.item.clone()).collect() };
+        let ids: Vec<Uuid> = parts.iter().map(|p| p.id).collect();
+        let dossiers: Vec<&str> = parts.iter().map(|p| p.dossier.as_str()).collect();
+        match self.client.call(&call, &ids).await {
+            Ok(_) => {
+                tracing::debug!(event = "dvc_call_accepted", service = service.name(), ?dossiers);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(event = "dvc_call_failed", service = service.name(), ?dossiers, %error);
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Reads a delivery and maps what it must send; a payload the adapter cannot read is refused.
+fn parts(index: usize, delivery: &Delivery) -> Result<Parts, Failure> {
+    let envelope = &delivery.envelope;
+    let updating = match envelope.message_type.as_str() {
+        SUBMITTED => false,
+        STATUS_CHANGED => true,
+        other => {
+            return Err(Failure::new(format!(
+                "message {} is a {other}; the dvc adapter takes {SUBMITTED} and {STATUS_CHANGED} only",
+                envelope.id
+            )));
+        }
+    };
+    let refused = |reason: String| Failure::new(mask_citizen_ids(&reason));
+    let dossier: DossierView = envelope.payload_as().map_err(|e| {
+        refused(format!(
+            "message {} ({}): payload does not fit the dvc view of {}: {e}",
+            envelope.id, envelope.subject, envelope.message_type
+        ))
+    })?;
+    let part = |item| Part { index, id: envelope.id, dossier: dossier.dossier_code.clone(), item };
+    let mapping_failed = |e: mapping::MappingError| refused(format!("dossier {}: {e}", dossier.dossier_code));
+
+    let mut parts = Parts::default();
+    // A stale state would overwrite newer state at the portal; its history entry carries its
+    // own time, so it still goes.
+    if !delivery.stale {
+        let state = part(mapping::sync_item(&dossier).map_err(mapping_failed)?);
+        if updating {
+            parts.changed_state = Some(state);
+        } else {
+            parts.new_state = Some(state);
+        }
+    }
+    if let Some(step) = &dossier.progress {
+        parts.progress = Some(part(mapping::progress_item(&dossier, step).map_err(mapping_failed)?));
+    }
+    Ok(parts)
+}
+
+/// The outcome of one item the portal did not take.
+fn outcome(service: Service, part: &Part, error: &CallError) -> Outcome {
+    let reason = match error {
+        CallError::Refused { verdict: Verdict::RefusedData, .. } => format!("portal refused {}: {error}", part.dossier),
+        CallError::Refused { verdict: Verdict::UnknownDossier, .. } => {
+            format!("portal does not know dossier {} yet: {error}", part.dossier)
+        }
+        _ => format!("{} of {} failed: {error}", service.name(), part.dossier),
+    };
+    let mut failure = Failure::new(reason);
+    if let Some(answer) = error.peer_answer() {
+        failure = failure.with_answer(answer);
+    }
+    if error.is_transient() { Outcome::Transient(failure) } else { Outcome::Permanent(failure) }
+}
+
+#[async_trait]
+impl Adapter for DvcAdapter {
+    fn routes(&self) -> Vec<String> {
+        ROUTES.iter().map(|r| r.to_string()).collect()
+    }
+
+    fn max_batch(&self) -> usize {
+        self.max_batch
+    }
+
+    async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome> {
+        let mut failed: Vec<Option<Outcome>> = vec![None; batch.len()];
+        let (mut new, mut changed, mut progress) = (Vec::new(), Vec::new(), Vec::new());
+        for (index, delivery) in batch.iter().enumerate() {
+            match parts(index, delivery) {
+                Ok(parts) => {
+                    new.extend(parts.new_state);
+                    changed.extend(parts.changed_state);
+                    progress.extend(parts.progress);
+                }
+                Err(failure) => failed[index] = Some(Outcome::Permanent(failure)),
+            }
+        }
+        self.send_all(Service::SyncDossiers { updating: false }, new, &mut failed).await;
+        self.send_all(Service::SyncDossiers { updating: true }, changed, &mut failed).await;
+        // A message whose state did not go is retried whole; sending its step now would only
+        // duplicate the history entry at the portal.
+        progress.retain(|part| failed[part.index].is_none());
+        self.send_all(Service::UpdateProgress, progress, &mut failed).await;
+
+        batch
+            .iter()
+            .zip(failed)
+            .map(|(delivery, failure)| {
+                failure.unwrap_or(if delivery.stale { Outcome::Superseded } else { Outcome::Delivered })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,268 @@
+//! I/O with the portal: one HTTP client, the session, and what each answer means.
+//!
+//! Payloads and citizen IDs are never logged here; dossier codes and message ids are.
+
+use std::time::{Duration, Instant};
+
+use lgsp_bus::Secret;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use url::Url;
+use uuid::Uuid;
+
+use crate::config::{DvcConfig, read_ca_file};
+use crate::mapping::{self, Call, Verdict, mask_citizen_ids, wire};
+
+/// Carries the envelope ids of a call's items, in item order. The portal ignores it; the
+/// simulator records it so tests can count deliveries per message.
+pub const MESSAGE_ID_HEADER: &str = "X-Lgsp-Message-Id";
+
+/// A client of the portal for one account; shared by every lane of the adapter.
+pub struct PortalClient {
+    http: reqwest::Client,
+    auth_url: Url,
+    integration_url: Url,
+    username: String,
+    password: Secret,
+    madonvi: String,
+    timeout: Duration,
+    session_max_age: Duration,
+    /// Behind an async lock so that concurrent calls wait for one login instead of each doing one.
+    session: Mutex<Option<Session>>,
+}
+
+struct Session {
+    token: String,
+    since: Instant,
+}
+
+/// An accepted answer (`error_code` `00`).
+#[derive(Debug, Clone)]
+pub struct PortalAnswer {
+    pub message: String,
+    /// The whole answer, for the lookups that return data.
+    pub body: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    CaFile(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Why a call did not go through, and whether retrying may help.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No connection, or no answer in time. Transient.
+    #[error("{0}")]
+    Unreachable(String),
+    /// A status other than 2xx: transient for 5xx, 429 and (after a fresh login) 401/403, since
+    /// those need the portal or the operator to act; permanent for the other 4xx.
+    #[error("portal answered HTTP {status}")]
+    Status { status: reqwest::StatusCode, body: String },
+    /// A 2xx answer without the portal's `{error_code}`: transient (a proxy's page, say).
+    #[error("portal answered something that is not its JSON ({0})")]
+    Unreadable(String, String),
+    /// The login was refused: transient, the operator has to fix the account.
+    #[error("portal refused the login of `{username}`: error_code {code}: {message}")]
+    LoginRefused { username: String, code: String, message: String, body: String },
+    /// An `error_code` other than `00`; what it means is in [`wire::ANSWER_CODES`].
+    #[error("error_code {code}: {message}")]
+    Refused { code: String, message: String, verdict: Verdict, body: String },
+}
+
+impl CallError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CallError::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || Self::is_auth_status(*status)
+            }
+            CallError::Refused { verdict, .. } => *verdict != Verdict::RefusedData,
+            CallError::Unreachable(_) | CallError::Unreadable(..) | CallError::LoginRefused { .. } => true,
+        }
+    }
+
+    /// The portal's verdict, when it gave one.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match self {
+            CallError::Refused { verdict, .. } => Some(*verdict),
+            _ => None,
+        }
+    }
+
+    /// The answer as received, for the operator reading a dead letter.
+    pub fn peer_answer(&self) -> Option<String> {
+        match self {
+            CallError::Unreachable(_) => None,
+            CallError::Status { status, body } => Some(format!("HTTP {status}: {body}")),
+            CallError::Unreadable(_, body) | CallError::LoginRefused { body, .. } | CallError::Refused { body, .. } => {
+                Some(body.clone())
+            }
+        }
+    }
+
+    fn needs_new_session(&self) -> bool {
+        match self {
+            CallError::Status { status, .. } => Self::is_auth_status(*status),
+            CallError::Refused { verdict, .. } => *verdict == Verdict::RenewSession,
+            _ => false,
+        }
+    }
+
+    fn is_auth_status(status: reqwest::StatusCode) -> bool {
+        status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN
+    }
+}
+
+impl PortalClient {
+    pub fn new(config: &DvcConfig) -> Result<PortalClient, ClientError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_keepalive(Duration::from_secs(60))
+            .user_agent(concat!("lgsp-dvc/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.ca_file {
+            builder = builder.tls_certs_merge(read_ca_file(path).map_err(ClientError::CaFile)?);
+        }
+        Ok(PortalClient {
+            http: builder.build()?,
+            auth_url: config.endpoint(&config.auth_endpoint),
+            integration_url: config.endpoint(&config.integration_endpoint),
+            username: config.username.clone(),
+            password: config.password.clone().unwrap_or_else(|| Secret::new("")),
+            madonvi: config.madonvi.clone(),
+            timeout: config.timeout,
+            session_max_age: config.session_max_age,
+            session: Mutex::new(None),
+        })
+    }
+
+    /// Logs in now and keeps the new session.
+    pub async fn login(&self) -> Result<(), CallError> {
+        let mut slot = self.session.lock().await;
+        *slot = Some(self.new_session().await?);
+        Ok(())
+    }
+
+    /// Sends one call with the current session, renewing it once if the portal no longer takes
+    /// it. `message_ids` are the envelope ids of the call's items, in item order.
+    pub async fn call(&self, call: &Call, message_ids: &[Uuid]) -> Result<PortalAnswer, CallError> {
+        let session = self.session(None).await?;
+        match self.send(&session, call, message_ids).await {
+            Err(e) if e.needs_new_session() => {
+                tracing::info!(event = "dvc_session_refused", error = %e, "portal refused the session; logging in again");
+                let session = self.session(Some(&session)).await?;
+                self.send(&session, call, message_ids).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// The session to use: the kept one unless it is `refused` or too old, else a new one.
+    async fn session(&self, refused: Option<&str>) -> Result<String, CallError> {
+        let mut slot = self.session.lock().await;
+        if let Some(session) = slot.as_ref()
+            && session.since.elapsed() < self.session_max_age
+            && refused != Some(session.token.as_str())
+        {
+            return Ok(session.token.clone());
+        }
+        *slot = None;
+        let session = self.new_session().await?;
+        let token = session.token.clone();
+        *slot = Some(session);
+        Ok(token)
+    }
+
+    async fn new_session(&self) -> Result<Session, CallError> {
+        let body = mapping::login_body(&self.username, self.password.expose());
+        let answer = self.post(&self.auth_url, &body, None).await?;
+        let token = answer.body.get(wire::SESSION).and_then(Value::as_str).filter(|t| !t.is_empty());
+        match (answer.error_code.as_str(), token) {
+            (wire::OK, Some(token)) => {
+                tracing::info!(event = "dvc_logged_in", username = %self.username);
+                Ok(Session { token: token.to_string(), since: Instant::now() })
+            }
+            (code, _) => Err(CallError::LoginRefused {
+                username: self.username.clone(),
+                code: code.to_string(),
+                message: if code == wire::OK { "no session in the answer".into() } else { answer.message },
+                body: answer.raw,
+            }),
+        }
+    }
+
+    async fn send(&self, session: &str, call: &Call, message_ids: &[Uuid]) -> Result<PortalAnswer, CallError> {
+        let body = mapping::request_body(session, &self.madonvi, call);
+        let ids = message_ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
+        let answer = self.post(&self.integration_url, &body, Some(&ids)).await?;
+        if answer.error_code == wire::OK {
+            return Ok(PortalAnswer { message: answer.message, body: answer.body });
+        }
+        Err(CallError::Refused {
+            verdict: Verdict::of(&answer.error_code),
+            code: answer.error_code,
+            message: answer.message,
+            body: answer.raw,
+        })
+    }
+
+    async fn post(&self, url: &Url, body: &Value, message_ids: Option<&str>) -> Result<RawAnswer, CallError> {
+        let mut request = self.http.post(url.clone()).json(body);
+        if let Some(ids) = message_ids {
+            request = request.header(MESSAGE_ID_HEADER, ids);
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| self.transport_error(url, &e))?;
+        // The portal may echo the data it refuses: keep citizen IDs out of what we pass on.
+        let text = mask_citizen_ids(&text);
+        if !status.is_success() {
+            return Err(CallError::Status { status, body: text });
+        }
+        let Ok(body) = serde_json::from_str::<Value>(&text) else {
+            return Err(CallError::Unreadable("not JSON".into(), text));
+        };
+        let error_code = match body.get(wire::ERROR_CODE) {
+            Some(Value::String(code)) => code.clone(),
+            Some(Value::Number(code)) => format!("{:0>2}", code.to_string()),
+            _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), text)),
+        };
+        let message = body.get(wire::MESSAGE).and_then(Value::as_str).unwrap_or_default().to_string();
+        Ok(RawAnswer { error_code, message, body, raw: text })
+    }
+
+    fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
+        let host = url.host_str().unwrap_or_default();
+        let reason = if error.is_timeout() {
+            format!("no answer from the portal at {host} within {:?}", self.timeout)
+        } else if error.is_connect() {
+            format!("cannot connect to the portal at {host}: {}", root_cause(error))
+        } else {
+            format!("call to the portal at {host} failed: {}", root_cause(error))
+        };
+        CallError::Unreachable(reason)
+    }
+}
+
+/// Any 2xx answer, before its `error_code` is judged.
+struct RawAnswer {
+    error_code: String,
+    message: String,
+    body: Value,
+    raw: String,
+}
+
+/// The innermost error says what happened ("Connection refused"); the outer ones only where.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,237 @@
+//! `[adapters.<id>]` settings of a `dvc` adapter: how to reach the national portal.
+//!
+//! Parsing (serde) and validation are separate steps, so that `lgsp check-config` lists every
+//! problem at once, each keyed relative to the adapter's table (`madonvi`, `url`, …).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lgsp_bus::config::{duration, env_var_for, parse_section};
+use lgsp_bus::{ConfigProblem, Secret};
+use serde::Deserialize;
+use url::Url;
+
+use crate::mapping::is_agency_code;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DvcConfig {
+    /// The portal's adapter_url: every endpoint below is appended to it.
+    pub url: Url,
+    /// Path of the login call, appended to `url`.
+    #[serde(default = "default_auth_endpoint")]
+    pub auth_endpoint: String,
+    /// Path of every service call (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`, …), appended to `url`.
+    #[serde(default = "default_integration_endpoint")]
+    pub integration_endpoint: String,
+    /// The account the portal issued to this province.
+    pub username: String,
+    /// Its password, from the environment only (`LGSP__ADAPTERS__<ID>__PASSWORD`).
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// The province's unit code sent with every call, shaped like `000.00.00.H42`.
+    pub madonvi: String,
+    /// Longest one HTTP call to the portal may take.
+    #[serde(default = "default_timeout", with = "duration")]
+    pub timeout: Duration,
+    /// A session older than this is renewed before the next call, before the portal expires it.
+    #[serde(default = "default_session_max_age", with = "duration")]
+    pub session_max_age: Duration,
+    /// Most dossiers sent in one `DongBoHoSoMC` call.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// PEM file of a private CA to trust besides the system's, for portals (or tests) with their own CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_auth_endpoint() -> String {
+    "/auth".into()
+}
+fn default_integration_endpoint() -> String {
+    "/integration".into()
+}
+const fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+const fn default_session_max_age() -> Duration {
+    Duration::from_secs(20 * 60)
+}
+const fn default_max_batch() -> usize {
+    50
+}
+
+/// More items than this in one call is more than any portal deployment we know of accepts.
+const MAX_BATCH_LIMIT: usize = 500;
+
+impl DvcConfig {
+    /// Parses and validates the settings of adapter `id` (needed to name its environment variables).
+    pub fn from_settings(id: &str, settings: &toml::Table) -> Result<DvcConfig, Vec<ConfigProblem>> {
+        let config = Self::parse(settings).map_err(|p| vec![p])?;
+        let problems = config.problems(id);
+        if problems.is_empty() { Ok(config) } else { Err(problems) }
+    }
+
+    /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
+    pub fn parse(settings: &toml::Table) -> Result<DvcConfig, ConfigProblem> {
+        parse_section(settings).map_err(keyed_missing_field)
+    }
+
+    /// Every problem with these settings, keyed relative to the adapter's table.
+    pub fn problems(&self, id: &str) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !["http", "https"].contains(&self.url.scheme()) {
+            problems.push(ConfigProblem::new("url", "must start with http:// or https://"));
+        }
+        if self.url.host().is_none() {
+            problems.push(ConfigProblem::new("url", "needs a host"));
+        }
+        if self.url.query().is_some() || self.url.fragment().is_some() {
+            problems.push(ConfigProblem::new("url", "cannot carry a query or fragment: endpoints are appended to it"));
+        }
+        for (key, endpoint) in
+            [("auth_endpoint", &self.auth_endpoint), ("integration_endpoint", &self.integration_endpoint)]
+        {
+            if !endpoint.starts_with('/') || endpoint.contains(['?', '#', ' ']) {
+                problems.push(ConfigProblem::new(key, "must be a path starting with /, such as /auth"));
+            }
+        }
+        if self.username.trim().is_empty() {
+            problems.push(ConfigProblem::new("username", "cannot be empty"));
+        }
+        match &self.password {
+            Some(password) if !password.expose().is_empty() => {}
+            _ => problems.push(ConfigProblem::new(
+                "password",
+                format!("is required: set {}", env_var_for(&format!("adapters.{id}.password"))),
+            )),
+        }
+        if !is_agency_code(&self.madonvi) {
+            problems.push(ConfigProblem::new(
+                "madonvi",
+                format!("`{}` is not a unit code such as 000.00.00.H42", self.madonvi),
+            ));
+        }
+        if self.timeout.is_zero() || self.timeout > Duration::from_secs(300) {
+            problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 5m"));
+        }
+        if self.session_max_age.is_zero() {
+            problems.push(ConfigProblem::new("session_max_age", "must be more than 0"));
+        }
+        if self.max_batch == 0 || self.max_batch > MAX_BATCH_LIMIT {
+            problems.push(ConfigProblem::new("max_batch", format!("must be between 1 and {MAX_BATCH_LIMIT}")));
+        }
+        if let Some(path) = &self.ca_file
+            && let Err(reason) = read_ca_file(path)
+        {
+            problems.push(ConfigProblem::new("ca_file", reason));
+        }
+        problems
+    }
+
+    /// `{url}{endpoint}`: the portal's endpoints hang below its adapter_url, which may have a path.
+    pub fn endpoint(&self, endpoint: &str) -> Url {
+        let joined = format!("{}{endpoint}", self.url.as_str().trim_end_matches('/'));
+        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+    }
+}
+
+/// The certificates of a CA file; an error says why it cannot be used.
+pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+/// serde says "missing field `url`" about the whole table; the operator wants it under `url`.
+fn keyed_missing_field(problem: ConfigProblem) -> ConfigProblem {
+    let missing = problem.reason.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match missing {
+        Some(field) if problem.key.is_empty() => ConfigProblem::new(field, "is required"),
+        _ => problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> toml::Table {
+        text.parse().unwrap()
+    }
+
+    const VALID: &str = r#"
+        url = "https://portal.example/adapter"
+        username = "lgsp-h42"
+        password = "from the environment"
+        madonvi = "000.00.00.H42"
+    "#;
+
+    #[test]
+    fn defaults_fill_the_optional_keys() {
+        let config = DvcConfig::from_settings("dvc", &settings(VALID)).unwrap();
+        assert_eq!(config.auth_endpoint, "/auth");
+        assert_eq!(config.integration_endpoint, "/integration");
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        assert_eq!(config.session_max_age, Duration::from_secs(1200));
+        assert_eq!(config.max_batch, 50);
+        assert_eq!(config.endpoint(&config.auth_endpoint).as_str(), "https://portal.example/adapter/auth");
+        assert_eq!(format!("{:?}", config.password), "Some(***)");
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../example.toml");
+        let mut table: toml::Table = text.parse().unwrap();
+        let mut adapter = table.remove("adapters").and_then(|a| a.as_table().cloned()).unwrap();
+        let mut dvc = adapter.remove("dvc").and_then(|d| d.as_table().cloned()).unwrap();
+        // The bus owns these keys and strips them before the adapter sees its settings.
+        for bus_key in ["kind", "routes", "delivery"] {
+            dvc.remove(bus_key);
+        }
+        dvc.insert("password".into(), "set in the environment".into());
+        DvcConfig::from_settings("dvc", &dvc).unwrap();
+    }
+
+    #[test]
+    fn every_problem_is_keyed() {
+        let text = r#"
+            url = "ftp://portal.example/?x=1"
+            auth_endpoint = "auth"
+            username = " "
+            madonvi = "H42"
+            timeout = "0s"
+            max_batch = 0
+            ca_file = "/nonexistent/ca.pem"
+        "#;
+        let config = DvcConfig::parse(&settings(text)).unwrap();
+        let problems = config.problems("portal");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["url", "url", "auth_endpoint", "username", "password", "madonvi", "timeout", "max_batch", "ca_file"]
+        );
+        let password = &problems[4];
+        assert!(password.reason.contains("LGSP__ADAPTERS__PORTAL__PASSWORD"), "{password}");
+        assert!(problems[5].reason.contains("`H42`"), "{}", problems[5]);
+    }
+
+    #[test]
+    fn parse_problems_name_the_key() {
+        let missing = DvcConfig::parse(&settings("username = \"u\"\nmadonvi = \"000.00.00.H42\"")).unwrap_err();
+        assert_eq!(missing, ConfigProblem::new("url", "is required"));
+
+        let bad_url = DvcConfig::parse(&settings(&VALID.replace("https://portal.example/adapter", "not a url")));
+        assert_eq!(bad_url.unwrap_err().key, "url");
+
+        let unknown = DvcConfig::parse(&settings(&format!("{VALID}\nmadonvii = \"x\""))).unwrap_err();
+        assert!(unknown.reason.contains("madonvii"), "{unknown}");
+
+        let duration = DvcConfig::parse(&settings(&format!("{VALID}\ntimeout = \"soon\""))).unwrap_err();
+        assert_eq!(duration.key, "timeout");
+    }
+}
