@@ -43,7 +43,11 @@ enum Command {
     /// Run only the peers' simulators, where the adapters' URLs point.
     Sandbox,
     /// Check the config file and the environment; list every problem with its key.
-    CheckConfig,
+    CheckConfig {
+        /// Check it as `serve --sandbox` runs it (the simulators' credentials fill what is unset).
+        #[arg(long)]
+        sandbox: bool,
+    },
     /// Measure the bus end to end against the broker's own limit, on the same broker.
     Bench(bench::Args),
 }
@@ -62,7 +66,7 @@ async fn run(cli: Cli) -> ExitCode {
         Err(code) => return code,
     };
     match cli.command {
-        Command::CheckConfig => check_config(&cli.config, &config),
+        Command::CheckConfig { sandbox } => check_config(&cli.config, &config, sandbox),
         Command::Serve { sandbox } => match server::start(config, &kinds, sandbox).await {
             Ok(bus) => {
                 bus.run_until_signal().await;
@@ -88,12 +92,12 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-fn check_config(path: &Path, config: &Config) -> ExitCode {
+fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
     let mut problems: Vec<String> = Vec::new();
     if let Err(e) = Catalogue::embedded() {
         problems.push(e);
     }
-    let built = registry::build(config, &adapter_kinds(), false)
+    let built = registry::build(config, &adapter_kinds(), sandbox)
         .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))
         .unwrap_or_default();
     if !problems.is_empty() {
@@ -150,7 +154,8 @@ fn fail(message: &str) -> ExitCode {
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_env("LGSP_LOG").unwrap_or_else(|_| EnvFilter::new("info,lapin=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
