@@ -192,7 +192,7 @@ impl PortalClient {
                 username: self.username.clone(),
                 code: code.to_string(),
                 message: if code == wire::OK { "no session in the answer".into() } else { answer.message },
-                body: answer.raw,
+                body: answer.masked,
             }),
         }
     }
@@ -208,7 +208,7 @@ impl PortalClient {
             verdict: Verdict::of(&answer.error_code),
             code: answer.error_code,
             message: answer.message,
-            body: answer.raw,
+            body: answer.masked,
         })
     }
 
@@ -220,21 +220,22 @@ impl PortalClient {
         let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| self.transport_error(url, &e))?;
-        // The portal may echo the data it refuses: keep citizen IDs out of what we pass on.
-        let text = mask_citizen_ids(&text);
+        // The portal may echo the data it refuses: what goes into errors (and so into logs and
+        // dead letters) has its citizen IDs masked.
+        let masked = mask_citizen_ids(&text);
         if !status.is_success() {
-            return Err(CallError::Status { status, body: text });
+            return Err(CallError::Status { status, body: masked });
         }
         let Ok(body) = serde_json::from_str::<Value>(&text) else {
-            return Err(CallError::Unreadable("not JSON".into(), text));
+            return Err(CallError::Unreadable("not JSON".into(), masked));
         };
         let error_code = match body.get(wire::ERROR_CODE) {
             Some(Value::String(code)) => code.clone(),
             Some(Value::Number(code)) => format!("{:0>2}", code.to_string()),
-            _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), text)),
+            _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), masked)),
         };
-        let message = body.get(wire::MESSAGE).and_then(Value::as_str).unwrap_or_default().to_string();
-        Ok(RawAnswer { error_code, message, body, raw: text })
+        let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(mask_citizen_ids).unwrap_or_default();
+        Ok(RawAnswer { error_code, message, body, masked })
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
@@ -253,9 +254,11 @@ impl PortalClient {
 /// Any 2xx answer, before its `error_code` is judged.
 struct RawAnswer {
     error_code: String,
+    /// With citizen IDs masked, like `masked`.
     message: String,
     body: Value,
-    raw: String,
+    /// The answer as text, citizen IDs masked: what an error carries.
+    masked: String,
 }
 
 /// The innermost error says what happened ("Connection refused"); the outer ones only where.
