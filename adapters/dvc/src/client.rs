@@ -269,3 +269,44 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     }
     cause.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> CallError {
+        CallError::Status { status: reqwest::StatusCode::from_u16(code).unwrap(), body: String::new() }
+    }
+
+    fn refused(code: &str) -> CallError {
+        CallError::Refused {
+            code: code.into(),
+            message: String::new(),
+            verdict: Verdict::of(code),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_retrying_may_help() {
+        for transient in [500, 502, 503, 504, 429, 401, 403] {
+            assert!(status(transient).is_transient(), "{transient}");
+        }
+        for permanent in [400, 404, 405, 413, 415, 422] {
+            assert!(!status(permanent).is_transient(), "{permanent}");
+        }
+        assert!(!refused(wire::INVALID_DATA).is_transient());
+        for transient in [wire::WRONG_CREDENTIALS, wire::SESSION_INVALID, wire::NOT_FOUND, wire::WRONG_UNIT, "99", "77"]
+        {
+            assert!(refused(transient).is_transient(), "{transient}");
+        }
+        assert!(CallError::Unreachable("refused".into()).is_transient());
+    }
+
+    #[test]
+    fn what_calls_for_a_new_session() {
+        assert!(status(401).needs_new_session() && status(403).needs_new_session());
+        assert!(refused(wire::SESSION_INVALID).needs_new_session());
+        assert!(!status(500).needs_new_session() && !refused(wire::INVALID_DATA).needs_new_session());
+    }
+}
