@@ -43,11 +43,6 @@ impl DvcAdapter {
         Ok(DvcAdapter { client: PortalClient::new(config)?, max_batch: config.max_batch })
     }
 
-    /// The client, for lookups (`TraCuuHoSo`, `LayThuTuc`) and tests.
-    pub fn client(&self) -> &PortalClient {
-        &self.client
-    }
-
     /// Sends the parts of one service in calls of at most `max_batch` items, noting failures.
     async fn send_all(&self, service: Service, parts: Vec<Part>, failed: &mut [Option<Outcome>]) {
         for chunk in parts.chunks(self.max_batch) {

@@ -192,7 +192,7 @@ impl PortalClient {
                 username: self.username.clone(),
                 code: code.to_string(),
                 message: if code == wire::OK { "no session in the answer".into() } else { answer.message },
-                body: answer.raw,
+                body: answer.masked,
             }),
         }
     }
@@ -208,7 +208,7 @@ impl PortalClient {
             verdict: Verdict::of(&answer.error_code),
             code: answer.error_code,
             message: answer.message,
-            body: answer.raw,
+            body: answer.masked,
         })
     }
 
@@ -220,21 +220,22 @@ impl PortalClient {
         let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| self.transport_error(url, &e))?;
-        // The portal may echo the data it refuses: keep citizen IDs out of what we pass on.
-        let text = mask_citizen_ids(&text);
+        // The portal may echo the data it refuses: what goes into errors (and so into logs and
+        // dead letters) has its citizen IDs masked.
+        let masked = mask_citizen_ids(&text);
         if !status.is_success() {
-            return Err(CallError::Status { status, body: text });
+            return Err(CallError::Status { status, body: masked });
         }
         let Ok(body) = serde_json::from_str::<Value>(&text) else {
-            return Err(CallError::Unreadable("not JSON".into(), text));
+            return Err(CallError::Unreadable("not JSON".into(), masked));
         };
         let error_code = match body.get(wire::ERROR_CODE) {
             Some(Value::String(code)) => code.clone(),
             Some(Value::Number(code)) => format!("{:0>2}", code.to_string()),
-            _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), text)),
+            _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), masked)),
         };
-        let message = body.get(wire::MESSAGE).and_then(Value::as_str).unwrap_or_default().to_string();
-        Ok(RawAnswer { error_code, message, body, raw: text })
+        let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(mask_citizen_ids).unwrap_or_default();
+        Ok(RawAnswer { error_code, message, body, masked })
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
@@ -253,9 +254,11 @@ impl PortalClient {
 /// Any 2xx answer, before its `error_code` is judged.
 struct RawAnswer {
     error_code: String,
+    /// With citizen IDs masked, like `masked`.
     message: String,
     body: Value,
-    raw: String,
+    /// The answer as text, citizen IDs masked: what an error carries.
+    masked: String,
 }
 
 /// The innermost error says what happened ("Connection refused"); the outer ones only where.
@@ -265,4 +268,45 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = source;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> CallError {
+        CallError::Status { status: reqwest::StatusCode::from_u16(code).unwrap(), body: String::new() }
+    }
+
+    fn refused(code: &str) -> CallError {
+        CallError::Refused {
+            code: code.into(),
+            message: String::new(),
+            verdict: Verdict::of(code),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_retrying_may_help() {
+        for transient in [500, 502, 503, 504, 429, 401, 403] {
+            assert!(status(transient).is_transient(), "{transient}");
+        }
+        for permanent in [400, 404, 405, 413, 415, 422] {
+            assert!(!status(permanent).is_transient(), "{permanent}");
+        }
+        assert!(!refused(wire::INVALID_DATA).is_transient());
+        for transient in [wire::WRONG_CREDENTIALS, wire::SESSION_INVALID, wire::NOT_FOUND, wire::WRONG_UNIT, "99", "77"]
+        {
+            assert!(refused(transient).is_transient(), "{transient}");
+        }
+        assert!(CallError::Unreachable("refused".into()).is_transient());
+    }
+
+    #[test]
+    fn what_calls_for_a_new_session() {
+        assert!(status(401).needs_new_session() && status(403).needs_new_session());
+        assert!(refused(wire::SESSION_INVALID).needs_new_session());
+        assert!(!status(500).needs_new_session() && !refused(wire::INVALID_DATA).needs_new_session());
+    }
 }

@@ -208,6 +208,18 @@ async fn portal_trouble_is_transient_for_every_message_of_the_call() {
 }
 
 #[tokio::test]
+async fn a_client_error_status_is_permanent_with_the_peers_answer() {
+    let sim = start_sim().await;
+    let mut settings = settings(&sim);
+    settings.insert("integration_endpoint".into(), "/no-such-endpoint".into());
+    let adapter = DvcAdapter::new(&config(&settings)).unwrap();
+    let outcomes = adapter.deliver(&[delivery(SUBMITTED, example(SUBMITTED, 0))]).await;
+    let failure = permanent(&outcomes[0]);
+    assert!(failure.reason.ends_with("failed: portal answered HTTP 404 Not Found"), "{failure:?}");
+    assert!(failure.peer_answer.as_deref().is_some_and(|a| a.starts_with("HTTP 404")), "{failure:?}");
+}
+
+#[tokio::test]
 async fn an_unreachable_portal_is_transient() {
     // A port nobody listens on: bound, then released.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
