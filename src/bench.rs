@@ -43,6 +43,9 @@ pub struct Args {
     /// Unconfirmed publishes in flight in the raw run.
     #[arg(long, default_value_t = 1_000)]
     pub in_flight: usize,
+    /// Messages per request in the batched run (`POST /v1/messages/batch`); 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
 }
 
 pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Result<()> {
@@ -50,7 +53,7 @@ pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Res
         bail!("--messages, --dossiers and --concurrency must be at least 1");
     }
     let member = config.members.keys().next().context("the config has no [members]: the bench sends as one")?;
-    let envelopes = envelopes(&args, member);
+    let envelopes = envelopes(&args, member, "261120");
     let size = envelopes.iter().map(Vec::len).sum::<usize>() / envelopes.len();
     let url = config.amqp.connect_url().to_string();
     println!(
@@ -62,15 +65,28 @@ pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Res
     let raw = raw(&url, &namespace, &envelopes, args.in_flight).await.context("raw broker run")?;
     println!("(a) raw broker, lapin, quorum queue, confirms + acks:  {:>8.0} msg/s", raw);
 
-    let bus = bus(config_path, config, &namespace, &envelopes, args.concurrency).await.context("bus run")?;
-    println!("(b) bus end to end, HTTP → broker → dvc → portal:     {:>8.0} msg/s", bus.rate);
-    println!("ratio b/a: {:.2}", bus.rate / raw);
+    let mut runs = vec![(1, envelopes)];
+    if args.batch > 1 {
+        runs.push((args.batch, self::envelopes(&args, member, "261121")));
+    }
+    let bus = bus(config_path, config, &namespace, &runs, &args).await.context("bus run")?;
+    for ((per_request, _), run) in runs.iter().zip(&bus.runs) {
+        let form =
+            if *per_request == 1 { "1 message per request".to_string() } else { format!("{per_request} per request") };
+        println!("(b) bus end to end, {form:<22} {:>8.0} msg/s   ratio b/a {:.2}", run.rate, run.rate / raw);
+        println!(
+            "    latency, POST sent → portal received: p50 {:.1} ms, p99 {:.1} ms; {:.1} dossiers per portal call",
+            ms(run.p50),
+            ms(run.p99),
+            run.per_call
+        );
+    }
     println!(
-        "end-to-end latency (POST sent → portal received): p50 {:.1} ms, p99 {:.1} ms",
-        ms(bus.p50),
-        ms(bus.p99)
+        "bus process: peak RSS {:.0} MB, CPU {:.0} µs per message; store: {}",
+        bus.peak_rss_kb as f64 / 1024.0,
+        bus.cpu_per_message.as_secs_f64() * 1e6,
+        bus.store
     );
-    println!("bus peak RSS: {:.0} MB", bus.peak_rss_kb as f64 / 1024.0);
     Ok(())
 }
 
@@ -78,11 +94,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Status changes of about 1 KiB, each dossier's in seq order.
-fn envelopes(args: &Args, member: &str) -> Vec<Vec<u8>> {
+/// Status changes of about 1 KiB, each dossier's in seq order; `day` keeps runs' dossiers apart.
+fn envelopes(args: &Args, member: &str, day: &str) -> Vec<Vec<u8>> {
     (0..args.messages)
         .map(|n| {
-            let dossier = format!("000.00.01.H42-261120-{:06}", n % args.dossiers);
+            let dossier = format!("000.00.01.H42-{day}-{:06}", n % args.dossiers);
             let seq = (n / args.dossiers + 1) as u64;
             let envelope = json!({
                 "id": uuid::Uuid::now_v7(),
@@ -141,7 +157,8 @@ async fn raw(url: &str, namespace: &str, bodies: &[Vec<u8>], in_flight: usize) -
                 break;
             }
         }
-        Ok::<Instant, lapin::Error>(Instant::now())
+        // The consumer is handed back so that it is cancelled with its channel, not dropped here.
+        Ok::<_, lapin::Error>((Instant::now(), consumer))
     });
     let window = Arc::new(Semaphore::new(in_flight));
     let mut confirms = Vec::with_capacity(total);
@@ -162,26 +179,47 @@ async fn raw(url: &str, namespace: &str, bodies: &[Vec<u8>], in_flight: usize) -
             bail!("the broker refused a publish");
         }
     }
-    let finished = consuming.await??;
+    let (finished, consumer) = consuming.await??;
     let rate = total as f64 / finished.duration_since(started).as_secs_f64();
+    consumer_channel.close(200, "bench done".into()).await?;
+    drop(consumer);
     publisher.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await?;
     let _ = connection.close(200, "bench done".into()).await;
     Ok(rate)
 }
 
-struct BusRun {
+struct BusRuns {
+    runs: Vec<Run>,
+    peak_rss_kb: u64,
+    /// The bus process's CPU time (user + system) over all runs, per message.
+    cpu_per_message: Duration,
+    /// The store's writes and commits, as its metrics count them.
+    store: String,
+}
+
+struct Run {
     rate: f64,
     p50: Duration,
     p99: Duration,
-    peak_rss_kb: u64,
+    /// Dossiers per DongBoHoSoMC call.
+    per_call: f64,
 }
 
-async fn bus(config_path: &Path, config: &Config, namespace: &str, bodies: &[Vec<u8>], concurrency: usize) -> anyhow::Result<BusRun> {
-    let dvc = config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
+/// Starts the bus as its own process against a portal simulator here, and drives each run.
+async fn bus(
+    config_path: &Path,
+    config: &Config,
+    namespace: &str,
+    runs: &[(usize, Vec<Vec<u8>>)],
+    args: &Args,
+) -> anyhow::Result<BusRuns> {
+    let concurrency = args.concurrency;
+    let dvc =
+        config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
     let username = dvc.settings.get("username").and_then(|u| u.as_str()).unwrap_or("lgsp").to_string();
     let password = "bench-secret".to_string();
-    let sim = PortalSim::start("127.0.0.1:0".parse()?, SimOptions { username, password: password.clone(), ..Default::default() })
-        .await?;
+    let options = SimOptions { username, password: password.clone(), ..Default::default() };
+    let sim = PortalSim::start("127.0.0.1:0".parse()?, options).await?;
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
@@ -202,50 +240,100 @@ async fn bus(config_path: &Path, config: &Config, namespace: &str, bodies: &[Vec
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     wait_ready(&client, &base, &mut child).await?;
 
-    let total = bodies.len();
-    let started = Instant::now();
-    let wall_start = OffsetDateTime::now_utc();
-    let sent: HashMap<String, OffsetDateTime> = futures::stream::iter(bodies)
-        .map(|body| {
-            let client = &client;
-            let base = &base;
-            async move {
-                let id = serde_json::from_slice::<Value>(body)?["id"].as_str().unwrap_or_default().to_string();
-                loop {
-                    let at = OffsetDateTime::now_utc();
-                    let response = client
-                        .post(format!("{base}/v1/messages"))
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await?;
-                    match response.status().as_u16() {
-                        202 => return Ok::<_, anyhow::Error>((id, at)),
-                        503 => tokio::time::sleep(Duration::from_millis(100)).await,
-                        status => bail!("the bus answered {status}: {}", response.text().await.unwrap_or_default()),
-                    }
-                }
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
-
-    let delivered = sim
-        .wait_until(Duration::from_secs(600), |state| {
-            state.calls.iter().filter(|c| c.service == "DongBoHoSoMC").map(|c| c.message_ids.len()).sum::<usize>()
-                >= total
-        })
-        .await;
-    let elapsed = started.elapsed();
-    if !delivered {
-        bail!("not every message reached the portal within 10 minutes");
+    let mut results = Vec::new();
+    let mut total = 0;
+    for (per_request, bodies) in runs {
+        results.push(drive(&client, &base, &sim, bodies, *per_request, args).await?);
+        total += bodies.len();
     }
-    let mut latencies = Vec::with_capacity(total);
+    let peak_rss_kb = peak_rss_kb(pid).unwrap_or(0);
+    let cpu = cpu_seconds(pid).unwrap_or(0.0);
+    let metrics = client.get(format!("{base}/metrics")).send().await?.text().await.unwrap_or_default();
+    let metric = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or("?")
+            .to_string()
+    };
+    let store =
+        format!("{} writes in {} commits", metric("lgsp_store_writes_total"), metric("lgsp_store_commits_total"));
+
+    let _ = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    cleanup(config, namespace).await;
+    Ok(BusRuns { runs: results, peak_rss_kb, cpu_per_message: Duration::from_secs_f64(cpu / total as f64), store })
+}
+
+/// Posts every body, `per_request` at a time, and waits until the portal has them all. Like a
+/// member, it sends a dossier's next change only after the previous one was accepted: bodies go
+/// in rounds of one change per dossier, requests of a round concurrently.
+async fn drive(
+    client: &reqwest::Client,
+    base: &str,
+    sim: &PortalSim,
+    bodies: &[Vec<u8>],
+    per_request: usize,
+    args: &Args,
+) -> anyhow::Result<Run> {
+    let dongbo = |state: &lgsp_dvc::sim::SimState| -> usize {
+        state.calls.iter().filter(|c| c.service == "DongBoHoSoMC").map(|c| c.message_ids.len()).sum()
+    };
+    let calls_before = sim.calls().iter().filter(|c| c.service == "DongBoHoSoMC").count();
+    let count = std::cell::Cell::new(0);
+    let counted = |state: &lgsp_dvc::sim::SimState| count.set(dongbo(state));
+    sim.wait_until(Duration::ZERO, |state| {
+        counted(state);
+        true
+    })
+    .await;
+    let before = count.get();
+    let url = if per_request == 1 { format!("{base}/v1/messages") } else { format!("{base}/v1/messages/batch") };
+
+    let wall_start = OffsetDateTime::now_utc();
+    let mut sent: HashMap<String, OffsetDateTime> = HashMap::with_capacity(bodies.len());
+    for round in bodies.chunks(args.dossiers) {
+        let requests = round.chunks(per_request).map(|chunk| {
+            let ids: Vec<String> = chunk.iter().map(|b| id_of(b)).collect();
+            let body = if per_request == 1 {
+                chunk[0].clone()
+            } else {
+                let mut body = b"{\"messages\":[".to_vec();
+                body.extend(chunk.join(&b',').iter());
+                body.extend(b"]}");
+                body
+            };
+            (ids, body)
+        });
+        let accepted = futures::stream::iter(requests)
+            .map(|(ids, body)| submit(client, &url, ids, body))
+            .buffer_unordered(args.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        for result in accepted {
+            sent.extend(result?);
+        }
+    }
+
+    // Wait for the portal to hold them all; give up once nothing has arrived for 30 s.
+    let expected = before + bodies.len();
+    while count.get() < expected {
+        let now = count.get();
+        let arrived = sim
+            .wait_until(Duration::from_secs(30), |state| {
+                counted(state);
+                count.get() > now
+            })
+            .await;
+        if !arrived {
+            bail!("the portal holds {} of {} messages and nothing arrived for 30 s", now - before, bodies.len());
+        }
+    }
+    let calls: Vec<_> = sim.calls().into_iter().filter(|c| c.service == "DongBoHoSoMC").skip(calls_before).collect();
+    let mut latencies = Vec::with_capacity(bodies.len());
     let mut last = wall_start;
-    for call in sim.calls().iter().filter(|c| c.service == "DongBoHoSoMC") {
+    for call in &calls {
         for id in &call.message_ids {
             if let Some(at) = sent.get(id) {
                 latencies.push((call.at - *at).try_into().unwrap_or_default());
@@ -253,20 +341,64 @@ async fn bus(config_path: &Path, config: &Config, namespace: &str, bodies: &[Vec
             }
         }
     }
+    if latencies.is_empty() {
+        bail!("the portal received none of this run's messages");
+    }
     latencies.sort();
     let percentile = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    let peak_rss_kb = peak_rss_kb(pid).unwrap_or(0);
-    let delivered_for = (last - wall_start).try_into().unwrap_or(elapsed);
-
-    let _ = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
-    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
-    cleanup(config, namespace).await;
-    Ok(BusRun {
-        rate: total as f64 / Duration::as_secs_f64(&delivered_for),
+    let elapsed: Duration = (last - wall_start).try_into().unwrap_or_default();
+    Ok(Run {
+        rate: bodies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
         p50: percentile(0.50),
         p99: percentile(0.99),
-        peak_rss_kb,
+        per_call: bodies.len() as f64 / calls.len().max(1) as f64,
     })
+}
+
+/// Sends one request until it is accepted, retrying while the bus answers 503.
+async fn submit(
+    client: &reqwest::Client,
+    url: &str,
+    ids: Vec<String>,
+    body: Vec<u8>,
+) -> anyhow::Result<Vec<(String, OffsetDateTime)>> {
+    loop {
+        let at = OffsetDateTime::now_utc();
+        let response = client.post(url).header("content-type", "application/json").body(body.clone()).send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        match outcome(status, &text) {
+            Submitted::Accepted => return Ok(ids.into_iter().map(|id| (id, at)).collect()),
+            // Retrying is safe: ids already accepted answer 200.
+            Submitted::Unavailable => tokio::time::sleep(Duration::from_millis(100)).await,
+            Submitted::Refused => bail!("the bus answered {status}: {text}"),
+        }
+    }
+}
+
+enum Submitted {
+    Accepted,
+    Unavailable,
+    Refused,
+}
+
+/// A single message is accepted with 202; a batch with 200 and every result 202 or 200.
+fn outcome(status: u16, text: &str) -> Submitted {
+    let results: Vec<u64> = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v["results"].as_array().map(|r| r.iter().filter_map(|r| r["status"].as_u64()).collect()))
+        .unwrap_or_default();
+    match status {
+        202 => Submitted::Accepted,
+        200 if results.iter().all(|s| *s == 200 || *s == 202) => Submitted::Accepted,
+        200 if results.iter().all(|s| [200, 202, 503].contains(s)) => Submitted::Unavailable,
+        503 => Submitted::Unavailable,
+        _ => Submitted::Refused,
+    }
+}
+
+fn id_of(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body).ok().and_then(|v| v["id"].as_str().map(String::from)).unwrap_or_default()
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut tokio::process::Child) -> anyhow::Result<()> {
@@ -294,9 +426,25 @@ fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
     Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
 }
 
+/// CPU time (user + system) a process has used, from /proc/<pid>/stat.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11)
+        .zip(fields.get(12))
+        .map(|(u, s)| u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0))
+        .unwrap_or(0.0);
+    Ok(ticks / 100.0)
+}
+
 /// Removes the bench's queues and exchange from the broker.
 async fn cleanup(config: &Config, namespace: &str) {
-    let Ok(connection) = Connection::connect(config.amqp.connect_url().as_str(), Default::default()).await else { return };
+    let Ok(connection) = Connection::connect(config.amqp.connect_url().as_str(), Default::default()).await else {
+        return;
+    };
     let Ok(channel) = connection.create_channel().await else { return };
     let names = Names::new(namespace);
     for (id, section) in &config.adapters {

@@ -149,9 +149,15 @@ pub struct HttpConfig {
     /// Address to listen on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Largest request body accepted; bigger ones get 413.
+    /// Largest request body accepted for one message; bigger ones get 413.
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Most messages in one `POST /v1/messages/batch`.
+    #[serde(default = "default_max_batch_messages")]
+    pub max_batch_messages: usize,
+    /// Largest body of one `POST /v1/messages/batch`.
+    #[serde(default = "default_max_batch_bytes")]
+    pub max_batch_bytes: usize,
 }
 
 fn default_listen() -> SocketAddr {
@@ -159,6 +165,12 @@ fn default_listen() -> SocketAddr {
 }
 const fn default_max_body_bytes() -> usize {
     256 * 1024
+}
+const fn default_max_batch_messages() -> usize {
+    500
+}
+const fn default_max_batch_bytes() -> usize {
+    16 * 1024 * 1024
 }
 
 /// `[amqp]`: the RabbitMQ broker.

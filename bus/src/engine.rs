@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::BasicProperties;
 use lapin::message::Delivery as AmqpDelivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -116,6 +116,7 @@ async fn consume(ctx: &Arc<Context>, link: &Link) -> Result<(), String> {
 }
 
 async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -> Result<(), String> {
+    let (settler, acks) = Settler::start(channel.clone());
     let runtime = &ctx.runtime;
     let queue = ctx.broker.names().queue(&runtime.id);
     channel.basic_qos(runtime.policy.prefetch, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
@@ -131,7 +132,7 @@ async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -
     for _ in 0..runtime.policy.lanes {
         let (sender, receiver) = mpsc::unbounded_channel();
         lanes.push(sender);
-        lane_tasks.spawn(lane(ctx.clone(), receiver));
+        lane_tasks.spawn(lane(ctx.clone(), settler.clone(), receiver));
     }
 
     let result = loop {
@@ -149,13 +150,15 @@ async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -
                 let lane = lane_of(&envelope.subject, lanes.len());
                 let _ = lanes[lane].send(Incoming::new(amqp, envelope));
             }
-            Err(e) => dead_letter_unreadable(ctx, amqp, &format!("not a valid envelope: {e}")).await,
+            Err(e) => dead_letter_unreadable(ctx, &settler, amqp, &format!("not a valid envelope: {e}")).await,
         }
     };
     // Lanes finish the batch in hand; on shutdown they leave the rest, which the broker requeues
     // when the channel closes.
     drop(lanes);
     while lane_tasks.join_next().await.is_some() {}
+    drop(settler);
+    let _ = acks.await;
     result
 }
 
@@ -188,7 +191,7 @@ fn as_i64(value: &AMQPValue) -> Option<i64> {
     }
 }
 
-async fn lane(ctx: Arc<Context>, mut receiver: mpsc::UnboundedReceiver<Incoming>) {
+async fn lane(ctx: Arc<Context>, settler: Settler, mut receiver: mpsc::UnboundedReceiver<Incoming>) {
     let max_batch = ctx.runtime.adapter.max_batch().max(1);
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.recv().await {
@@ -202,12 +205,12 @@ async fn lane(ctx: Arc<Context>, mut receiver: mpsc::UnboundedReceiver<Incoming>
                 Err(_) => break,
             }
         }
-        process(&ctx, std::mem::take(&mut batch)).await;
+        process(&ctx, &settler, std::mem::take(&mut batch)).await;
     }
 }
 
 /// Delivers one batch of one lane and settles every message in it.
-async fn process(ctx: &Context, batch: Vec<Incoming>) {
+async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
     let id = ctx.runtime.id.as_str();
     let envelopes: Vec<Arc<Envelope>> = batch.iter().map(|i| i.envelope.clone()).collect();
     let Some(checks) =
@@ -225,7 +228,7 @@ async fn process(ctx: &Context, batch: Vec<Incoming>) {
         let envelope = &item.envelope;
         if check.state.is_some_and(DeliveryState::is_final) || !seen.insert(envelope.id) {
             events::duplicate(id, envelope);
-            ack(&item.amqp).await;
+            settler.ack(&item.amqp);
             continue;
         }
         let key = (envelope.message_type.as_str(), envelope.subject.as_str());
@@ -256,8 +259,10 @@ async fn process(ctx: &Context, batch: Vec<Incoming>) {
         return;
     }
     for ((item, _), record) in work.iter().zip(&settled) {
-        if record.is_some() {
-            ack(&item.amqp).await;
+        match record {
+            Some(_) => settler.ack(&item.amqp),
+            // Its retry or dead-letter copy was not confirmed: back to the queue, to try again.
+            None => settler.requeue(&item.amqp),
         }
     }
 }
@@ -276,7 +281,7 @@ async fn call_adapter(ctx: &Context, deliveries: &[Delivery]) -> Vec<Outcome> {
 }
 
 /// Turns an outcome into its record, publishing the retry or dead-letter copy first. `None`
-/// when that copy could not be published: the message stays unacked and comes back.
+/// when that copy could not be published: the message goes back to the queue.
 async fn settle(
     ctx: &Context,
     item: &Incoming,
@@ -404,7 +409,7 @@ fn copy_properties(original: &BasicProperties) -> BasicProperties {
 }
 
 /// A message that is not an envelope cannot be delivered; it waits for an operator.
-async fn dead_letter_unreadable(ctx: &Context, amqp: AmqpDelivery, reason: &str) {
+async fn dead_letter_unreadable(ctx: &Context, settler: &Settler, amqp: AmqpDelivery, reason: &str) {
     let queue = ctx.broker.names().dead_letter_queue(&ctx.runtime.id);
     let mut table = FieldTable::default();
     table.insert(headers::LAST_ERROR.into(), AMQPValue::LongString(reason.into()));
@@ -412,14 +417,68 @@ async fn dead_letter_unreadable(ctx: &Context, amqp: AmqpDelivery, reason: &str)
     let properties = BasicProperties::default().with_headers(table);
     if ctx.broker.publish(Target::Queue(&queue), &amqp.data, properties).await.is_ok() {
         events::dead_lettered(&ctx.runtime.id, "-", "-", 1, reason);
-        ack(&amqp).await;
+        settler.ack(&amqp);
+    } else {
+        settler.requeue(&amqp);
     }
 }
 
-async fn ack(amqp: &AmqpDelivery) {
-    // A failed ack means the channel is gone: the broker redelivers, the record dedups.
-    if let Err(e) = amqp.acker.ack(BasicAckOptions::default()).await {
-        warn!(error = %e, "ack failed; the message will be redelivered and deduplicated");
+/// Settles deliveries of one channel. Lanes finish out of order; one task acks the contiguous
+/// run of settled delivery tags with `multiple`, so the broker gets one ack per run rather than
+/// one per message, and never an ack below one it already had.
+#[derive(Clone)]
+struct Settler(mpsc::UnboundedSender<Settle>);
+
+enum Settle {
+    Ack(u64),
+    Requeue(u64),
+}
+
+impl Settler {
+    fn start(channel: lapin::Channel) -> (Settler, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Settler(sender), tokio::spawn(acknowledge(channel, receiver)))
+    }
+
+    fn ack(&self, amqp: &AmqpDelivery) {
+        let _ = self.0.send(Settle::Ack(amqp.delivery_tag));
+    }
+
+    fn requeue(&self, amqp: &AmqpDelivery) {
+        let _ = self.0.send(Settle::Requeue(amqp.delivery_tag));
+    }
+}
+
+async fn acknowledge(channel: lapin::Channel, mut settles: mpsc::UnboundedReceiver<Settle>) {
+    // Delivery tags on a channel count from 1.
+    let mut next = 1u64;
+    let mut settled = std::collections::BTreeSet::new();
+    let mut batch = Vec::new();
+    while settles.recv_many(&mut batch, 4096).await > 0 {
+        for settle in batch.drain(..) {
+            match settle {
+                Settle::Ack(tag) => {
+                    settled.insert(tag);
+                }
+                Settle::Requeue(tag) => {
+                    let requeue = BasicNackOptions { multiple: false, requeue: true };
+                    if let Err(e) = channel.basic_nack(tag, requeue).await {
+                        warn!(error = %e, "requeue failed; the broker redelivers when the channel closes");
+                    }
+                    settled.insert(tag);
+                }
+            }
+        }
+        let start = next;
+        while settled.remove(&next) {
+            next += 1;
+        }
+        if next > start {
+            // A failed ack means the channel is gone: the broker redelivers, the store dedups.
+            if let Err(e) = channel.basic_ack(next - 1, BasicAckOptions { multiple: true }).await {
+                warn!(error = %e, "ack failed; the messages will be redelivered and deduplicated");
+            }
+        }
     }
 }
 

@@ -32,11 +32,16 @@ impl Envelope {
         T::deserialize(&self.payload)
     }
 
-    /// SHA-256 of the envelope's canonical JSON (keys sorted): tells a retry of the same message
-    /// from a different message reusing its id.
-    pub fn digest(&self) -> String {
+    /// The envelope's canonical JSON (keys sorted), as published, and its SHA-256: the digest
+    /// tells a retry of the same message from a different message reusing its id.
+    pub fn encode(&self) -> (Vec<u8>, String) {
         let canonical = serde_json::to_vec(self).expect("an envelope always serialises");
-        hex(&Sha256::digest(canonical))
+        let digest = hex(&Sha256::digest(&canonical));
+        (canonical, digest)
+    }
+
+    pub fn digest(&self) -> String {
+        self.encode().1
     }
 }
 

@@ -98,8 +98,8 @@ impl Catalogue {
     }
 
     /// Checks a submitted envelope and its payload; lists every violation.
-    pub fn check_envelope(&self, value: &Value) -> Result<Envelope, Vec<Violation>> {
-        let mut violations = self.violations(&self.envelope, value, "");
+    pub fn check_envelope(&self, value: Value) -> Result<Envelope, Vec<Violation>> {
+        let mut violations = self.violations(&self.envelope, &value, "");
         let message_type = value.get("type").and_then(Value::as_str);
         let known = message_type.and_then(|t| self.message_types.get(t));
         match (message_type, known, value.get("payload")) {
@@ -128,7 +128,7 @@ impl Catalogue {
         if !violations.is_empty() {
             return Err(violations);
         }
-        serde_json::from_value(value.clone()).map_err(|e| vec![Violation::new("", e.to_string())])
+        serde_json::from_value(value).map_err(|e| vec![Violation::new("", e.to_string())])
     }
 
     fn violations(&self, validator: &Validator, value: &Value, prefix: &str) -> Vec<Violation> {
@@ -209,7 +209,7 @@ mod tests {
         let catalogue = catalogue();
         let envelope_examples = catalogue.document("envelope.json").unwrap()["examples"].as_array().unwrap();
         for example in envelope_examples {
-            catalogue.check_envelope(example).unwrap();
+            catalogue.check_envelope(example.clone()).unwrap();
         }
         let mut checked = 0;
         for message_type in catalogue.message_types() {
@@ -220,7 +220,7 @@ mod tests {
                     "id": uuid::Uuid::now_v7(), "type": message_type, "source": "onestop.sandbox",
                     "subject": subject, "seq": 1, "occurred_at": "2026-11-20T09:15:00+07:00", "payload": payload
                 });
-                if let Err(violations) = catalogue.check_envelope(&envelope) {
+                if let Err(violations) = catalogue.check_envelope(envelope) {
                     panic!("{message_type} example {payload}: {violations:#?}");
                 }
                 checked += 1;
@@ -250,7 +250,7 @@ mod tests {
                 "colour": "blue"
             }
         });
-        let violations = catalogue.check_envelope(&bad).unwrap_err();
+        let violations = catalogue.check_envelope(bad).unwrap_err();
         let found = pointers(&violations);
         for expected in [
             "/id",
@@ -279,14 +279,14 @@ mod tests {
         let mut envelope = catalogue.document("envelope.json").unwrap()["examples"][0].clone();
         envelope["payload"]["applicant"] = json!({"kind": "business", "id": "001203000001", "name": "X"});
         envelope["payload"]["status"] = json!(10);
-        let violations = catalogue.check_envelope(&envelope).unwrap_err();
+        let violations = catalogue.check_envelope(envelope.clone()).unwrap_err();
         assert_eq!(pointers(&violations), ["/payload/applicant/id", "/payload/completed_at"], "{violations:#?}");
         assert!(violations[0].reason.contains("MST"));
         assert!(violations[1].reason.contains("status 10"), "{violations:?}");
 
         envelope["payload"]["applicant"]["id"] = json!("0101234567-001");
         envelope["payload"]["completed_at"] = json!("2026-11-24T15:30:00+07:00");
-        catalogue.check_envelope(&envelope).unwrap();
+        catalogue.check_envelope(envelope.clone()).unwrap();
     }
 
     #[test]
@@ -294,12 +294,12 @@ mod tests {
         let catalogue = catalogue();
         let mut envelope = catalogue.document("envelope.json").unwrap()["examples"][0].clone();
         envelope["subject"] = json!("000.00.01.H42-261120-9999");
-        let violations = catalogue.check_envelope(&envelope).unwrap_err();
+        let violations = catalogue.check_envelope(envelope.clone()).unwrap_err();
         assert_eq!(pointers(&violations), ["/subject"]);
         assert!(violations[0].reason.contains("000.00.01.H42-261120-0001"));
 
         envelope["type"] = json!("dossier.teleported");
-        let violations = catalogue.check_envelope(&envelope).unwrap_err();
+        let violations = catalogue.check_envelope(envelope.clone()).unwrap_err();
         assert_eq!(pointers(&violations), ["/type"]);
         assert!(violations[0].reason.contains("dossier.status_changed"), "{violations:?}");
     }

@@ -70,12 +70,13 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         routing_suffix: config.bus.province_code.clone(),
         metrics: metrics(),
         id_locks: Arc::new((0..AppState::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
+        max_batch_messages: config.http.max_batch_messages,
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (http.listen): {e}", config.http.listen))?;
     let http_addr = listener.local_addr()?;
-    let app = crate::http::app(state, config.http.max_body_bytes);
+    let app = crate::http::app(state, &config.http);
     let stop = stop_http.clone();
     let http = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;

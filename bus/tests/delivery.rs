@@ -249,3 +249,50 @@ async fn every_documented_route_is_served() {
     }
     bus.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_gets_one_result_per_message_in_order() {
+    let bus = TestBus::start().await;
+    let known = status_changed("000.00.01.H42-261120-0009", 1, 4);
+    assert_eq!(bus.post(&known).await.0, 202);
+    let first = status_changed(DOSSIER, 1, 2);
+    let second = status_changed(DOSSIER, 2, 4);
+    let mut bad = status_changed("000.00.01.H42-261120-0003", 1, 4);
+    bad["payload"]["status"] = json!(42);
+    let mut reused = second.clone();
+    reused["seq"] = json!(3);
+    let batch = json!({"messages": [first, bad, second, known, second, reused]});
+    let response = bus.http.post(format!("{}/v1/messages/batch", bus.base)).json(&batch).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let statuses: Vec<u64> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    // New, invalid, new, already held, the same message again, the same id for another message.
+    assert_eq!(statuses, [202, 422, 202, 200, 200, 409], "{body:#}");
+    assert_eq!(body["results"][1]["problem"]["violations"][0]["pointer"], "/payload/status");
+    assert_eq!(body["results"][0]["id"], first["id"]);
+
+    bus.wait_state(second["id"].as_str().unwrap(), "delivered").await;
+    let seen = bus.adapter.wait_until(|s| s.len() >= 3).await;
+    let dossier: Vec<u64> = seen.iter().filter(|s| s.subject == DOSSIER).map(|s| s.seq).collect();
+    assert_eq!(dossier, [1, 2], "one subject's messages in a batch keep their order, each once");
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_that_is_not_a_batch_is_refused_whole() {
+    let bus = TestBus::start().await;
+    let url = format!("{}/v1/messages/batch", bus.base);
+    for (body, reason) in [
+        (json!({"messages": []}), "is empty"),
+        (json!([status_changed(DOSSIER, 1, 4)]), "must be an object"),
+        (json!({"messages": (0..501).map(|_| json!({})).collect::<Vec<_>>()}), "at most 500"),
+    ] {
+        let response = bus.http.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 422);
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert!(problem["violations"][0]["reason"].as_str().unwrap().contains(reason), "{problem}");
+    }
+    assert_eq!(bus.queue_depth("scripted").await, 0);
+    bus.stop().await;
+}

@@ -1,14 +1,16 @@
-//! `POST /v1/messages` (submit an envelope) and `GET /v1/messages/{id}` (where it is).
+//! `POST /v1/messages` (submit an envelope), `POST /v1/messages/batch` (many, each with its own
+//! result) and `GET /v1/messages/{id}` (where it is).
 //!
 //! A message is answered `202` only after the broker confirmed it and the store recorded it; a
 //! known id is answered `200` without publishing again; nothing else is ever "accepted".
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,20 +24,32 @@ use uuid::Uuid;
 use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::Problem;
+use crate::config::HttpConfig;
 use crate::engine::headers;
+use crate::envelope::Envelope;
 use crate::routing::{matches, routing_key};
 use crate::schema::Violation;
 use crate::store::{Accepted, DeliveryState, MessageView};
 use crate::transport::{PublishError, Target};
 use crate::{events, now_ms};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/messages", post(submit)).route("/v1/messages/{id}", get(status))
+pub fn router(http: &HttpConfig) -> Router<AppState> {
+    Router::new()
+        .route("/v1/messages", post(submit).layer(DefaultBodyLimit::max(http.max_body_bytes)))
+        .route("/v1/messages/batch", post(submit_batch).layer(DefaultBodyLimit::max(http.max_batch_bytes)))
+        .route("/v1/messages/{id}", get(status))
 }
 
 async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match accept(&app, &headers, body).await {
-        Ok(response) => response,
+    let accepted = match read_json(&headers, body).and_then(|value| prepare(&app, value)) {
+        Ok(prepared) => accept(&app, vec![prepared]).await.remove(0),
+        Err(problem) => Err(problem),
+    };
+    match accepted {
+        Ok((status, id)) => {
+            let location = format!("/v1/messages/{id}");
+            (status, [(header::LOCATION, location)], Json(json!({"id": id}))).into_response()
+        }
         Err(problem) => {
             events::message_rejected(problem_word(&problem));
             problem.into_response()
@@ -43,22 +57,98 @@ async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Result<By
     }
 }
 
-async fn accept(app: &AppState, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, Problem> {
+/// Many messages in one request, each with its own result, in request order: `202` accepted
+/// (confirmed), `200` already held, or a problem. Each is accepted or refused on its own.
+async fn submit_batch(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let values = match read_json(&headers, body).and_then(|value| batch_items(value, app.max_batch_messages)) {
+        Ok(values) => values,
+        Err(problem) => {
+            events::message_rejected(problem_word(&problem));
+            return problem.into_response();
+        }
+    };
+    let mut results: Vec<Option<Result<(StatusCode, Uuid), Problem>>> = Vec::with_capacity(values.len());
+    let mut prepared = Vec::new();
+    let mut positions = Vec::new();
+    for (index, value) in values.into_iter().enumerate() {
+        match prepare(&app, value) {
+            Ok(item) => {
+                prepared.push(item);
+                positions.push(index);
+                results.push(None);
+            }
+            Err(problem) => results.push(Some(Err(problem))),
+        }
+    }
+    for (index, result) in positions.into_iter().zip(accept(&app, prepared).await) {
+        results[index] = Some(result);
+    }
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|result| match result.expect("every item has a result") {
+            Ok((status, id)) => json!({"id": id, "status": status.as_u16()}),
+            Err(problem) => {
+                events::message_rejected(problem_word(&problem));
+                json!({"status": problem.status.as_u16(), "problem": problem})
+            }
+        })
+        .collect();
+    Json(json!({"results": results})).into_response()
+}
+
+/// Checks the media type and parses the body.
+fn read_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
     if !is_json(headers) {
         return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Send JSON")
             .detail("Content-Type must be application/json"));
     }
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Message too large").detail(rejection.body_text())
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large").detail(rejection.body_text())
         }
         status => Problem::new(status, "unreadable-body", "Cannot read the request body").detail(rejection.body_text()),
     })?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(&body).map_err(|e| {
         Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "The body is not JSON").detail(e.to_string())
-    })?;
+    })
+}
 
-    let envelope = app.catalogue.check_envelope(&value).map_err(invalid)?;
+fn batch_items(value: Value, max: usize) -> Result<Vec<Value>, Problem> {
+    let refuse = |reason: String| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-batch", "The batch is not valid")
+            .violations(vec![Violation::new("/messages", reason)])
+    };
+    match value {
+        Value::Object(mut object) => match object.remove("messages") {
+            Some(Value::Array(items)) if items.is_empty() => Err(refuse("is empty".into())),
+            Some(Value::Array(items)) if items.len() > max => {
+                Err(refuse(format!("holds {} messages; at most {max} per batch", items.len())))
+            }
+            Some(Value::Array(items)) => Ok(items),
+            _ => Err(refuse("is required: an array of envelopes".into())),
+        },
+        _ => Err(refuse("the body must be an object {\"messages\": [envelopes]}".into())),
+    }
+}
+
+/// A message that passed every check, ready to publish.
+struct Prepared {
+    envelope: Arc<Envelope>,
+    /// The canonical JSON that is published, and its digest.
+    body: Vec<u8>,
+    digest: String,
+    routing_key: String,
+    /// The adapters whose routes match.
+    adapters: Vec<String>,
+}
+
+/// Validates one envelope: schema, payload, member, and that some adapter receives it.
+fn prepare(app: &AppState, value: Value) -> Result<Prepared, Problem> {
+    let envelope = app.catalogue.check_envelope(value).map_err(invalid)?;
     if !app.members.contains_key(&envelope.source) {
         return Err(invalid(vec![Violation::new(
             "/source",
@@ -75,44 +165,96 @@ async fn accept(app: &AppState, headers: &HeaderMap, body: Result<Bytes, BytesRe
     if adapters.is_empty() {
         return Err(unroutable(&envelope.message_type, &routing_key));
     }
+    let (body, digest) = envelope.encode();
+    Ok(Prepared { envelope: Arc::new(envelope), body, digest, routing_key, adapters })
+}
 
-    let envelope = Arc::new(envelope);
-    let digest = envelope.digest();
-    // One submission of an id at a time: a concurrent retry waits and then finds it known.
-    let _guard = app.id_locks[stripe(envelope.id, app.id_locks.len())].lock().await;
-    match app.store.known_digest(envelope.id).await {
-        Ok(Some(known)) if known == digest => return Ok(answer(StatusCode::OK, envelope.id)),
-        Ok(Some(_)) => {
-            return Err(Problem::new(StatusCode::CONFLICT, "id-reused", "This id belongs to a different message")
-                .detail("an envelope's id is its idempotency key: send a new id for a new message"));
-        }
-        Ok(None) => {}
-        Err(e) => return Err(Problem::unavailable(e.to_string())),
+/// Accepts prepared messages: each new id is published (confirms awaited together) and all are
+/// recorded in one write; a known id answers `200` and is not published again.
+async fn accept(app: &AppState, prepared: Vec<Prepared>) -> Vec<Result<(StatusCode, Uuid), Problem>> {
+    // One submission of an id at a time: a concurrent retry waits, then finds it known. Stripes
+    // are locked in ascending order so two batches never wait on each other in a cycle.
+    let mut stripes: Vec<usize> = prepared.iter().map(|p| stripe(p.envelope.id, app.id_locks.len())).collect();
+    stripes.sort_unstable();
+    stripes.dedup();
+    let mut guards = Vec::with_capacity(stripes.len());
+    for index in stripes {
+        guards.push(app.id_locks[index].lock().await);
+    }
+
+    let ids: Vec<Uuid> = prepared.iter().map(|p| p.envelope.id).collect();
+    let known = match app.store.known_digests(&ids).await {
+        Ok(known) => known,
+        Err(e) => return prepared.iter().map(|_| Err(Problem::unavailable(e.to_string()))).collect(),
+    };
+    let mut results = Vec::with_capacity(prepared.len());
+    // The same id twice in one batch: the second is a retry of the first (or a conflict).
+    let mut seen: HashMap<Uuid, &str> = HashMap::new();
+    let mut new = Vec::new();
+    for (index, (item, stored)) in prepared.iter().zip(known).enumerate() {
+        let id = item.envelope.id;
+        let known = seen.get(&id).map(|digest| digest.to_string()).or(stored);
+        results.push(match known {
+            Some(digest) if digest == item.digest => Ok((StatusCode::OK, id)),
+            Some(_) => Err(Problem::new(StatusCode::CONFLICT, "id-reused", "This id belongs to a different message")
+                .detail("an envelope's id is its idempotency key: send a new id for a new message")),
+            None => {
+                new.push(index);
+                Ok((StatusCode::ACCEPTED, id))
+            }
+        });
+        seen.entry(id).or_insert(&item.digest);
     }
 
     let accepted_at = now_ms();
-    let body = serde_json::to_vec(&*envelope).expect("an envelope always serialises");
+    let published =
+        futures::future::join_all(new.iter().map(|&index| publish(app, &prepared[index], accepted_at))).await;
+    let mut records = Vec::new();
+    for (&index, outcome) in new.iter().zip(published) {
+        match outcome {
+            Ok(()) => {
+                let item = &prepared[index];
+                records.push(Accepted {
+                    envelope: item.envelope.clone(),
+                    digest: item.digest.clone(),
+                    routing_key: item.routing_key.clone(),
+                    accepted_at,
+                    adapters: item.adapters.clone(),
+                });
+            }
+            Err(problem) => results[index] = Err(problem),
+        }
+    }
+    let envelopes: Vec<Arc<Envelope>> = records.iter().map(|r| r.envelope.clone()).collect();
+    if let Err(e) = app.store.record_accepted(records).await {
+        // The broker has them and consumers deduplicate, so the caller's retry is harmless.
+        error!(error = %e, messages = envelopes.len(), "published but not recorded");
+        for &index in &new {
+            if results[index].is_ok() {
+                results[index] = Err(Problem::unavailable("the message could not be recorded; send it again"));
+            }
+        }
+        return results;
+    }
+    for envelope in &envelopes {
+        events::message_accepted(envelope);
+    }
+    results
+}
+
+async fn publish(app: &AppState, item: &Prepared, accepted_at: i64) -> Result<(), Problem> {
     let mut table = FieldTable::default();
     table.insert(headers::ACCEPTED_AT.into(), AMQPValue::LongLongInt(accepted_at));
     let properties = BasicProperties::default()
         .with_content_type("application/json".into())
-        .with_message_id(envelope.id.to_string().into())
-        .with_type(envelope.message_type.as_str().into())
+        .with_message_id(item.envelope.id.to_string().into())
+        .with_type(item.envelope.message_type.as_str().into())
         .with_timestamp((accepted_at / 1000) as u64)
         .with_headers(table);
-    app.broker.publish(Target::Exchange(&routing_key), &body, properties).await.map_err(|e| match e {
-        PublishError::Unroutable(_) => unroutable(&envelope.message_type, &routing_key),
+    app.broker.publish(Target::Exchange(&item.routing_key), &item.body, properties).await.map_err(|e| match e {
+        PublishError::Unroutable(_) => unroutable(&item.envelope.message_type, &item.routing_key),
         e => Problem::unavailable(e.to_string()),
-    })?;
-
-    let record = Accepted { envelope: envelope.clone(), digest, routing_key, accepted_at, adapters };
-    if let Err(e) = app.store.record_accepted(record).await {
-        // The broker has it and consumers deduplicate, so the caller's retry is harmless.
-        error!(id = %envelope.id, error = %e, "published but not recorded");
-        return Err(Problem::unavailable("the message could not be recorded; send it again"));
-    }
-    events::message_accepted(&envelope);
-    Ok(answer(StatusCode::ACCEPTED, envelope.id))
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -125,11 +267,6 @@ fn stripe(id: Uuid, stripes: usize) -> usize {
     let mut hasher = std::hash::DefaultHasher::new();
     id.hash(&mut hasher);
     (hasher.finish() % stripes as u64) as usize
-}
-
-fn answer(status: StatusCode, id: Uuid) -> Response {
-    let location = format!("/v1/messages/{id}");
-    (status, [(header::LOCATION, location)], Json(json!({"id": id}))).into_response()
 }
 
 fn invalid(violations: Vec<Violation>) -> Problem {

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::config::MemberConfig;
+use crate::config::{HttpConfig, MemberConfig};
 use crate::schema::Catalogue;
 use crate::store::Store;
 use crate::transport::Broker;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Submissions of one id are handled one at a time (striped, so different ids rarely wait).
     pub id_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    /// Most messages in one batch request.
+    pub max_batch_messages: usize,
 }
 
 impl AppState {
@@ -39,11 +41,11 @@ impl AppState {
 }
 
 /// The whole API; tests can call it without a socket.
-pub fn app(state: AppState, max_body_bytes: usize) -> Router {
+pub fn app(state: AppState, http: &HttpConfig) -> Router {
     Router::new()
-        .merge(messages::router())
+        .merge(messages::router(http))
         .merge(dossiers::router())
         .merge(operations::router())
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)
 }

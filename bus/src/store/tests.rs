@@ -46,10 +46,9 @@ fn open() -> (tempfile::TempDir, Store) {
 async fn a_message_is_recorded_with_one_pending_delivery_per_adapter() {
     let (_dir, store) = open();
     let m = envelope("dossier.status_changed", "000.00.01.H42-261120-0001", 1, 4);
-    store.record_accepted(accepted(&m, &["dvc", "onestop"])).await.unwrap();
+    store.record_accepted(vec![accepted(&m, &["dvc", "onestop"])]).await.unwrap();
 
-    assert_eq!(store.known_digest(m.id).await.unwrap(), Some(m.digest()));
-    assert_eq!(store.known_digest(uuid::Uuid::now_v7()).await.unwrap(), None);
+    assert_eq!(store.known_digests(&[m.id, uuid::Uuid::now_v7()]).await.unwrap(), [Some(m.digest()), None]);
     let view = store.message(m.id).await.unwrap().unwrap();
     assert_eq!(view.subject, "000.00.01.H42-261120-0001");
     let states: Vec<_> = view.deliveries.iter().map(|d| (d.adapter.as_str(), d.state)).collect();
@@ -68,7 +67,7 @@ async fn an_outcome_recorded_before_the_acceptance_is_kept() {
     let (_dir, store) = open();
     let m = envelope("dossier.status_changed", "000.00.01.H42-261120-0001", 1, 4);
     store.record_outcomes(vec![outcome(&m, DeliveryState::Delivered, 1)]).await.unwrap();
-    store.record_accepted(accepted(&m, &["dvc"])).await.unwrap();
+    store.record_accepted(vec![accepted(&m, &["dvc"])]).await.unwrap();
     let view = store.message(m.id).await.unwrap().unwrap();
     assert_eq!(view.deliveries[0].state, DeliveryState::Delivered);
 }
@@ -105,7 +104,7 @@ async fn the_dossier_projection_keeps_the_newest_seq() {
         ("dossier.status_changed", 3, 4),
         ("dossier.submitted", 7, 1),
     ] {
-        store.record_accepted(accepted(&envelope(message_type, code, seq, status), &["dvc"])).await.unwrap();
+        store.record_accepted(vec![accepted(&envelope(message_type, code, seq, status), &["dvc"])]).await.unwrap();
     }
     let dossier = store.dossier(code.into()).await.unwrap().unwrap();
     assert_eq!((dossier.status, dossier.seq), (Some(9), Some(4)));
@@ -120,7 +119,7 @@ async fn reopening_keeps_the_data_and_the_schema() {
     let m = envelope("dossier.status_changed", "000.00.01.H42-261120-0001", 1, 4);
     {
         let store = Store::open(&path).unwrap();
-        store.record_accepted(accepted(&m, &["dvc"])).await.unwrap();
+        store.record_accepted(vec![accepted(&m, &["dvc"])]).await.unwrap();
     }
     let store = Store::open(&path).unwrap();
     assert!(store.message(m.id).await.unwrap().is_some());
