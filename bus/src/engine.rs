@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::BasicProperties;
 use lapin::message::Delivery as AmqpDelivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -110,9 +110,9 @@ struct Incoming {
 
 async fn consume(ctx: &Arc<Context>, link: &Link) -> Result<(), String> {
     let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
-    let result = consume_on(ctx, link, &channel).await;
-    let _ = channel.close(200, "lgsp consumer done".into()).await;
-    result
+    // Dropping the last handle closes the channel (closing it here as well makes lapin log a
+    // spurious connection error); unacked messages then return to the queue.
+    consume_on(ctx, link, &channel).await
 }
 
 async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -> Result<(), String> {
@@ -122,7 +122,7 @@ async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -
     channel.basic_qos(runtime.policy.prefetch, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
     let tag = format!("lgsp-{}-{}", runtime.id, link.generation);
     let mut consumer = channel
-        .basic_consume(queue.into(), tag.into(), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
         .await
         .map_err(|e| e.to_string())?;
     info!(adapter = %runtime.id, lanes = runtime.policy.lanes, prefetch = runtime.policy.prefetch, "consuming");
@@ -153,6 +153,11 @@ async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -
             Err(e) => dead_letter_unreadable(ctx, &settler, amqp, &format!("not a valid envelope: {e}")).await,
         }
     };
+    // Stop deliveries first, so that closing the channel finds no consumer running.
+    if result.is_ok() {
+        let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+    }
+    drop(consumer);
     // Lanes finish the batch in hand; on shutdown they leave the rest, which the broker requeues
     // when the channel closes.
     drop(lanes);

@@ -17,6 +17,8 @@ pub mod routing;
 pub mod schema;
 pub mod server;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 pub use adapter::{Adapter, AdapterKind, Delivery, Failure, Outcome, Simulator};

@@ -26,6 +26,7 @@ pub struct RunningBus {
     pub broker: Broker,
     http: JoinHandle<()>,
     engine: JoinSet<()>,
+    supervisor: JoinHandle<()>,
     stop_http: CancellationToken,
     stop_consumers: CancellationToken,
     stop_broker: CancellationToken,
@@ -58,7 +59,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
             retry_tiers: a.policy.retry_tiers.clone(),
         })
         .collect();
-    let broker = Broker::start(config.amqp.clone(), subscriptions, stop_broker.clone());
+    let (broker, supervisor) = Broker::start(config.amqp.clone(), subscriptions, stop_broker.clone());
     let engine = engine::spawn(&adapters, &broker, &store, &stop_consumers);
 
     let state = AppState {
@@ -91,6 +92,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         broker,
         http,
         engine,
+        supervisor,
         stop_http,
         stop_consumers,
         stop_broker,
@@ -114,8 +116,7 @@ impl RunningBus {
             warn!(timeout = ?self.drain_timeout, "drain timed out; unacked messages return to the queue");
         }
         self.stop_broker.cancel();
-        // Give the supervisor a moment to close the connections cleanly.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = self.supervisor.await;
         info!("stopped");
     }
 

@@ -102,13 +102,18 @@ pub struct Broker {
 
 impl Broker {
     /// Starts the supervisor; the first connection is made in the background, so the bus starts
-    /// (and reports not-ready) while the broker is down.
-    pub fn start(config: AmqpConfig, subscriptions: Vec<Subscription>, shutdown: CancellationToken) -> Broker {
+    /// (and reports not-ready) while the broker is down. The task ends, connections closed, after
+    /// `shutdown`.
+    pub fn start(
+        config: AmqpConfig,
+        subscriptions: Vec<Subscription>,
+        shutdown: CancellationToken,
+    ) -> (Broker, tokio::task::JoinHandle<()>) {
         let names = Names::new(&config.namespace);
         let (sender, link) = watch::channel(None);
         let broker = Broker { config: Arc::new(config), names, link };
-        tokio::spawn(broker.clone().supervise(sender, subscriptions, shutdown));
-        broker
+        let supervisor = tokio::spawn(broker.clone().supervise(sender, subscriptions, shutdown));
+        (broker, supervisor)
     }
 
     pub fn names(&self) -> &Names {
@@ -118,6 +123,12 @@ impl Broker {
     /// Whether the broker is connected now.
     pub fn is_connected(&self) -> bool {
         self.link.borrow().is_some()
+    }
+
+    /// Waits until the broker is connected (`true`) or not (`false`).
+    pub async fn wait_connected(&self, connected: bool) {
+        let mut link = self.link.clone();
+        let _ = link.wait_for(|l| l.is_some() == connected).await;
     }
 
     /// The live link, waiting for one; `None` once shutting down.
@@ -194,10 +205,12 @@ impl Broker {
                     let reason = tokio::select! {
                         reason = lost(&publishing, &consuming) => reason,
                         _ = shutdown.cancelled() => {
-                            // Consumers stop first (they hold the drain); then the connections close.
-                            sender.send_replace(None);
+                            // Consumers have stopped by now (they hold the drain). The connections
+                            // close before the link's channels are dropped: a channel dropped on a
+                            // live connection closes itself, racing the connection's own close.
                             let _ = publishing.close(200, "lgsp stopping".into()).await;
                             let _ = consuming.close(200, "lgsp stopping".into()).await;
+                            sender.send_replace(None);
                             return;
                         }
                     };

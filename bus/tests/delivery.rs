@@ -35,7 +35,7 @@ async fn a_bad_envelope_gets_every_violation_and_nothing_is_published() {
     message["seq"] = json!("one");
     message["payload"]["status"] = json!(0);
     message["payload"]["applicant"]["id"] = json!("0012030001");
-    let response = bus.http.post(format!("{}/v1/messages", bus.base)).json(&message).send().await.unwrap();
+    let response = bus.api.http.post(format!("{}/v1/messages", bus.api.base)).json(&message).send().await.unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let problem: serde_json::Value = response.json().await.unwrap();
@@ -60,9 +60,9 @@ async fn a_bad_envelope_gets_every_violation_and_nothing_is_published() {
 #[tokio::test]
 async fn malformed_bodies_wrong_types_and_oversize_are_refused_with_problems() {
     let bus = TestBus::start().await;
-    let url = format!("{}/v1/messages", bus.base);
+    let url = format!("{}/v1/messages", bus.api.base);
     let send = |content_type: &'static str, body: String| {
-        bus.http.post(&url).header("content-type", content_type).body(body).send()
+        bus.api.http.post(&url).header("content-type", content_type).body(body).send()
     };
     let not_json = send("application/json", "{\"id\": ".into()).await.unwrap();
     assert_eq!(not_json.status(), 400);
@@ -214,7 +214,7 @@ async fn health_readiness_metrics_and_the_openapi_document_are_served() {
     let message = status_changed(DOSSIER, 1, 4);
     bus.post(&message).await;
     bus.wait_state(message["id"].as_str().unwrap(), "delivered").await;
-    let metrics = bus.http.get(format!("{}/metrics", bus.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = bus.api.http.get(format!("{}/metrics", bus.api.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("lgsp_messages_delivered_total{adapter=\"scripted\"}"), "{metrics}");
     assert!(metrics.contains("lgsp_delivery_latency_seconds"), "{metrics}");
     let (status, openapi) = bus.get("/v1/openapi.json").await;
@@ -238,7 +238,8 @@ async fn every_documented_route_is_served() {
             .replace("{code}", DOSSIER)
             .replace("{name}", "envelope.json");
         for method in operations.as_object().unwrap().keys() {
-            let request = bus.http.request(method.to_uppercase().parse().unwrap(), format!("{}{concrete}", bus.base));
+            let request =
+                bus.api.http.request(method.to_uppercase().parse().unwrap(), format!("{}{concrete}", bus.api.base));
             let response = request.header("content-type", "application/json").body("{}").send().await.unwrap();
             // Served: the route exists (a 404 here must be a problem document, not "no route").
             assert_ne!(response.status(), 405, "{method} {path}");
@@ -262,7 +263,7 @@ async fn a_batch_gets_one_result_per_message_in_order() {
     let mut reused = second.clone();
     reused["seq"] = json!(3);
     let batch = json!({"messages": [first, bad, second, known, second, reused]});
-    let response = bus.http.post(format!("{}/v1/messages/batch", bus.base)).json(&batch).send().await.unwrap();
+    let response = bus.api.http.post(format!("{}/v1/messages/batch", bus.api.base)).json(&batch).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     let statuses: Vec<u64> =
@@ -282,13 +283,13 @@ async fn a_batch_gets_one_result_per_message_in_order() {
 #[tokio::test]
 async fn a_batch_that_is_not_a_batch_is_refused_whole() {
     let bus = TestBus::start().await;
-    let url = format!("{}/v1/messages/batch", bus.base);
+    let url = format!("{}/v1/messages/batch", bus.api.base);
     for (body, reason) in [
         (json!({"messages": []}), "is empty"),
         (json!([status_changed(DOSSIER, 1, 4)]), "must be an object"),
         (json!({"messages": (0..501).map(|_| json!({})).collect::<Vec<_>>()}), "at most 500"),
     ] {
-        let response = bus.http.post(&url).json(&body).send().await.unwrap();
+        let response = bus.api.http.post(&url).json(&body).send().await.unwrap();
         assert_eq!(response.status(), 422);
         let problem: serde_json::Value = response.json().await.unwrap();
         assert!(problem["violations"][0]["reason"].as_str().unwrap().contains(reason), "{problem}");

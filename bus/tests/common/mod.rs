@@ -6,17 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
-use lapin::types::FieldTable;
 use lgsp_bus::config::{Config, ConfigProblem};
 use lgsp_bus::server::{self, RunningBus};
+use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
 use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome};
 use serde_json::{Value, json};
 use tokio::sync::watch;
-
-pub fn amqp_url() -> String {
-    std::env::var("LGSP_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://127.0.0.1:5672/%2f".into())
-}
 
 /// What the scripted adapter saw, in order: (message id, seq, stale, attempt).
 #[derive(Debug, Clone, PartialEq)]
@@ -103,18 +98,19 @@ impl AdapterKind for ScriptedKind {
 pub struct TestBus {
     pub bus: Option<RunningBus>,
     pub adapter: Arc<Scripted>,
-    pub http: reqwest::Client,
-    pub base: String,
+    pub api: Api,
     pub namespace: String,
     _dir: tempfile::TempDir,
 }
+
+const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(200)];
 
 impl TestBus {
     /// A bus on its own namespace of the shared broker, its own store, an ephemeral port, and one
     /// scripted adapter `scripted` with short retry tiers.
     pub async fn start() -> TestBus {
         let dir = tempfile::tempdir().unwrap();
-        let namespace = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let namespace = unique_namespace();
         let text = format!(
             r#"
             [http]
@@ -142,75 +138,32 @@ impl TestBus {
         let adapter = Scripted::new();
         let kinds: Vec<Arc<dyn AdapterKind>> = vec![Arc::new(ScriptedKind(adapter.clone()))];
         let bus = server::start(config, &kinds, false).await.unwrap();
-        let base = format!("http://{}", bus.http_addr);
-        let test = TestBus { bus: Some(bus), adapter, http: reqwest::Client::new(), base, namespace, _dir: dir };
-        test.wait_ready().await;
-        test
-    }
-
-    async fn wait_ready(&self) {
-        let broker = self.bus.as_ref().unwrap().broker.clone();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !broker.is_connected() {
-            assert!(tokio::time::Instant::now() < deadline, "the broker at {} did not connect", amqp_url());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let api = Api::new(&bus);
+        api.wait_ready(&bus).await;
+        TestBus { bus: Some(bus), adapter, api, namespace, _dir: dir }
     }
 
     pub async fn post(&self, envelope: &Value) -> (u16, Value) {
-        let response = self.http.post(format!("{}/v1/messages", self.base)).json(envelope).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.api.post(envelope).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.api.get(path).await
     }
 
-    /// Waits until `GET /v1/messages/{id}` reports `state`.
     pub async fn wait_state(&self, id: &str, state: &str) -> Value {
-        let mut commits = self.bus.as_ref().unwrap().store.commits();
-        loop {
-            commits.borrow_and_update();
-            let (_, body) = self.get(&format!("/v1/messages/{id}")).await;
-            if body["state"] == state {
-                return body;
-            }
-            // Read again after the store's next commit.
-            if tokio::time::timeout(Duration::from_secs(30), commits.changed()).await.is_err() {
-                panic!("message {id} never reached {state}: {body:#}");
-            }
-        }
+        self.api.wait_state(id, state).await
     }
 
-    /// Messages waiting in one of this bus's queues (a passive declare is exact, unlike the
-    /// management API's counters).
     pub async fn queue_depth(&self, suffix: &str) -> u32 {
-        let connection = lapin::Connection::connect(&amqp_url(), Default::default()).await.unwrap();
-        let channel = connection.create_channel().await.unwrap();
-        let options = QueueDeclareOptions { passive: true, ..Default::default() };
-        let queue = channel
-            .queue_declare(format!("{}.{suffix}", self.namespace).into(), options, FieldTable::default())
-            .await
-            .unwrap();
-        let _ = connection.close(200, "done".into()).await;
-        queue.message_count()
+        queue_depth(&amqp_url(), &self.namespace, suffix).await
     }
 
     pub async fn stop(mut self) {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
-        let connection = lapin::Connection::connect(&amqp_url(), Default::default()).await.unwrap();
-        let channel = connection.create_channel().await.unwrap();
-        for queue in ["scripted", "scripted.dead", "scripted.retry.100ms", "scripted.retry.200ms"] {
-            let _ =
-                channel.queue_delete(format!("{}.{queue}", self.namespace).into(), QueueDeleteOptions::default()).await;
-        }
-        let _ = channel.exchange_delete(format!("{}.events", self.namespace).into(), Default::default()).await;
-        let _ = connection.close(200, "done".into()).await;
+        delete_namespace(&amqp_url(), &self.namespace, &[("scripted", &TIERS)]).await;
     }
 }
 

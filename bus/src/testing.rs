@@ -1,0 +1,96 @@
+//! Helpers for tests that run a real bus on a real broker (feature `testing`).
+
+use std::time::Duration;
+
+use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use lapin::types::FieldTable;
+use serde_json::Value;
+
+use crate::server::RunningBus;
+use crate::transport::Names;
+
+/// The broker tests use: `LGSP_TEST_AMQP_URL`, or the local default.
+pub fn amqp_url() -> String {
+    std::env::var("LGSP_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://127.0.0.1:5672/%2f".into())
+}
+
+/// A namespace of its own, so tests share a broker without seeing each other's queues.
+pub fn unique_namespace() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// Speaks to a running bus over HTTP, as a member would.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    commits: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Api {
+    pub fn new(bus: &RunningBus) -> Api {
+        Api { http: reqwest::Client::new(), base: format!("http://{}", bus.http_addr), commits: bus.store.commits() }
+    }
+
+    pub async fn post(&self, envelope: &Value) -> (u16, Value) {
+        let response = self.http.post(format!("{}/v1/messages", self.base)).json(envelope).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until `GET /v1/messages/{id}` reports `state`, reading again after each commit of
+    /// the store rather than polling.
+    pub async fn wait_state(&self, id: &str, state: &str) -> Value {
+        let mut commits = self.commits.clone();
+        loop {
+            commits.borrow_and_update();
+            let (_, body) = self.get(&format!("/v1/messages/{id}")).await;
+            if body["state"] == state {
+                return body;
+            }
+            if tokio::time::timeout(Duration::from_secs(30), commits.changed()).await.is_err() {
+                panic!("message {id} never reached {state}: {body:#}");
+            }
+        }
+    }
+
+    /// Waits until the broker is connected (the bus starts without it).
+    pub async fn wait_ready(&self, bus: &RunningBus) {
+        if tokio::time::timeout(Duration::from_secs(20), bus.broker.wait_connected(true)).await.is_err() {
+            panic!("the broker at {} did not connect", amqp_url());
+        }
+    }
+}
+
+/// Messages waiting in a queue of `namespace` (a passive declare is exact, unlike the
+/// management API's counters).
+pub async fn queue_depth(url: &str, namespace: &str, suffix: &str) -> u32 {
+    let connection = lapin::Connection::connect(url, Default::default()).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let options = QueueDeclareOptions { passive: true, ..Default::default() };
+    let queue =
+        channel.queue_declare(format!("{namespace}.{suffix}").into(), options, FieldTable::default()).await.unwrap();
+    let _ = connection.close(200, "done".into()).await;
+    queue.message_count()
+}
+
+/// Deletes a namespace's exchange and the queues of these adapters (id, retry tiers).
+pub async fn delete_namespace(url: &str, namespace: &str, adapters: &[(&str, &[Duration])]) {
+    let Ok(connection) = lapin::Connection::connect(url, Default::default()).await else { return };
+    let Ok(channel) = connection.create_channel().await else { return };
+    let names = Names::new(namespace);
+    for (id, tiers) in adapters {
+        let mut queues = vec![names.queue(id), names.dead_letter_queue(id)];
+        queues.extend(tiers.iter().map(|t| names.retry_queue(id, *t)));
+        for queue in queues {
+            let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
+        }
+    }
+    let _ = channel.exchange_delete(names.exchange().into(), Default::default()).await;
+    let _ = connection.close(200, "done".into()).await;
+}

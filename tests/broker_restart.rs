@@ -1,0 +1,97 @@
+//! The broker dies (`kill -9`) in the middle of a stream and comes back: the bus says so while
+//! it is down (503 with Retry-After, /readyz 503), recovers by itself, and every message it
+//! answered 202 reaches the portal exactly once, each dossier ending at its newest state.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::broker::PrivateBroker;
+use common::{Harness, dossier, status_changed};
+use tokio::sync::Notify;
+
+const DOSSIERS: u32 = 20;
+const CHANGES: u64 = 15;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
+    let broker = PrivateBroker::start();
+    let h = Arc::new(Harness::start_on(&broker.url()).await);
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let a_third = Arc::new(Notify::new());
+    let refusals = Arc::new(AtomicUsize::new(0));
+
+    // Each dossier's changes in order, dossiers at once; a 503 is retried, as a member would.
+    let senders = (1..=DOSSIERS).map(|n| {
+        let (h, accepted, a_third, refusals) = (h.clone(), accepted.clone(), a_third.clone(), refusals.clone());
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for seq in 1..=CHANGES {
+                let message = status_changed(&dossier(n), seq, (seq % 8 + 1) as u8);
+                loop {
+                    let response = h.api.http.post(format!("{}/v1/messages", h.api.base)).json(&message).send().await;
+                    match response.map(|r| (r.status().as_u16(), r.headers().contains_key("retry-after"))) {
+                        Ok((202 | 200, _)) => break,
+                        Ok((503, true)) => {
+                            refusals.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        other => panic!("unexpected answer {other:?}"),
+                    }
+                }
+                ids.push(message["id"].as_str().unwrap().to_string());
+                if accepted.fetch_add(1, Ordering::Relaxed) + 1 == (DOSSIERS as usize * CHANGES as usize) / 3 {
+                    a_third.notify_one();
+                }
+            }
+            (dossier(n), ids)
+        })
+    });
+    let senders: Vec<_> = senders.collect();
+
+    a_third.notified().await;
+    broker.kill();
+    // While it is down the bus says so, and accepts nothing.
+    h.bus.as_ref().unwrap().broker.wait_connected(false).await;
+    let (ready, body) = h.api.get("/readyz").await;
+    assert_eq!((ready, body["broker"].as_str()), (503, Some("down")));
+    let probe = status_changed(&dossier(99), 1, 1);
+    let response = h.api.http.post(format!("{}/v1/messages", h.api.base)).json(&probe).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    broker.crash_and_restart();
+
+    let mut sent: HashMap<String, Vec<String>> = HashMap::new();
+    for sender in senders {
+        let (code, ids) = sender.await.unwrap();
+        sent.insert(code, ids);
+    }
+    let all: Vec<&String> = sent.values().flatten().collect();
+    assert_eq!(all.len(), (DOSSIERS as usize) * (CHANGES as usize));
+    let everything = h
+        .portal
+        .wait_until(Duration::from_secs(60), |s| {
+            let delivered = s.delivered_message_ids();
+            all.iter().all(|id| delivered.contains(id))
+        })
+        .await;
+    let delivered = h.portal.delivered_message_ids();
+    let lost: Vec<_> = all.iter().filter(|id| !delivered.contains(id)).collect();
+    assert!(everything && lost.is_empty(), "lost {} accepted messages: {lost:?}", lost.len());
+    let mut counts: HashMap<&String, usize> = HashMap::new();
+    for id in &delivered {
+        *counts.entry(id).or_default() += 1;
+    }
+    let duplicated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicated.is_empty(), "delivered twice: {duplicated:?}");
+    for code in sent.keys() {
+        let last = h.portal.statuses(code).last().cloned();
+        assert_eq!(last.as_deref(), Some(((CHANGES % 8) + 1).to_string().as_str()), "{code} ends at its newest state");
+    }
+    assert_eq!(h.api.get("/readyz").await.0, 200);
+    assert!(refusals.load(Ordering::Relaxed) > 0, "the senders met the outage (503, Retry-After)");
+    Arc::try_unwrap(h).ok().unwrap().stop().await;
+}

@@ -1,0 +1,121 @@
+//! The `lgsp` binary as an operator runs it.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use lgsp_bus::testing::{amqp_url, delete_namespace, unique_namespace};
+
+fn lgsp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lgsp"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Whatever the developer's shell exports must not leak into these runs.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LGSP")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_key_and_fails() {
+    let output = lgsp()
+        .arg("check-config")
+        .env("LGSP__ADAPTERS__DVC__MADONVI", "H42")
+        .env("LGSP__HTTP__LISTEN", "everywhere")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("http.listen"), "{errors}");
+
+    let output = lgsp().arg("check-config").env("LGSP__ADAPTERS__DVC__MADONVI", "H42").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("adapters.dvc.madonvi"), "{errors}");
+    assert!(errors.contains("adapters.dvc.password") && errors.contains("LGSP__ADAPTERS__DVC__PASSWORD"), "{errors}");
+}
+
+#[test]
+fn the_default_config_is_valid_as_the_sandbox_runs_it_and_with_secrets_from_the_environment() {
+    let sandbox = lgsp().args(["check-config", "--sandbox"]).output().unwrap();
+    assert!(sandbox.status.success(), "{}", String::from_utf8_lossy(&sandbox.stderr));
+    let listing = String::from_utf8_lossy(&sandbox.stdout);
+    assert!(listing.contains("adapter dvc: routes dossier.submitted.#, dossier.status_changed.#"), "{listing}");
+
+    let production =
+        lgsp().arg("check-config").env("LGSP__ADAPTERS__DVC__PASSWORD", "from-the-vault").output().unwrap();
+    assert!(production.status.success(), "{}", String::from_utf8_lossy(&production.stderr));
+}
+
+#[test]
+fn a_secret_written_in_the_config_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lgsp.toml");
+    let default = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/lgsp.toml")).unwrap();
+    std::fs::write(&file, default.replace("madonvi = ", "password = \"hunter2\"\nmadonvi = ")).unwrap();
+    let output = lgsp().arg("--config").arg(&file).arg("check-config").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("adapters.dvc.password: a secret is read from the environment only"), "{errors}");
+    assert!(!errors.contains("hunter2"));
+}
+
+/// `lgsp serve --sandbox`, the README's first command, as a process: it accepts and delivers a
+/// message, then drains and exits cleanly on SIGTERM.
+#[tokio::test]
+async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (http, portal) = (free_port(), free_port());
+    let namespace = unique_namespace();
+    let mut bus = lgsp()
+        .args(["serve", "--sandbox"])
+        .env("LGSP__HTTP__LISTEN", format!("127.0.0.1:{http}"))
+        .env("LGSP__AMQP__URL", amqp_url())
+        .env("LGSP__AMQP__NAMESPACE", &namespace)
+        .env("LGSP__STORE__URL", format!("sqlite://{}", dir.path().join("lgsp.db").display()))
+        .env("LGSP__ADAPTERS__DVC__URL", format!("http://127.0.0.1:{portal}"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{http}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(tokio::time::Instant::now() < deadline, "the bus never became ready");
+        assert!(bus.try_wait().unwrap().is_none(), "the bus exited");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let message = common::status_changed(&common::dossier(1), 1, 2);
+    let id = message["id"].as_str().unwrap();
+    let response = client.post(format!("{base}/v1/messages")).json(&message).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    // The sandbox portal is a real HTTP server: ask it, as an operator would.
+    let code = common::dossier(1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let held = client.get(format!("http://127.0.0.1:{portal}/_sim/dossiers/{code}")).send().await.unwrap();
+        if held.status().is_success() {
+            let record: serde_json::Value = held.json().await.unwrap();
+            assert_eq!(record["statuses"], serde_json::json!(["2"]));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the sandbox portal never got {id}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    Command::new("kill").args(["-TERM", &bus.id().to_string()]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || bus.wait_with_output()).await.unwrap().unwrap();
+    let log = String::from_utf8_lossy(&status.stderr);
+    assert!(status.status.success(), "{log}");
+    assert!(log.contains("stopping: draining in-flight work") && log.contains("stopped"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
+    // Citizen IDs never reach the log.
+    assert!(!log.contains("001203000001"), "{log}");
+    delete_namespace(&amqp_url(), &namespace, &[("dvc", &[1, 5, 30, 120, 600, 1800].map(Duration::from_secs))]).await;
+}

@@ -1,0 +1,109 @@
+//! End-to-end harness: the default config file, the built-in adapters, the portal simulator,
+//! and a real RabbitMQ broker (the shared one, or a private node for tests that restart it).
+
+#![allow(dead_code)]
+
+pub mod broker;
+
+use std::path::Path;
+use std::time::Duration;
+
+use lgsp_bus::config::Config;
+use lgsp_bus::server::{self, RunningBus};
+use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
+use lgsp_dvc::sim::{PortalSim, SimOptions};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "test-secret";
+const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
+
+pub struct Harness {
+    pub bus: Option<RunningBus>,
+    pub api: Api,
+    pub portal: PortalSim,
+    pub namespace: String,
+    amqp: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// The bus on config/lgsp.toml, pointed by environment overrides at the shared test broker,
+    /// a portal simulator on an ephemeral port, a fresh store, and short retry tiers.
+    pub async fn start() -> Harness {
+        Self::start_on(&amqp_url()).await
+    }
+
+    pub async fn start_on(amqp: &str) -> Harness {
+        let portal = PortalSim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimOptions { username: "lgsp.hatinh".into(), password: PASSWORD.into(), ..Default::default() },
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let namespace = unique_namespace();
+        let env = [
+            ("LGSP__HTTP__LISTEN", "127.0.0.1:0".to_string()),
+            ("LGSP__AMQP__URL", amqp.to_string()),
+            ("LGSP__AMQP__NAMESPACE", namespace.clone()),
+            ("LGSP__STORE__URL", format!("sqlite://{}", dir.path().join("lgsp.db").display())),
+            ("LGSP__ADAPTERS__DVC__URL", portal.url().to_string()),
+            ("LGSP__ADAPTERS__DVC__PASSWORD", PASSWORD.to_string()),
+            ("LGSP__ADAPTERS__DVC__DELIVERY__RETRY_TIERS", r#"["100ms", "300ms"]"#.to_string()),
+            ("LGSP__ADAPTERS__DVC__DELIVERY__MAX_ATTEMPTS", "100".to_string()),
+        ];
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lgsp.toml");
+        let config = Config::load(&path, env.map(|(k, v)| (k.to_string(), v))).unwrap();
+        let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
+        let api = Api::new(&bus);
+        api.wait_ready(&bus).await;
+        Harness { bus: Some(bus), api, portal, namespace, amqp: amqp.to_string(), _dir: dir }
+    }
+
+    pub async fn queue_depth(&self, suffix: &str) -> u32 {
+        queue_depth(&self.amqp, &self.namespace, suffix).await
+    }
+
+    /// Waits until the portal holds `id` (delivered by DongBoHoSoMC or CapNhatTienDoHoSoMC).
+    pub async fn wait_portal_has(&self, id: &str) {
+        let found = self
+            .portal
+            .wait_until(Duration::from_secs(30), |s| s.delivered_message_ids().iter().any(|m| m == id))
+            .await;
+        assert!(found, "the portal never received {id}; it has {:?}", self.portal.delivered_message_ids());
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(bus) = self.bus.take() {
+            bus.shutdown().await;
+        }
+        delete_namespace(&self.amqp, &self.namespace, &[("dvc", &TIERS)]).await;
+    }
+}
+
+/// A `dossier.status_changed` envelope from the sandbox one-stop system.
+pub fn status_changed(dossier: &str, seq: u64, status: u8) -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7(),
+        "type": "dossier.status_changed",
+        "source": "onestop.sandbox",
+        "subject": dossier,
+        "seq": seq,
+        "occurred_at": "2026-11-21T09:00:00+07:00",
+        "payload": {
+            "dossier_code": dossier,
+            "procedure_code": "1.001234",
+            "procedure_name": "Đăng ký thường trú",
+            "agency_code": "000.00.01.H42",
+            "status": status,
+            "received_at": "2026-11-20T08:30:00+07:00",
+            "due_at": "2026-11-27T17:00:00+07:00",
+            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
+            "channel": "online"
+        }
+    })
+}
+
+pub fn dossier(n: u32) -> String {
+    format!("000.00.01.H42-261120-{n:04}")
+}
