@@ -55,7 +55,7 @@ mod tests {
             redact(text),
             "portal refused 000.00.01.H42-261120-0001: MaDoiTuong 0012******01 unknown (CMND 1******89)"
         );
-        // Tax codes (10 digits) and dossier codes are not personal data.
-        assert_eq!(redact("MST 0101234567-001"), "MST 0101234567-001");
+        // Tax codes (10 digits), dates (14) and dossier codes are not personal data.
+        assert_eq!(redact("MST 0101234567-001 at 20261120083000"), "MST 0101234567-001 at 20261120083000");
     }
 }

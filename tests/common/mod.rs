@@ -11,8 +11,8 @@ use std::time::Duration;
 use lgsp_bus::config::Config;
 use lgsp_bus::server::{self, RunningBus};
 use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
+pub use lgsp_bus::testing::{dossier, status_changed};
 use lgsp_dvc::sim::{PortalSim, SimOptions};
-use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "test-secret";
 const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
@@ -79,31 +79,4 @@ impl Harness {
         }
         delete_namespace(&self.amqp, &self.namespace, &[("dvc", &TIERS)]).await;
     }
-}
-
-/// A `dossier.status_changed` envelope from the sandbox one-stop system.
-pub fn status_changed(dossier: &str, seq: u64, status: u8) -> Value {
-    json!({
-        "id": uuid::Uuid::now_v7(),
-        "type": "dossier.status_changed",
-        "source": "onestop.sandbox",
-        "subject": dossier,
-        "seq": seq,
-        "occurred_at": "2026-11-21T09:00:00+07:00",
-        "payload": {
-            "dossier_code": dossier,
-            "procedure_code": "1.001234",
-            "procedure_name": "Đăng ký thường trú",
-            "agency_code": "000.00.01.H42",
-            "status": status,
-            "received_at": "2026-11-20T08:30:00+07:00",
-            "due_at": "2026-11-27T17:00:00+07:00",
-            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
-            "channel": "online"
-        }
-    })
-}
-
-pub fn dossier(n: u32) -> String {
-    format!("000.00.01.H42-261120-{n:04}")
 }

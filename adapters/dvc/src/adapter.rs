@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::client::{CallError, ClientError, PortalClient};
 use crate::config::DvcConfig;
-use crate::mapping::{self, Call, DossierView, Service, Verdict, mask_citizen_ids};
+use crate::mapping::{self, Call, DossierView, Service, Verdict};
+use lgsp_bus::privacy::redact;
 
 pub const SUBMITTED: &str = "dossier.submitted";
 pub const STATUS_CHANGED: &str = "dossier.status_changed";
@@ -94,7 +95,7 @@ fn parts(index: usize, delivery: &Delivery) -> Result<Parts, Failure> {
             )));
         }
     };
-    let refused = |reason: String| Failure::new(mask_citizen_ids(&reason));
+    let refused = |reason: String| Failure::new(redact(&reason));
     let dossier: DossierView = envelope.payload_as().map_err(|e| {
         refused(format!(
             "message {} ({}): payload does not fit the dvc view of {}: {e}",

@@ -11,7 +11,8 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::config::{DvcConfig, read_ca_file};
-use crate::mapping::{self, Call, Verdict, mask_citizen_ids, wire};
+use crate::mapping::{self, Call, Verdict, wire};
+use lgsp_bus::privacy::redact;
 
 /// Carries the envelope ids of a call's items, in item order. The portal ignores it; the
 /// simulator records it so tests can count deliveries per message.
@@ -222,7 +223,7 @@ impl PortalClient {
         let text = response.text().await.map_err(|e| self.transport_error(url, &e))?;
         // The portal may echo the data it refuses: what goes into errors (and so into logs and
         // dead letters) has its citizen IDs masked.
-        let masked = mask_citizen_ids(&text);
+        let masked = redact(&text);
         if !status.is_success() {
             return Err(CallError::Status { status, body: masked });
         }
@@ -234,7 +235,7 @@ impl PortalClient {
             Some(Value::Number(code)) => format!("{:0>2}", code.to_string()),
             _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), masked)),
         };
-        let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(mask_citizen_ids).unwrap_or_default();
+        let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(redact).unwrap_or_default();
         Ok(RawAnswer { error_code, message, body, masked })
     }
 

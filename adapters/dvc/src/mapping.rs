@@ -470,31 +470,6 @@ pub fn is_agency_code(text: &str) -> bool {
         && digits(11..13)
 }
 
-/// Hides anything shaped like a citizen ID (a run of exactly 12 digits) in text bound for logs or
-/// failure reasons, such as an answer in which the portal echoes the data it refused.
-pub fn mask_citizen_ids(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() == 12 {
-            out.push_str("************");
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -689,9 +664,5 @@ mod tests {
         for bad in ["000.00.01.h42", "000.00.01.H4", "00.000.01.H42", "000-00-01-H42", "000.00.01.H42 "] {
             assert!(!is_agency_code(bad), "{bad}");
         }
-        assert_eq!(mask_citizen_ids("id 001203000001, tel 0912345678"), "id ************, tel 0912345678");
-        // Dates (14 digits) and tax codes (10) are not citizen IDs.
-        assert_eq!(mask_citizen_ids("20261120083000 0101234567"), "20261120083000 0101234567");
-        assert_eq!(mask_citizen_ids("001203000001"), "************");
     }
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lgsp_bus::config::{Config, ConfigProblem};
 use lgsp_bus::server::{self, RunningBus};
+pub use lgsp_bus::testing::status_changed;
 use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
 use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::watch;
 
 /// What the scripted adapter saw, in order: (message id, seq, stale, attempt).
@@ -168,24 +169,3 @@ impl TestBus {
 }
 
 pub const DOSSIER: &str = "000.00.01.H42-261120-0001";
-
-/// A valid `dossier.status_changed` envelope.
-pub fn status_changed(dossier: &str, seq: u64, status: u8) -> Value {
-    json!({
-        "id": uuid::Uuid::now_v7(),
-        "type": "dossier.status_changed",
-        "source": "onestop.sandbox",
-        "subject": dossier,
-        "seq": seq,
-        "occurred_at": "2026-11-20T09:15:00+07:00",
-        "payload": {
-            "dossier_code": dossier,
-            "procedure_code": "1.001234",
-            "agency_code": "000.00.01.H42",
-            "status": status,
-            "received_at": "2026-11-20T08:30:00+07:00",
-            "due_at": "2026-11-27T17:00:00+07:00",
-            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"}
-        }
-    })
-}
