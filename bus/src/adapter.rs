@@ -69,12 +69,35 @@ impl Failure {
 /// Enough of a peer's answer to explain a failure, small enough to keep with every dead letter.
 const MAX_PEER_ANSWER: usize = 2048;
 
-/// A running adapter: the client of one external system.
+/// One request to a request/reply service, such as `citizen.verify`.
+#[derive(Debug, Clone)]
+pub struct ServiceRequest {
+    pub service: String,
+    /// The member asking (its systems answer for the lookup).
+    pub member: String,
+    /// The request, valid against `schemas/<service>.request.json`.
+    pub body: serde_json::Value,
+}
+
+/// Why a service gave no reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceError {
+    /// The peer refused the request itself (a SOAP fault for bad input, say): passed on to the
+    /// caller as a problem it can act on.
+    Refused(Failure),
+    /// The peer failed or could not be reached.
+    Unavailable(Failure),
+}
+
+/// A running adapter: the client of one external system. It consumes messages (`routes`,
+/// `deliver`), answers request/reply services (`services`, `call`), or both.
 #[async_trait]
 pub trait Adapter: Send + Sync + 'static {
     /// Routing-key patterns (AMQP topic syntax) of the messages it consumes, such as
     /// `dossier.status_changed.#`. Config may replace them (`routes = [...]`).
-    fn routes(&self) -> Vec<String>;
+    fn routes(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Most deliveries the engine may hand over in one call (peers that take lists).
     fn max_batch(&self) -> usize {
@@ -83,7 +106,21 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Deliver to the peer. Returns exactly one outcome per delivery, in the same order. A batch
     /// holds messages of one lane in arrival order; one subject's messages keep their order.
-    async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome>;
+    async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome> {
+        let refusal = Failure::new("this adapter consumes no messages");
+        vec![Outcome::Permanent(refusal); batch.len()]
+    }
+
+    /// Request/reply services it answers, such as `citizen.verify`.
+    fn services(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Answers one request. The reply must be valid against `schemas/<service>.reply.json` (the
+    /// bus checks it) and hold only what the request asked for.
+    async fn call(&self, request: &ServiceRequest) -> Result<serde_json::Value, ServiceError> {
+        Err(ServiceError::Unavailable(Failure::new(format!("{} is not served by this adapter", request.service))))
+    }
 }
 
 /// A kind of adapter the binary can build from config, such as `dvc`. Kinds are registered in

@@ -21,7 +21,7 @@ pub mod store;
 pub mod testing;
 pub mod transport;
 
-pub use adapter::{Adapter, AdapterKind, Delivery, Failure, Outcome, Simulator};
+pub use adapter::{Adapter, AdapterKind, Delivery, Failure, Outcome, ServiceError, ServiceRequest, Simulator};
 pub use config::{ConfigProblem, Secret};
 pub use envelope::Envelope;
 

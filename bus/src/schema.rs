@@ -37,9 +37,16 @@ struct MessageType {
     subject_pointer: Option<String>,
 }
 
+struct Service {
+    request: Validator,
+    reply: Validator,
+}
+
 pub struct Catalogue {
     envelope: Validator,
     message_types: BTreeMap<String, MessageType>,
+    /// Request/reply services: `<service>.request.json` and `<service>.reply.json`.
+    services: BTreeMap<String, Service>,
     /// Every schema document by file name.
     documents: BTreeMap<String, Value>,
     /// File name by `$id`, to find the definition a violation comes from.
@@ -76,16 +83,49 @@ impl Catalogue {
 
         let envelope = compile("envelope.json").map_err(|e| format!("{e} (envelope.json is required)"))?;
         let mut message_types = BTreeMap::new();
+        let mut services = BTreeMap::new();
         for (name, doc) in &documents {
-            let Some(message_type) = message_type_of(name) else { continue };
-            let subject_pointer = doc.get("x-lgsp-subject").and_then(Value::as_str).map(String::from);
-            message_types.insert(message_type.to_string(), MessageType { validator: compile(name)?, subject_pointer });
+            if let Some(message_type) = message_type_of(name) {
+                let subject_pointer = doc.get("x-lgsp-subject").and_then(Value::as_str).map(String::from);
+                message_types
+                    .insert(message_type.to_string(), MessageType { validator: compile(name)?, subject_pointer });
+            } else if let Some(service) = name.strip_suffix(".request.json") {
+                let reply = format!("{service}.reply.json");
+                if !documents.contains_key(&reply) {
+                    return Err(format!("schemas/{name} has no {reply}"));
+                }
+                services.insert(service.to_string(), Service { request: compile(name)?, reply: compile(&reply)? });
+            }
         }
-        Ok(Catalogue { envelope, message_types, documents, files_by_id })
+        Ok(Catalogue { envelope, message_types, services, documents, files_by_id })
     }
 
     pub fn message_types(&self) -> impl Iterator<Item = &str> {
         self.message_types.keys().map(String::as_str)
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.services.keys().map(String::as_str)
+    }
+
+    /// Checks a request to a service; `None` when there is no such service.
+    pub fn check_request(&self, service: &str, request: &Value) -> Option<Result<(), Vec<Violation>>> {
+        let schema = self.services.get(service)?;
+        Some(match self.violations(&schema.request, request, "") {
+            violations if violations.is_empty() => Ok(()),
+            violations => Err(violations),
+        })
+    }
+
+    /// Checks an adapter's reply: the bus never passes on a reply that breaks the contract.
+    pub fn check_reply(&self, service: &str, reply: &Value) -> Result<(), Vec<Violation>> {
+        let Some(schema) = self.services.get(service) else {
+            return Err(vec![Violation::new("", format!("no service {service}"))]);
+        };
+        match self.violations(&schema.reply, reply, "") {
+            violations if violations.is_empty() => Ok(()),
+            violations => Err(violations),
+        }
     }
 
     /// A schema document by file name, such as `dossier.status_changed.json`.
@@ -227,6 +267,33 @@ mod tests {
             }
         }
         assert!(checked >= 4);
+    }
+
+    #[test]
+    fn every_service_example_is_valid_and_bad_requests_are_explained() {
+        let catalogue = catalogue();
+        let services: Vec<&str> = catalogue.services().collect();
+        assert_eq!(services, ["business.lookup", "citizen.verify", "documents.lookup"]);
+        for service in services {
+            for (file, check) in [("request", true), ("reply", false)] {
+                let doc = catalogue.document(&format!("{service}.{file}.json")).unwrap();
+                for example in doc["examples"].as_array().expect("every service schema has examples") {
+                    let result = if check {
+                        catalogue.check_request(service, example).unwrap()
+                    } else {
+                        catalogue.check_reply(service, example)
+                    };
+                    assert!(result.is_ok(), "{service} {file} example {example}: {result:?}");
+                }
+            }
+        }
+        let bad = json!({"cccd": "0012030000", "full_name": "An", "date_of_birth": "15/01/2003", "fields": ["salary"]});
+        let violations = catalogue.check_request("citizen.verify", &bad).unwrap().unwrap_err();
+        assert_eq!(pointers(&violations), ["/cccd", "/date_of_birth", "/dossier_code", "/fields/0"], "{violations:#?}");
+        assert!(catalogue.check_request("citizen.teleport", &bad).is_none());
+        // A mismatch never carries the registry's data.
+        let leaky = json!({"result": "mismatch", "mismatched": ["full_name"], "citizen": {"gender": "male"}});
+        assert!(catalogue.check_reply("citizen.verify", &leaky).is_err());
     }
 
     #[test]
