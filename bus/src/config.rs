@@ -16,6 +16,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+use crate::procedures::Procedures;
+
 /// Prefix of the environment variables that override config keys.
 pub const ENV_PREFIX: &str = "LGSP__";
 
@@ -121,6 +123,8 @@ pub struct Config {
     pub members: BTreeMap<String, MemberConfig>,
     /// Adapters by id; the id names the adapter's queues, so it is `[a-z][a-z0-9_]*`.
     pub adapters: BTreeMap<String, AdapterSection>,
+    /// The procedure catalogue `bus.procedures` points to.
+    pub procedures: Procedures,
 }
 
 /// `[bus]`: the bus instance itself.
@@ -133,6 +137,10 @@ pub struct BusConfig {
     /// How long a stopping bus waits for in-flight deliveries before it closes anyway.
     #[serde(default = "default_drain_timeout", with = "duration")]
     pub drain_timeout: Duration,
+    /// The procedure catalogue (a file, relative to this config file): what papers each
+    /// procedure needs, for document reuse. None: no procedure needs any.
+    #[serde(default)]
+    pub procedures: Option<PathBuf>,
 }
 
 fn default_province_code() -> String {
@@ -255,7 +263,8 @@ pub struct MemberConfig {
     pub name: String,
 }
 
-/// `[adapters.<id>]`: the keys the bus owns; the rest (`settings`) belongs to the adapter's kind.
+/// `[adapters.<id>]`: the keys the bus owns (`kind`, `routes`, `delivery`, `requests`); the rest
+/// (`settings`) belongs to the adapter's kind.
 #[derive(Debug, Clone)]
 pub struct AdapterSection {
     /// Which built-in adapter this is, such as `dvc`.
@@ -264,8 +273,35 @@ pub struct AdapterSection {
     pub routes: Option<Vec<String>>,
     /// How the engine delivers to it.
     pub delivery: DeliveryPolicy,
+    /// How request/reply calls to it are made.
+    pub requests: RequestPolicy,
     /// The kind's own settings.
     pub settings: toml::Table,
+}
+
+/// `[adapters.<id>.requests]`: request/reply calls to the services the adapter answers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPolicy {
+    /// How long a caller waits for the reply; then it gets 504 (and the request expires).
+    #[serde(default = "default_request_timeout", with = "duration")]
+    pub timeout: Duration,
+    /// Requests the adapter answers at once.
+    #[serde(default = "default_request_concurrency")]
+    pub concurrency: u16,
+}
+
+const fn default_request_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+const fn default_request_concurrency() -> u16 {
+    64
+}
+
+impl Default for RequestPolicy {
+    fn default() -> Self {
+        parse_section(&toml::Table::new()).expect("defaults are valid")
+    }
 }
 
 /// `[adapters.<id>.delivery]`: retries, ordering and flow control, owned by the engine.
@@ -437,7 +473,7 @@ impl Config {
 
         match (bus, http, amqp, store, members) {
             (Some(bus), Some(http), Some(amqp), Some(store), Some(members)) if problems.is_empty() => {
-                Ok(Config { bus, http, amqp, store, members, adapters: sections })
+                Ok(Config { bus, http, amqp, store, members, adapters: sections, procedures: Procedures::default() })
             }
             _ => Err(problems),
         }
@@ -498,6 +534,22 @@ impl AdapterSection {
         if let Some(delivery) = &delivery {
             problems.extend(delivery.problems().into_iter().map(|p| p.under("delivery")));
         }
+        let requests = match table.remove("requests") {
+            None => Some(RequestPolicy::default()),
+            Some(toml::Value::Table(t)) => keep(&mut problems, "requests", parse_section::<RequestPolicy>(&t)),
+            Some(_) => {
+                problems.push(ConfigProblem::new("requests", "must be a table"));
+                None
+            }
+        };
+        if let Some(requests) = &requests {
+            if requests.timeout.is_zero() {
+                problems.push(ConfigProblem::new("requests.timeout", "must be more than 0"));
+            }
+            if requests.concurrency == 0 {
+                problems.push(ConfigProblem::new("requests.concurrency", "must be at least 1"));
+            }
+        }
         if let Some(routes) = &routes {
             for route in routes {
                 if let Err(reason) = crate::routing::check_pattern(route) {
@@ -505,9 +557,9 @@ impl AdapterSection {
                 }
             }
         }
-        match (kind, delivery) {
-            (Some(kind), Some(delivery)) if problems.is_empty() => {
-                Ok(AdapterSection { kind, routes, delivery, settings: table })
+        match (kind, delivery, requests) {
+            (Some(kind), Some(delivery), Some(requests)) if problems.is_empty() => {
+                Ok(AdapterSection { kind, routes, delivery, requests, settings: table })
             }
             _ => Err(problems),
         }

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod events;
 pub mod http;
 pub mod privacy;
+pub mod procedures;
 pub mod registry;
 pub mod routing;
 pub mod schema;

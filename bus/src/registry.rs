@@ -44,7 +44,15 @@ pub fn build(config: &Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> 
                         problems.push(ConfigProblem::new(format!("{key}.routes"), format!("`{route}`: {reason}")));
                     }
                 }
-                let runtime = AdapterRuntime { id: id.clone(), adapter, routes, policy: section.delivery.clone() };
+                let services = adapter.services();
+                let runtime = AdapterRuntime {
+                    id: id.clone(),
+                    adapter,
+                    routes,
+                    policy: section.delivery.clone(),
+                    services,
+                    requests: section.requests.clone(),
+                };
                 built.push(Built { runtime: Arc::new(runtime), sandbox: simulator.map(|s| (s, settings)) });
             }
             Err(errors) => problems.extend(errors.into_iter().map(|p| p.under(&key))),

@@ -40,6 +40,22 @@ struct MessageType {
 struct Service {
     request: Validator,
     reply: Validator,
+    /// Pointers (`x-lgsp-subject`, `x-lgsp-purpose`, `x-lgsp-fields`) to what a lookup's audit
+    /// records: whose data, for which dossier, which parts.
+    subject: Option<String>,
+    purpose: Option<String>,
+    fields: Option<String>,
+}
+
+/// What a lookup's audit record says about one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupFacts {
+    /// Whose data: a CCCD or an MST.
+    pub subject: String,
+    /// The dossier the lookup is for.
+    pub dossier_code: String,
+    /// The parts of the record asked for.
+    pub fields: Vec<String>,
 }
 
 pub struct Catalogue {
@@ -94,7 +110,17 @@ impl Catalogue {
                 if !documents.contains_key(&reply) {
                     return Err(format!("schemas/{name} has no {reply}"));
                 }
-                services.insert(service.to_string(), Service { request: compile(name)?, reply: compile(&reply)? });
+                let pointer = |key: &str| doc.get(key).and_then(Value::as_str).map(String::from);
+                services.insert(
+                    service.to_string(),
+                    Service {
+                        request: compile(name)?,
+                        reply: compile(&reply)?,
+                        subject: pointer("x-lgsp-subject"),
+                        purpose: pointer("x-lgsp-purpose"),
+                        fields: pointer("x-lgsp-fields"),
+                    },
+                );
             }
         }
         Ok(Catalogue { envelope, message_types, services, documents, files_by_id })
@@ -115,6 +141,25 @@ impl Catalogue {
             violations if violations.is_empty() => Ok(()),
             violations => Err(violations),
         })
+    }
+
+    /// Whose data a (valid) request asks for, for which dossier, and which parts.
+    pub fn lookup_facts(&self, service: &str, request: &Value) -> LookupFacts {
+        let schema = self.services.get(service);
+        let text = |pointer: Option<&String>| {
+            pointer.and_then(|p| request.pointer(p)).and_then(Value::as_str).unwrap_or_default().to_string()
+        };
+        let fields = schema
+            .and_then(|s| s.fields.as_ref())
+            .and_then(|p| request.pointer(p))
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(String::from).collect())
+            .unwrap_or_default();
+        LookupFacts {
+            subject: text(schema.and_then(|s| s.subject.as_ref())),
+            dossier_code: text(schema.and_then(|s| s.purpose.as_ref())),
+            fields,
+        }
     }
 
     /// Checks an adapter's reply: the bus never passes on a reply that breaks the contract.
@@ -291,6 +336,15 @@ mod tests {
         let violations = catalogue.check_request("citizen.verify", &bad).unwrap().unwrap_err();
         assert_eq!(pointers(&violations), ["/cccd", "/date_of_birth", "/dossier_code", "/fields/0"], "{violations:#?}");
         assert!(catalogue.check_request("citizen.teleport", &bad).is_none());
+        let asked = json!({"cccd": "001203000001", "full_name": "Nguyễn Văn An", "date_of_birth": "2003-01-15",
+                           "dossier_code": "000.00.01.H42-261120-0001", "fields": ["permanent_address", "gender"]});
+        let facts = catalogue.lookup_facts("citizen.verify", &asked);
+        assert_eq!(facts.subject, "001203000001");
+        assert_eq!(facts.dossier_code, "000.00.01.H42-261120-0001");
+        assert_eq!(facts.fields, ["permanent_address", "gender"]);
+        let documents =
+            json!({"holder": {"kind": "business", "id": "0101234567"}, "dossier_code": "000.00.01.H42-261120-0002"});
+        assert_eq!(catalogue.lookup_facts("documents.lookup", &documents).subject, "0101234567");
         // A mismatch never carries the registry's data.
         let leaky = json!({"result": "mismatch", "mismatched": ["full_name"], "citizen": {"gender": "male"}});
         assert!(catalogue.check_reply("citizen.verify", &leaky).is_err());

@@ -57,6 +57,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
             adapter: a.id.clone(),
             routes: a.routes.clone(),
             retry_tiers: a.policy.retry_tiers.clone(),
+            services: a.services.clone(),
         })
         .collect();
     let (broker, supervisor) = Broker::start(config.amqp.clone(), subscriptions, stop_broker.clone());
@@ -72,6 +73,13 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         metrics: metrics(),
         id_locks: Arc::new((0..AppState::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
         max_batch_messages: config.http.max_batch_messages,
+        procedures: Arc::new(config.procedures.clone()),
+        services: Arc::new(
+            adapters
+                .iter()
+                .flat_map(|a| a.services.iter().map(|service| (service.clone(), a.requests.timeout)))
+                .collect(),
+        ),
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

@@ -85,13 +85,14 @@ pub async fn delete_namespace(url: &str, namespace: &str, adapters: &[(&str, &[D
     let Ok(channel) = connection.create_channel().await else { return };
     let names = Names::new(namespace);
     for (id, tiers) in adapters {
-        let mut queues = vec![names.queue(id), names.dead_letter_queue(id)];
+        let mut queues = vec![names.queue(id), names.dead_letter_queue(id), names.request_queue(id)];
         queues.extend(tiers.iter().map(|t| names.retry_queue(id, *t)));
         for queue in queues {
             let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
         }
     }
     let _ = channel.exchange_delete(names.exchange().into(), Default::default()).await;
+    let _ = channel.exchange_delete(names.services_exchange().into(), Default::default()).await;
     let _ = connection.close(200, "done".into()).await;
 }
 

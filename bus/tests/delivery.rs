@@ -236,7 +236,8 @@ async fn every_documented_route_is_served() {
         let concrete = path
             .replace("{id}", "019a9e4c-7b1e-7c3a-9f7e-2d4b6a8c0e11")
             .replace("{code}", DOSSIER)
-            .replace("{name}", "envelope.json");
+            .replace("{name}", "envelope.json")
+            .replace("{service}", "citizen.verify");
         for method in operations.as_object().unwrap().keys() {
             let request =
                 bus.api.http.request(method.to_uppercase().parse().unwrap(), format!("{}{concrete}", bus.api.base));

@@ -35,7 +35,13 @@ async fn dossier(State(app): State<AppState>, Path(code): Path<String>) -> Respo
     // Late: resolved after its due date, or still open past it.
     let finished_at = if closed { parse(&dossier.completed_at) } else { Some(OffsetDateTime::now_utc()) };
     let late = matches!((due, finished_at), (Some(due), Some(at)) if at > due);
+    let reuse = match app.store.reuse(&dossier.dossier_code).await {
+        Ok(reuse) => reuse,
+        Err(e) => return Problem::unavailable(e.to_string()).into_response(),
+    };
     let mut body = serde_json::to_value(&dossier).expect("serialisable");
+    // Which papers its procedure needs were already on file when it was received.
+    body["documents_reuse"] = serde_json::to_value(&reuse).expect("serialisable");
     body["updated_at"] = json!(crate::http::operations::rfc3339_ms(dossier.updated_at));
     body["late"] = json!(late);
     Json(body).into_response()

@@ -29,7 +29,7 @@ use crate::engine::headers;
 use crate::envelope::Envelope;
 use crate::routing::{matches, routing_key};
 use crate::schema::Violation;
-use crate::store::{Accepted, DeliveryState, MessageView};
+use crate::store::{Accepted, DeliveryState, MessageView, Store};
 use crate::transport::{PublishError, Target};
 use crate::{events, now_ms};
 
@@ -101,7 +101,7 @@ async fn submit_batch(
 }
 
 /// Checks the media type and parses the body.
-fn read_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
+pub(super) fn read_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
     if !is_json(headers) {
         return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Send JSON")
             .detail("Content-Type must be application/json"));
@@ -144,6 +144,8 @@ struct Prepared {
     routing_key: String,
     /// The adapters whose routes match.
     adapters: Vec<String>,
+    /// For a dossier.submitted: the papers its procedure needs.
+    requires: Vec<String>,
 }
 
 /// Validates one envelope: schema, payload, member, and that some adapter receives it.
@@ -162,11 +164,20 @@ fn prepare(app: &AppState, value: Value) -> Result<Prepared, Problem> {
         .filter(|(_, routes)| routes.iter().any(|route| matches(route, &routing_key)))
         .map(|(adapter, _)| adapter.clone())
         .collect();
-    if adapters.is_empty() {
+    // A type the store indexes for itself (a result's documents) is worth keeping even when no
+    // adapter receives it; anything else nobody receives is refused, not dropped.
+    if adapters.is_empty() && !Store::indexes(&envelope.message_type) {
         return Err(unroutable(&envelope.message_type, &routing_key));
     }
+    let requires = match envelope.message_type.as_str() {
+        "dossier.submitted" => {
+            let procedure = envelope.payload["procedure_code"].as_str().unwrap_or_default();
+            app.procedures.requires(procedure).to_vec()
+        }
+        _ => Vec::new(),
+    };
     let (body, digest) = envelope.encode();
-    Ok(Prepared { envelope: Arc::new(envelope), body, digest, routing_key, adapters })
+    Ok(Prepared { envelope: Arc::new(envelope), body, digest, routing_key, adapters, requires })
 }
 
 /// Accepts prepared messages: each new id is published (confirms awaited together) and all are
@@ -207,8 +218,13 @@ async fn accept(app: &AppState, prepared: Vec<Prepared>) -> Vec<Result<(StatusCo
     }
 
     let accepted_at = now_ms();
-    let published =
-        futures::future::join_all(new.iter().map(|&index| publish(app, &prepared[index], accepted_at))).await;
+    // Only messages some adapter receives go to the broker; the store's commit below is the
+    // durable record of the others (indexed types only, see `prepare`).
+    let published = futures::future::join_all(new.iter().map(|&index| {
+        let item = &prepared[index];
+        async move { if item.adapters.is_empty() { Ok(()) } else { publish(app, item, accepted_at).await } }
+    }))
+    .await;
     let mut records = Vec::new();
     for (&index, outcome) in new.iter().zip(published) {
         match outcome {
@@ -220,6 +236,7 @@ async fn accept(app: &AppState, prepared: Vec<Prepared>) -> Vec<Result<(StatusCo
                     routing_key: item.routing_key.clone(),
                     accepted_at,
                     adapters: item.adapters.clone(),
+                    requires: item.requires.clone(),
                 });
             }
             Err(problem) => results[index] = Err(problem),
@@ -269,7 +286,7 @@ fn stripe(id: Uuid, stripes: usize) -> usize {
     (hasher.finish() % stripes as u64) as usize
 }
 
-fn invalid(violations: Vec<Violation>) -> Problem {
+pub(super) fn invalid(violations: Vec<Violation>) -> Problem {
     let count = violations.len();
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-message", "The message is not valid")
         .detail(format!("{count} violation{}; nothing was accepted", if count == 1 { "" } else { "s" }))
@@ -331,7 +348,8 @@ fn view(message: MessageView) -> Value {
     })
 }
 
-/// One word for the whole message: the least advanced of its deliveries, failures first.
+/// One word for the whole message: the least advanced of its deliveries, failures first. A
+/// message no adapter receives (a result only indexed by the bus) is delivered once stored.
 fn overall(message: &MessageView) -> DeliveryState {
     let states: Vec<DeliveryState> = message.deliveries.iter().map(|d| d.state).collect();
     let any = |s: DeliveryState| states.contains(&s);
@@ -339,9 +357,9 @@ fn overall(message: &MessageView) -> DeliveryState {
         DeliveryState::DeadLettered
     } else if any(DeliveryState::Retrying) {
         DeliveryState::Retrying
-    } else if states.is_empty() || any(DeliveryState::Accepted) {
+    } else if any(DeliveryState::Accepted) {
         DeliveryState::Accepted
-    } else if states.iter().all(|s| *s == DeliveryState::Superseded) {
+    } else if !states.is_empty() && states.iter().all(|s| *s == DeliveryState::Superseded) {
         DeliveryState::Superseded
     } else {
         DeliveryState::Delivered

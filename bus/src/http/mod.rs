@@ -4,15 +4,19 @@ mod dossiers;
 mod messages;
 mod operations;
 pub mod problem;
+mod reports;
+mod services;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::{HttpConfig, MemberConfig};
+use crate::procedures::Procedures;
 use crate::schema::Catalogue;
 use crate::store::Store;
 use crate::transport::Broker;
@@ -33,6 +37,10 @@ pub struct AppState {
     pub id_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Most messages in one batch request.
     pub max_batch_messages: usize,
+    /// The procedure catalogue (the papers each procedure needs).
+    pub procedures: Arc<Procedures>,
+    /// Request/reply services adapters answer, with how long a caller waits.
+    pub services: Arc<BTreeMap<String, Duration>>,
 }
 
 impl AppState {
@@ -45,6 +53,8 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
     Router::new()
         .merge(messages::router(http))
         .merge(dossiers::router())
+        .merge(services::router())
+        .merge(reports::router())
         .merge(operations::router())
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)

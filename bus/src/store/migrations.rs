@@ -46,6 +46,43 @@ const STEPS: &[&str] = &[
          message_id     TEXT NOT NULL,
          updated_at     INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 2: the lookup audit, the index of issued documents, and what each dossier could reuse.
+    "CREATE TABLE lookups (
+         id             INTEGER PRIMARY KEY,
+         at             INTEGER NOT NULL,
+         member         TEXT NOT NULL,
+         service        TEXT NOT NULL,
+         dossier_code   TEXT NOT NULL,
+         subject        TEXT NOT NULL,
+         fields         TEXT NOT NULL,
+         outcome        TEXT NOT NULL
+     );
+     CREATE INDEX lookups_by_subject ON lookups (subject, at);
+     CREATE INDEX lookups_by_dossier ON lookups (dossier_code, at);
+     CREATE TABLE documents (
+         holder_kind  TEXT NOT NULL,
+         holder_id    TEXT NOT NULL,
+         type         TEXT NOT NULL,
+         number       TEXT NOT NULL,
+         issuer       TEXT NOT NULL,
+         name         TEXT,
+         issued_on    TEXT NOT NULL,
+         valid_until  TEXT,
+         file_url     TEXT NOT NULL,
+         sha256       TEXT NOT NULL,
+         dossier_code TEXT NOT NULL,
+         message_id   TEXT NOT NULL,
+         PRIMARY KEY (holder_kind, holder_id, type, number, issuer)
+     ) WITHOUT ROWID;
+     CREATE TABLE dossier_reuse (
+         dossier_code   TEXT PRIMARY KEY,
+         procedure_code TEXT NOT NULL,
+         received_on    TEXT NOT NULL,
+         required       TEXT NOT NULL,
+         reusable       TEXT NOT NULL,
+         reusable_count INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX dossier_reuse_by_day ON dossier_reuse (received_on);",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

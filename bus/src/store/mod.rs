@@ -17,7 +17,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
-pub use writer::{Accepted, DossierUpdate, OutcomeRecord};
+pub use writer::{Accepted, DossierUpdate, LookupRecord, OutcomeRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -155,6 +155,17 @@ impl Store {
             return Ok(());
         }
         self.write(writer::Write::Outcomes(outcomes)).await
+    }
+
+    /// Records a lookup for the audit: who asked, whose data, for which dossier, which parts.
+    pub async fn record_lookup(&self, lookup: LookupRecord) -> Result<(), StoreError> {
+        self.write(writer::Write::Lookup(lookup)).await
+    }
+
+    /// Whether the store itself keeps messages of this type (so they are worth accepting even
+    /// when no adapter receives them).
+    pub fn indexes(message_type: &str) -> bool {
+        writer::INDEXED.contains(&message_type)
     }
 
     async fn write(&self, write: writer::Write) -> Result<(), StoreError> {
@@ -299,6 +310,159 @@ impl Store {
                 })
             })
             .optional()
+        })
+        .await
+    }
+}
+
+/// A document on file, as `documents.lookup` answers it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DocumentView {
+    #[serde(rename = "type")]
+    pub document_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub number: String,
+    pub issuer: String,
+    pub issued_on: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    pub file_url: String,
+    pub sha256: String,
+    pub dossier_code: String,
+}
+
+/// What a submitted dossier could have reused.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReuseView {
+    /// The document types its procedure needs.
+    pub required: Vec<String>,
+    /// The ones on file when it was received: `{type, number, issuer, dossier_code}`.
+    pub reusable: Vec<serde_json::Value>,
+}
+
+/// Reuse over a period, overall and per procedure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReuseCount {
+    pub procedure_code: Option<String>,
+    pub dossiers: u64,
+    pub with_reusable_documents: u64,
+}
+
+/// One lookup, as the audit shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LookupView {
+    pub at: i64,
+    pub member: String,
+    pub service: String,
+    pub dossier_code: String,
+    pub subject: String,
+    pub fields: Vec<String>,
+    pub outcome: String,
+}
+
+impl Store {
+    /// Documents on file for a holder, valid on `valid_on` (YYYY-MM-DD), of the given types (all
+    /// when empty), newest first.
+    pub async fn documents(
+        &self,
+        holder_kind: &str,
+        holder_id: &str,
+        types: &[String],
+        valid_on: &str,
+    ) -> Result<Vec<DocumentView>, StoreError> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT type, name, number, issuer, issued_on, valid_until, file_url, sha256, dossier_code
+                 FROM documents WHERE holder_kind = ?1 AND holder_id = ?2 AND issued_on <= ?3
+                   AND (valid_until IS NULL OR valid_until >= ?3)
+                 ORDER BY issued_on DESC, type",
+            )?;
+            let rows = select.query_map(params![holder_kind, holder_id, valid_on], |row| {
+                Ok(DocumentView {
+                    document_type: row.get(0)?,
+                    name: row.get(1)?,
+                    number: row.get(2)?,
+                    issuer: row.get(3)?,
+                    issued_on: row.get(4)?,
+                    valid_until: row.get(5)?,
+                    file_url: row.get(6)?,
+                    sha256: row.get(7)?,
+                    dossier_code: row.get(8)?,
+                })
+            })?;
+            let all: Vec<DocumentView> = rows.collect::<rusqlite::Result<_>>()?;
+            Ok(all.into_iter().filter(|d| types.is_empty() || types.contains(&d.document_type)).collect())
+        })
+        .await
+    }
+
+    pub async fn reuse(&self, dossier_code: &str) -> Result<Option<ReuseView>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT required, reusable FROM dossier_reuse WHERE dossier_code = ?1")?
+                .query_row([dossier_code], |row| {
+                    let (required, reusable): (String, String) = (row.get(0)?, row.get(1)?);
+                    Ok(ReuseView {
+                        required: serde_json::from_str(&required).unwrap_or_default(),
+                        reusable: serde_json::from_str(&reusable).unwrap_or_default(),
+                    })
+                })
+                .optional()
+        })
+        .await
+    }
+
+    /// Dossiers received from `from` to `to` (YYYY-MM-DD, both included): in all (first) and
+    /// per procedure, and how many of them had at least one reusable document.
+    pub async fn reuse_report(&self, from: &str, to: &str) -> Result<Vec<ReuseCount>, StoreError> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT procedure_code, COUNT(*), SUM(reusable_count > 0) FROM dossier_reuse
+                 WHERE received_on BETWEEN ?1 AND ?2 GROUP BY procedure_code ORDER BY procedure_code",
+            )?;
+            let rows = select.query_map(params![from, to], |row| {
+                Ok(ReuseCount {
+                    procedure_code: row.get(0)?,
+                    dossiers: row.get::<_, i64>(1)? as u64,
+                    with_reusable_documents: row.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+                })
+            })?;
+            let per_procedure: Vec<ReuseCount> = rows.collect::<rusqlite::Result<_>>()?;
+            let total = ReuseCount {
+                procedure_code: None,
+                dossiers: per_procedure.iter().map(|c| c.dossiers).sum(),
+                with_reusable_documents: per_procedure.iter().map(|c| c.with_reusable_documents).sum(),
+            };
+            Ok(std::iter::once(total).chain(per_procedure).collect())
+        })
+        .await
+    }
+
+    /// Lookups made for a dossier, or of a subject's data, newest first.
+    pub async fn lookups(
+        &self,
+        dossier_code: Option<&str>,
+        subject: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<LookupView>, StoreError> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT at, member, service, dossier_code, subject, fields, outcome FROM lookups
+                 WHERE (?1 IS NULL OR dossier_code = ?1) AND (?2 IS NULL OR subject = ?2)
+                 ORDER BY at DESC, id DESC LIMIT ?3",
+            )?;
+            let rows = select.query_map(params![dossier_code, subject, limit], |row| {
+                Ok(LookupView {
+                    at: row.get(0)?,
+                    member: row.get(1)?,
+                    service: row.get(2)?,
+                    dossier_code: row.get(3)?,
+                    subject: row.get(4)?,
+                    fields: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
+                    outcome: row.get(6)?,
+                })
+            })?;
+            rows.collect()
         })
         .await
     }

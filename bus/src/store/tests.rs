@@ -20,6 +20,7 @@ fn accepted(envelope: &Arc<Envelope>, adapters: &[&str]) -> Accepted {
         routing_key: format!("{}.42", envelope.message_type),
         accepted_at: 1_000,
         adapters: adapters.iter().map(|a| a.to_string()).collect(),
+        requires: Vec::new(),
     }
 }
 
@@ -124,4 +125,118 @@ async fn reopening_keeps_the_data_and_the_schema() {
     let store = Store::open(&path).unwrap();
     assert!(store.message(m.id).await.unwrap().is_some());
     store.ping().await.unwrap();
+}
+
+fn result_ready(code: &str, holder: &str, documents: serde_json::Value) -> Arc<Envelope> {
+    Arc::new(
+        serde_json::from_value(json!({
+            "id": uuid::Uuid::now_v7(), "type": "dossier.result_ready", "source": "onestop.sandbox", "subject": code,
+            "seq": 1, "occurred_at": "2026-11-24T15:30:00+07:00",
+            "payload": {"dossier_code": code, "procedure_code": "1.001193", "agency_code": "000.00.01.H42",
+                        "holder": {"kind": "citizen", "id": holder}, "documents": documents,
+                        "completed_at": "2026-11-24T15:30:00+07:00"}
+        }))
+        .unwrap(),
+    )
+}
+
+fn paper(kind: &str, number: &str, issued_on: &str, valid_until: Option<&str>) -> serde_json::Value {
+    let mut paper = json!({"type": kind, "number": number, "issuer": "UBND xã Thạch Hà", "issued_on": issued_on,
+                           "file_url": format!("https://onestop.example/files/{number}.pdf"), "sha256": "ab".repeat(32)});
+    if let Some(until) = valid_until {
+        paper["valid_until"] = json!(until);
+    }
+    paper
+}
+
+fn submitted(code: &str, applicant: &str, received_at: &str) -> Arc<Envelope> {
+    Arc::new(
+        serde_json::from_value(json!({
+            "id": uuid::Uuid::now_v7(), "type": "dossier.submitted", "source": "onestop.sandbox", "subject": code,
+            "seq": 1, "occurred_at": received_at,
+            "payload": {"dossier_code": code, "procedure_code": "1.001234", "agency_code": "000.00.01.H42",
+                        "received_at": received_at, "due_at": "2026-12-30T17:00:00+07:00", "channel": "online",
+                        "applicant": {"kind": "citizen", "id": applicant, "name": "Nguyễn Văn An"}}
+        }))
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn results_are_indexed_and_found_while_valid() {
+    let (_dir, store) = open();
+    let citizen = "001203000001";
+    let result = result_ready(
+        "000.00.01.H42-261120-0001",
+        citizen,
+        json!([
+            paper("GKS", "123/2026", "2026-11-24", None),
+            paper("XNCT", "9/2026", "2026-11-24", Some("2026-12-24"))
+        ]),
+    );
+    store.record_accepted(vec![accepted(&result, &[])]).await.unwrap();
+
+    let all = store.documents("citizen", citizen, &[], "2026-12-01").await.unwrap();
+    assert_eq!(all.iter().map(|d| d.document_type.as_str()).collect::<Vec<_>>(), ["GKS", "XNCT"]);
+    assert_eq!(all[0].dossier_code, "000.00.01.H42-261120-0001");
+    let births = store.documents("citizen", citizen, &["GKS".into()], "2026-12-01").await.unwrap();
+    assert_eq!(births.len(), 1);
+    // Expired, not yet issued, or someone else's: not offered.
+    assert_eq!(store.documents("citizen", citizen, &[], "2027-01-01").await.unwrap().len(), 1);
+    assert!(store.documents("citizen", citizen, &[], "2026-11-23").await.unwrap().is_empty());
+    assert!(store.documents("citizen", "042198000002", &[], "2026-12-01").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_submitted_dossier_records_which_papers_were_already_on_file() {
+    let (_dir, store) = open();
+    let citizen = "001203000001";
+    let result =
+        result_ready("000.00.01.H42-261120-0001", citizen, json!([paper("GKS", "123/2026", "2026-11-24", None)]));
+    store.record_accepted(vec![accepted(&result, &[])]).await.unwrap();
+
+    let mut later = accepted(&submitted("000.00.01.H42-261201-0001", citizen, "2026-12-01T08:00:00+07:00"), &["dvc"]);
+    later.requires = vec!["GKS".into(), "XNCT".into()];
+    let mut stranger =
+        accepted(&submitted("000.00.01.H42-261201-0002", "042198000002", "2026-12-01T09:00:00+07:00"), &["dvc"]);
+    stranger.requires = vec!["GKS".into()];
+    store.record_accepted(vec![later, stranger]).await.unwrap();
+
+    let reuse = store.reuse("000.00.01.H42-261201-0001").await.unwrap().unwrap();
+    assert_eq!(reuse.required, ["GKS", "XNCT"]);
+    assert_eq!(reuse.reusable.len(), 1);
+    assert_eq!(reuse.reusable[0]["number"], "123/2026");
+    assert_eq!(reuse.reusable[0]["dossier_code"], "000.00.01.H42-261120-0001");
+    assert!(store.reuse("000.00.01.H42-261201-0002").await.unwrap().unwrap().reusable.is_empty());
+
+    let report = store.reuse_report("2026-12-01", "2026-12-01").await.unwrap();
+    assert_eq!((report[0].dossiers, report[0].with_reusable_documents), (2, 1));
+    assert_eq!(report[1].procedure_code.as_deref(), Some("1.001234"));
+    assert_eq!(store.reuse_report("2026-11-01", "2026-11-30").await.unwrap()[0].dossiers, 0);
+}
+
+#[tokio::test]
+async fn lookups_are_kept_for_the_audit() {
+    let (_dir, store) = open();
+    for (member, subject, outcome) in
+        [("onestop.a", "001203000001", "match"), ("onestop.b", "042198000002", "not_found")]
+    {
+        store
+            .record_lookup(LookupRecord {
+                at: 5_000,
+                member: member.into(),
+                service: "citizen.verify".into(),
+                dossier_code: "000.00.01.H42-261120-0001".into(),
+                subject: subject.into(),
+                fields: vec!["permanent_address".into()],
+                outcome: outcome.into(),
+            })
+            .await
+            .unwrap();
+    }
+    let of_an = store.lookups(None, Some("001203000001"), 10).await.unwrap();
+    assert_eq!(of_an.len(), 1);
+    assert_eq!((of_an[0].member.as_str(), of_an[0].outcome.as_str()), ("onestop.a", "match"));
+    assert_eq!(of_an[0].fields, ["permanent_address"]);
+    assert_eq!(store.lookups(Some("000.00.01.H42-261120-0001"), None, 10).await.unwrap().len(), 2);
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{DeliveryState, StoreError};
@@ -26,6 +26,24 @@ pub struct Accepted {
     pub accepted_at: i64,
     /// The adapters whose routes match: each gets a pending delivery.
     pub adapters: Vec<String>,
+    /// For a dossier.submitted: the document types its procedure needs, looked for on file.
+    pub requires: Vec<String>,
+}
+
+/// One lookup of a registry or of documents on file: who asked, whose data, for which dossier.
+#[derive(Debug, Clone)]
+pub struct LookupRecord {
+    /// Unix milliseconds.
+    pub at: i64,
+    pub member: String,
+    pub service: String,
+    pub dossier_code: String,
+    /// Whose data: a CCCD or an MST.
+    pub subject: String,
+    /// The parts asked for.
+    pub fields: Vec<String>,
+    /// How it ended: the reply's result, or refused / unavailable / timeout.
+    pub outcome: String,
 }
 
 /// What became of one delivery.
@@ -86,6 +104,14 @@ impl DossierUpdate {
 pub(super) enum Write {
     Accepted(Vec<Accepted>),
     Outcomes(Vec<OutcomeRecord>),
+    Lookup(LookupRecord),
+}
+
+/// What a committed group changed, for the metrics.
+#[derive(Default)]
+struct Tally {
+    dossiers: u64,
+    with_reusable: u64,
 }
 
 pub(super) struct Command {
@@ -124,9 +150,13 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, commits: wat
         commits.send_modify(|n| *n += 1);
         metrics::counter!("lgsp_store_commits_total").increment(1);
         metrics::counter!("lgsp_store_writes_total").increment(group.len() as u64);
+        if let Ok(tally) = &result {
+            metrics::counter!("lgsp_dossiers_submitted_total").increment(tally.dossiers);
+            metrics::counter!("lgsp_dossiers_with_reusable_documents_total").increment(tally.with_reusable);
+        }
         for command in group.drain(..) {
             let answer = match &result {
-                Ok(()) => Ok(()),
+                Ok(_) => Ok(()),
                 Err(e) => Err(StoreError::Sqlite(clone_error(e))),
             };
             let _ = command.done.send(answer);
@@ -134,13 +164,14 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, commits: wat
     }
 }
 
-fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<()> {
+fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<Tally> {
     let tx = conn.transaction()?;
+    let mut tally = Tally::default();
     for command in group {
         match &command.write {
             Write::Accepted(messages) => {
                 for accepted in messages {
-                    write_accepted(&tx, accepted)?;
+                    write_accepted(&tx, accepted, &mut tally)?;
                 }
             }
             Write::Outcomes(outcomes) => {
@@ -148,12 +179,14 @@ fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<()> {
                     write_outcome(&tx, outcome)?;
                 }
             }
+            Write::Lookup(lookup) => write_lookup(&tx, lookup)?,
         }
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(tally)
 }
 
-fn write_accepted(tx: &Transaction, accepted: &Accepted) -> rusqlite::Result<()> {
+fn write_accepted(tx: &Transaction, accepted: &Accepted, tally: &mut Tally) -> rusqlite::Result<()> {
     let envelope = &accepted.envelope;
     let id = envelope.id.to_string();
     let occurred_at = envelope.occurred_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
@@ -183,6 +216,119 @@ fn write_accepted(tx: &Transaction, accepted: &Accepted) -> rusqlite::Result<()>
     if let Some(dossier) = DossierUpdate::from_envelope(envelope) {
         write_dossier(tx, &dossier, accepted.accepted_at)?;
     }
+    match envelope.message_type.as_str() {
+        "dossier.result_ready" => index_documents(tx, envelope)?,
+        "dossier.submitted" => {
+            if let Some(reusable) = record_reuse(tx, envelope, &accepted.requires)? {
+                tally.dossiers += 1;
+                tally.with_reusable += u64::from(reusable > 0);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Message types the store keeps for itself (beyond every message's state): a message of one of
+/// them is worth accepting even when no adapter receives it.
+pub(super) const INDEXED: [&str; 1] = ["dossier.result_ready"];
+
+/// Indexes a result's documents under their holder, for reuse.
+fn index_documents(tx: &Transaction, envelope: &Envelope) -> rusqlite::Result<()> {
+    let payload = &envelope.payload;
+    let text = |value: &serde_json::Value, key: &str| value.get(key).and_then(|v| v.as_str()).map(String::from);
+    let holder = &payload["holder"];
+    let (Some(kind), Some(holder_id), Some(dossier)) =
+        (text(holder, "kind"), text(holder, "id"), text(payload, "dossier_code"))
+    else {
+        return Ok(());
+    };
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO documents (holder_kind, holder_id, type, number, issuer, name, issued_on, valid_until,
+                                file_url, sha256, dossier_code, message_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (holder_kind, holder_id, type, number, issuer) DO UPDATE SET
+             name = excluded.name, issued_on = excluded.issued_on, valid_until = excluded.valid_until,
+             file_url = excluded.file_url, sha256 = excluded.sha256, dossier_code = excluded.dossier_code,
+             message_id = excluded.message_id",
+    )?;
+    for document in payload["documents"].as_array().into_iter().flatten() {
+        insert.execute(params![
+            kind,
+            holder_id,
+            text(document, "type"),
+            text(document, "number"),
+            text(document, "issuer"),
+            text(document, "name"),
+            text(document, "issued_on"),
+            text(document, "valid_until"),
+            text(document, "file_url"),
+            text(document, "sha256"),
+            dossier,
+            envelope.id.to_string()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Records which of the papers a submitted dossier's procedure needs were already on file,
+/// valid on the day it was received. The first submission of a dossier counts. Returns how many
+/// were (None when the dossier was already recorded).
+fn record_reuse(tx: &Transaction, envelope: &Envelope, requires: &[String]) -> rusqlite::Result<Option<usize>> {
+    let payload = &envelope.payload;
+    let text = |key: &str| payload.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let applicant = &payload["applicant"];
+    let (kind, holder) = (
+        applicant.get("kind").and_then(|v| v.as_str()).unwrap_or_default(),
+        applicant.get("id").and_then(|v| v.as_str()).unwrap_or_default(),
+    );
+    let received_on = text("received_at").get(..10).unwrap_or_default();
+    let mut reusable = Vec::new();
+    let mut find = tx.prepare_cached(
+        "SELECT number, issuer, dossier_code FROM documents
+         WHERE holder_kind = ?1 AND holder_id = ?2 AND type = ?3 AND issued_on <= ?4
+           AND (valid_until IS NULL OR valid_until >= ?4)
+         ORDER BY issued_on DESC LIMIT 1",
+    )?;
+    for kind_of_paper in requires {
+        let found = find
+            .query_row(params![kind, holder, kind_of_paper, received_on], |row| {
+                Ok(serde_json::json!({"type": kind_of_paper, "number": row.get::<_, String>(0)?,
+                    "issuer": row.get::<_, String>(1)?, "dossier_code": row.get::<_, String>(2)?}))
+            })
+            .optional()?;
+        reusable.extend(found);
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO dossier_reuse (dossier_code, procedure_code, received_on, required, reusable, reusable_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dossier_code) DO NOTHING",
+        )?
+        .execute(params![
+            text("dossier_code"),
+            text("procedure_code"),
+            received_on,
+            serde_json::to_string(requires).unwrap_or_default(),
+            serde_json::Value::Array(reusable.clone()).to_string(),
+            reusable.len() as i64
+        ])?;
+    Ok((inserted == 1).then_some(reusable.len()))
+}
+
+fn write_lookup(tx: &Transaction, lookup: &LookupRecord) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO lookups (at, member, service, dossier_code, subject, fields, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        lookup.at,
+        lookup.member,
+        lookup.service,
+        lookup.dossier_code,
+        lookup.subject,
+        serde_json::to_string(&lookup.fields).unwrap_or_default(),
+        lookup.outcome
+    ])?;
     Ok(())
 }
 

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lgsp_bus::config::{Config, ConfigProblem};
+use lgsp_bus::procedures::Procedures;
 use lgsp_bus::server::{self, RunningBus};
+#[allow(unused_imports)]
 pub use lgsp_bus::testing::status_changed;
 use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
-use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome};
-use serde_json::Value;
+use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome, ServiceError, ServiceRequest};
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
 /// What the scripted adapter saw, in order: (message id, seq, stale, attempt).
@@ -25,20 +27,41 @@ pub struct Seen {
 }
 
 type Script = Box<dyn Fn(&Delivery) -> Outcome + Send + Sync>;
+type ServiceScript = Box<dyn Fn(&ServiceRequest) -> Result<Value, ServiceError> + Send + Sync>;
 
-/// An adapter that records each delivery and answers what the test's script says.
+/// An adapter that records each delivery and answers what the test's script says; it also
+/// answers `citizen.verify` as its service script says, after `service_delay`.
 pub struct Scripted {
     script: Mutex<Script>,
     seen: watch::Sender<Vec<Seen>>,
+    service: Mutex<ServiceScript>,
+    service_delay: Mutex<Duration>,
 }
 
 impl Scripted {
     pub fn new() -> Arc<Self> {
-        Arc::new(Scripted { script: Mutex::new(Box::new(|_| Outcome::Delivered)), seen: watch::channel(Vec::new()).0 })
+        Arc::new(Scripted {
+            script: Mutex::new(Box::new(|_| Outcome::Delivered)),
+            seen: watch::channel(Vec::new()).0,
+            service: Mutex::new(Box::new(|_| Ok(json!({"result": "not_found"})))),
+            service_delay: Mutex::new(Duration::ZERO),
+        })
     }
 
     pub fn answer(&self, script: impl Fn(&Delivery) -> Outcome + Send + Sync + 'static) {
         *self.script.lock().unwrap() = Box::new(script);
+    }
+
+    pub fn answer_requests(
+        &self,
+        script: impl Fn(&ServiceRequest) -> Result<Value, ServiceError> + Send + Sync + 'static,
+    ) {
+        *self.service.lock().unwrap() = Box::new(script);
+    }
+
+    /// Makes the service slow, as a registry under load is.
+    pub fn delay_requests(&self, delay: Duration) {
+        *self.service_delay.lock().unwrap() = delay;
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -82,6 +105,16 @@ impl Adapter for Scripted {
         });
         outcomes
     }
+
+    fn services(&self) -> Vec<String> {
+        vec!["citizen.verify".into()]
+    }
+
+    async fn call(&self, request: &ServiceRequest) -> Result<Value, ServiceError> {
+        let delay = *self.service_delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
+        (self.service.lock().unwrap())(request)
+    }
 }
 
 struct ScriptedKind(Arc<Scripted>);
@@ -124,8 +157,12 @@ impl TestBus {
             url = "sqlite://{store}"
             [members."onestop.sandbox"]
             name = "Sandbox"
+            [members."onestop.thachha"]
+            name = "One-stop system of Thạch Hà commune"
             [adapters.scripted]
             kind = "scripted"
+            [adapters.scripted.requests]
+            timeout = "500ms"
             [adapters.scripted.delivery]
             lanes = 4
             max_attempts = 3
@@ -135,7 +172,15 @@ impl TestBus {
             amqp = amqp_url(),
             store = dir.path().join("lgsp.db").display()
         );
-        let config = Config::from_toml(&text, Vec::new()).unwrap();
+        let mut config = Config::from_toml(&text, Vec::new()).unwrap();
+        config.procedures = Procedures::from_toml(
+            r#"
+            [procedures."1.001234"]
+            name = "Đăng ký thường trú"
+            requires = ["GKS", "XNCT"]
+            "#,
+        )
+        .unwrap();
         let adapter = Scripted::new();
         let kinds: Vec<Arc<dyn AdapterKind>> = vec![Arc::new(ScriptedKind(adapter.clone()))];
         let bus = server::start(config, &kinds, false).await.unwrap();

@@ -22,6 +22,10 @@ use tracing::{info, warn};
 use crate::config::AmqpConfig;
 use crate::events;
 
+mod rpc;
+use rpc::Requester;
+pub use rpc::{Reply, Request, RequestError};
+
 /// Names of exchanges and queues, all under the configured namespace (`lgsp` by default).
 #[derive(Debug, Clone)]
 pub struct Names {
@@ -53,6 +57,16 @@ impl Names {
     pub fn dead_letter_queue(&self, adapter: &str) -> String {
         format!("{}.{adapter}.dead", self.namespace)
     }
+
+    /// The direct exchange requests are published to, with the service as routing key.
+    pub fn services_exchange(&self) -> String {
+        format!("{}.services", self.namespace)
+    }
+
+    /// Where an adapter's requests wait (bound once per service it answers).
+    pub fn request_queue(&self, adapter: &str) -> String {
+        format!("{}.{adapter}.requests", self.namespace)
+    }
 }
 
 /// What one adapter needs declared.
@@ -61,6 +75,8 @@ pub struct Subscription {
     pub adapter: String,
     pub routes: Vec<String>,
     pub retry_tiers: Vec<Duration>,
+    /// Request/reply services it answers.
+    pub services: Vec<String>,
 }
 
 /// Live connections to the broker.
@@ -69,6 +85,7 @@ pub struct Link {
     /// For consumers (each opens its own channel).
     pub consuming: Arc<Connection>,
     publisher: Channel,
+    requester: Arc<Requester>,
     /// Increases with each reconnection.
     pub generation: u64,
 }
@@ -182,6 +199,30 @@ impl Broker {
         }
     }
 
+    /// Sends a request to whichever adapter answers `service` and waits for its reply.
+    pub async fn request(&self, service: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, RequestError> {
+        let Some(link) = self.link.borrow().clone() else {
+            return Err(RequestError::Unavailable("not connected".into()));
+        };
+        link.requester.request(&self.names.services_exchange(), service, body, timeout).await
+    }
+
+    /// Sends a reply to a request's `reply_to`. Not confirmed: a reply that is lost is a timeout
+    /// for the caller, which a confirm could not prevent.
+    pub async fn reply(&self, reply_to: &str, correlation_id: &str, body: &[u8]) -> Result<(), PublishError> {
+        let Some(link) = self.link.borrow().clone() else {
+            return Err(PublishError::Unavailable("not connected".into()));
+        };
+        let properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_correlation_id(correlation_id.into());
+        link.publisher
+            .basic_publish("".into(), reply_to.into(), BasicPublishOptions::default(), body, properties)
+            .await
+            .map(drop)
+            .map_err(|e| PublishError::Unavailable(e.to_string()))
+    }
+
     async fn supervise(
         self,
         sender: watch::Sender<Option<Link>>,
@@ -246,7 +287,8 @@ impl Broker {
             let publisher = publishing.create_channel().await?;
             declare(&publisher, &self.names, subscriptions).await?;
             publisher.confirm_select(ConfirmSelectOptions::default()).await?;
-            Ok(Link { consuming: Arc::new(consuming), publisher, generation })
+            let requester = Arc::new(Requester::open(&publishing).await?);
+            Ok(Link { consuming: Arc::new(consuming), publisher, requester, generation })
         };
         match setup.await {
             Ok(link) => Ok((link, publishing)),
@@ -283,6 +325,8 @@ async fn lost(publishing: &Connection, consuming: &Connection) -> String {
 async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription]) -> Result<(), lapin::Error> {
     let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
     channel.exchange_declare(names.exchange().into(), ExchangeKind::Topic, durable, FieldTable::default()).await?;
+    let services = names.services_exchange();
+    channel.exchange_declare(services.into(), ExchangeKind::Direct, durable, FieldTable::default()).await?;
     for sub in subscriptions {
         let queue = names.queue(&sub.adapter);
         declare_quorum(channel, &queue, FieldTable::default()).await?;
@@ -309,6 +353,26 @@ async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription
             declare_quorum(channel, &names.retry_queue(&sub.adapter, *delay), args).await?;
         }
         declare_quorum(channel, &names.dead_letter_queue(&sub.adapter), FieldTable::default()).await?;
+        if !sub.services.is_empty() {
+            // Requests are worth nothing after their caller's timeout: a classic queue of
+            // transient messages, each expiring with its timeout.
+            let queue = names.request_queue(&sub.adapter);
+            let options = QueueDeclareOptions { durable: true, ..Default::default() };
+            channel.queue_declare(queue.as_str().into(), options, FieldTable::default()).await?;
+            for service in &sub.services {
+                let bind = QueueBindOptions::default();
+                let exchange = names.services_exchange();
+                channel
+                    .queue_bind(
+                        queue.as_str().into(),
+                        exchange.into(),
+                        service.as_str().into(),
+                        bind,
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+        }
     }
     Ok(())
 }

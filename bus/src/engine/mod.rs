@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::adapter::{Adapter, Delivery, Failure, Outcome};
-use crate::config::DeliveryPolicy;
+use crate::config::{DeliveryPolicy, RequestPolicy};
 use crate::envelope::Envelope;
 use crate::store::{DeliveryState, OutcomeRecord, Store};
 use crate::transport::{Broker, Link, Target};
@@ -43,15 +43,21 @@ pub mod headers {
     pub const ADAPTER: &str = "x-lgsp-adapter";
 }
 
+mod services;
+
 /// One configured adapter, as the engine runs it.
 pub struct AdapterRuntime {
     pub id: String,
     pub adapter: Arc<dyn Adapter>,
     pub routes: Vec<String>,
     pub policy: DeliveryPolicy,
+    /// Request/reply services it answers, and how.
+    pub services: Vec<String>,
+    pub requests: RequestPolicy,
 }
 
-/// Runs one consumer per adapter until shutdown; each survives broker reconnections.
+/// Runs, per adapter, a consumer of its messages (if it has routes) and a server of its
+/// requests (if it answers services), until shutdown; each survives broker reconnections.
 pub fn spawn(
     adapters: &[Arc<AdapterRuntime>],
     broker: &Broker,
@@ -66,7 +72,12 @@ pub fn spawn(
             store: store.clone(),
             shutdown: shutdown.clone(),
         });
-        tasks.spawn(run_adapter(ctx));
+        if !runtime.routes.is_empty() {
+            tasks.spawn(run_adapter(ctx.clone()));
+        }
+        if !runtime.services.is_empty() {
+            tasks.spawn(services::serve(ctx));
+        }
     }
     tasks
 }

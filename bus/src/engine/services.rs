@@ -1,0 +1,88 @@
+//! The serving side of request/reply: an adapter's requests queue, answered by the adapter.
+//!
+//! Requests are acked once answered; a bounded prefetch is the adapter's concurrency. A reply
+//! is the adapter's answer or why there is none; the caller (the HTTP API) checks it against
+//! the service's reply schema before passing it on.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use tracing::{info, warn};
+
+use super::Context;
+use crate::adapter::{Failure, ServiceError, ServiceRequest};
+use crate::transport::{Reply, Request};
+
+pub(super) async fn serve(ctx: Arc<Context>) {
+    let adapter = ctx.runtime.id.as_str();
+    while let Some(link) = ctx.broker.wait_link(&ctx.shutdown).await {
+        let result: Result<(), String> = async {
+            let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
+            let concurrency = ctx.runtime.requests.concurrency;
+            channel.basic_qos(concurrency, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
+            let queue = ctx.broker.names().request_queue(adapter);
+            let tag = format!("lgsp-{adapter}-requests-{}", link.generation);
+            let mut requests = channel
+                .basic_consume(queue.into(), tag.into(), BasicConsumeOptions::default(), FieldTable::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            info!(adapter, services = ?ctx.runtime.services, concurrency, "answering requests");
+            loop {
+                let delivery = tokio::select! {
+                    next = requests.next() => match next {
+                        Some(Ok(delivery)) => delivery,
+                        Some(Err(e)) => return Err(e.to_string()),
+                        None => return Err("the broker ended the consumer".into()),
+                    },
+                    _ = ctx.shutdown.cancelled() => return Ok(()),
+                };
+                tokio::spawn(answer(ctx.clone(), delivery));
+            }
+        }
+        .await;
+        if let Err(e) = result {
+            warn!(adapter, error = %e, "request consumer interrupted; resuming when the broker is back");
+            ctx.broker.wait_link_lost(link.generation, &ctx.shutdown).await;
+        }
+        if ctx.shutdown.is_cancelled() {
+            break;
+        }
+    }
+}
+
+async fn answer(ctx: Arc<Context>, delivery: lapin::message::Delivery) {
+    let properties = &delivery.properties;
+    let (Some(reply_to), Some(correlation)) = (properties.reply_to(), properties.correlation_id()) else {
+        warn!(adapter = %ctx.runtime.id, "a request without reply_to or correlation_id; dropped");
+        let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+        return;
+    };
+    let reply = match serde_json::from_slice::<Request>(&delivery.data) {
+        Err(e) => Reply::Unavailable { reason: format!("unreadable request: {e}"), peer_answer: None },
+        Ok(request) => {
+            let request = ServiceRequest { service: request.service, member: request.member, body: request.body };
+            let timeout = ctx.runtime.requests.timeout;
+            match tokio::time::timeout(timeout, ctx.runtime.adapter.call(&request)).await {
+                Ok(Ok(reply)) => Reply::Reply(reply),
+                Ok(Err(ServiceError::Refused(failure))) => refused(failure),
+                Ok(Err(ServiceError::Unavailable(failure))) => unavailable(failure),
+                Err(_) => unavailable(Failure::new(format!("the adapter did not answer within {timeout:?}"))),
+            }
+        }
+    };
+    let body = serde_json::to_vec(&reply).expect("a reply always serialises");
+    if let Err(e) = ctx.broker.reply(reply_to.as_str(), correlation.as_str(), &body).await {
+        warn!(adapter = %ctx.runtime.id, error = %e, "cannot send a reply; the caller will time out");
+    }
+    let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+}
+
+fn refused(failure: Failure) -> Reply {
+    Reply::Refused { reason: failure.reason, peer_answer: failure.peer_answer }
+}
+
+fn unavailable(failure: Failure) -> Reply {
+    Reply::Unavailable { reason: failure.reason, peer_answer: failure.peer_answer }
+}

@@ -1,0 +1,208 @@
+//! `POST /v1/services/{service}`: request/reply, such as `citizen.verify`.
+//!
+//! The request is checked against `schemas/<service>.request.json`, sent through RabbitMQ to the
+//! adapter that answers the service, and its reply checked against `<service>.reply.json` before
+//! it is passed on. Every lookup is recorded for the audit (who asked, whose data, for which
+//! dossier, which parts, when) before its answer leaves the bus. `documents.lookup` is answered
+//! by the bus itself, from the documents that passed through it.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tracing::{error, info};
+
+use super::AppState;
+use super::messages::{invalid, read_json};
+use super::problem::Problem;
+use crate::now_ms;
+use crate::privacy::redact;
+use crate::schema::LookupFacts;
+use crate::store::LookupRecord;
+use crate::transport::{Reply, Request, RequestError};
+
+/// Who is asking, until members authenticate with credentials.
+pub const MEMBER_HEADER: &str = "x-lgsp-member";
+/// The service the bus answers itself.
+const DOCUMENTS_LOOKUP: &str = "documents.lookup";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/services/{service}", post(call))
+}
+
+async fn call(
+    State(app): State<AppState>,
+    Path(service): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let (outcome, answer) = match check(&app, &service, &headers, body) {
+        Err(problem) => ("invalid", Err(problem)),
+        Ok((member, request)) => {
+            let facts = app.catalogue.lookup_facts(&service, &request);
+            let (outcome, answer) =
+                audited(&app, &service, &member, facts, answer(&app, &service, &member, request)).await;
+            (outcome, answer)
+        }
+    };
+    metrics::counter!("lgsp_lookups_total", "service" => known(&app, &service), "outcome" => outcome).increment(1);
+    metrics::histogram!("lgsp_lookup_duration_seconds", "service" => known(&app, &service))
+        .record(started.elapsed().as_secs_f64());
+    match answer {
+        Ok(reply) => Json(reply).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// A bounded label: the service if the catalogue has it.
+fn known(app: &AppState, service: &str) -> String {
+    if app.catalogue.services().any(|s| s == service) { service.to_string() } else { "unknown".into() }
+}
+
+/// Checks who asks and what: the service exists, the member is one, the request is valid.
+fn check(
+    app: &AppState,
+    service: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(String, Value), Problem> {
+    let request = read_json(headers, body)?;
+    let Some(checked) = app.catalogue.check_request(service, &request) else {
+        let known: Vec<&str> = app.catalogue.services().collect();
+        return Err(
+            Problem::not_found("service").detail(format!("`{service}` is not a service; known: {}", known.join(", ")))
+        );
+    };
+    let member = headers.get(MEMBER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
+    if member.is_empty() {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "member-required", "Who is asking?")
+            .detail("a lookup names the member asking: send the header X-Lgsp-Member (until members authenticate)"));
+    }
+    if !app.members.contains_key(member) {
+        return Err(Problem::new(StatusCode::FORBIDDEN, "unknown-member", "Not a member of this bus")
+            .detail(format!("`{member}` is not in [members] of the config")));
+    }
+    checked.map_err(invalid)?;
+    Ok((member.to_string(), request))
+}
+
+/// Runs the lookup, then records it with its outcome: nothing leaves the bus unrecorded.
+async fn audited(
+    app: &AppState,
+    service: &str,
+    member: &str,
+    facts: LookupFacts,
+    lookup: impl Future<Output = (&'static str, Result<Value, Problem>)>,
+) -> (&'static str, Result<Value, Problem>) {
+    let record = |outcome: &str| LookupRecord {
+        at: now_ms(),
+        member: member.to_string(),
+        service: service.to_string(),
+        dossier_code: facts.dossier_code.clone(),
+        subject: facts.subject.clone(),
+        fields: facts.fields.clone(),
+        outcome: outcome.to_string(),
+    };
+    let (outcome, answer) = lookup.await;
+    if let Err(e) = app.store.record_lookup(record(outcome)).await {
+        error!(service, error = %e, "the lookup could not be recorded; its answer is withheld");
+        return ("unrecorded", Err(Problem::unavailable("the lookup could not be recorded for the audit; ask again")));
+    }
+    info!(service, member, dossier = %facts.dossier_code, subject = %redact(&facts.subject), outcome, "lookup");
+    (outcome, answer)
+}
+
+/// The lookup itself: the outcome word for the audit and metrics, and the answer.
+async fn answer(app: &AppState, service: &str, member: &str, request: Value) -> (&'static str, Result<Value, Problem>) {
+    if service == DOCUMENTS_LOOKUP {
+        return documents(app, &request).await;
+    }
+    let Some(timeout) = app.services.get(service).copied() else {
+        return (
+            "unavailable",
+            Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-adapter", "No adapter answers this service")
+                .detail(format!("no configured adapter answers `{service}` (see [adapters] in the config)"))),
+        );
+    };
+    let body = serde_json::to_vec(&Request { service: service.to_string(), member: member.to_string(), body: request })
+        .expect("a request always serialises");
+    let reply = match app.broker.request(service, &body, timeout).await {
+        Ok(reply) => reply,
+        Err(RequestError::Timeout(after)) => {
+            return (
+                "timeout",
+                Err(Problem::new(StatusCode::GATEWAY_TIMEOUT, "timeout", "No answer in time")
+                    .detail(format!("`{service}` gave no answer within {after:?}; nothing was returned"))),
+            );
+        }
+        Err(RequestError::Unavailable(e)) => return ("unavailable", Err(Problem::unavailable(e))),
+    };
+    match serde_json::from_slice::<Reply>(&reply) {
+        Ok(Reply::Reply(value)) => match app.catalogue.check_reply(service, &value) {
+            Ok(()) => (result_word(&value), Ok(value)),
+            Err(violations) => {
+                error!(service, ?violations, "an adapter's reply breaks the service's schema; withheld");
+                ("invalid_reply", Err(peer_failed(service, "its reply broke the service's contract and was withheld")))
+            }
+        },
+        Ok(Reply::Refused { reason, .. }) => (
+            "refused",
+            Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refused-by-registry",
+                "The registry refused the request",
+            )
+            .detail(redact(&reason))),
+        ),
+        Ok(Reply::Unavailable { reason, .. }) => ("unavailable", Err(peer_failed(service, &redact(&reason)))),
+        Err(e) => ("invalid_reply", Err(peer_failed(service, &format!("unreadable reply: {e}")))),
+    }
+}
+
+fn peer_failed(service: &str, reason: &str) -> Problem {
+    Problem::new(StatusCode::BAD_GATEWAY, "registry-unavailable", "The registry did not answer")
+        .detail(format!("`{service}`: {reason}"))
+}
+
+/// The reply's `result` (match, mismatch, not_found, found) as a bounded word.
+fn result_word(reply: &Value) -> &'static str {
+    match reply.get("result").and_then(Value::as_str) {
+        Some("match") => "match",
+        Some("mismatch") => "mismatch",
+        Some("not_found") => "not_found",
+        Some("found") => "found",
+        _ => "answered",
+    }
+}
+
+/// `documents.lookup`: the valid documents on file for a holder, from the bus's own index.
+async fn documents(app: &AppState, request: &Value) -> (&'static str, Result<Value, Problem>) {
+    let holder = &request["holder"];
+    let types: Vec<String> =
+        request["types"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(String::from)).collect();
+    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+7)).date().to_string();
+    let valid_on = request["valid_on"].as_str().map(String::from).unwrap_or(today);
+    let found = app
+        .store
+        .documents(
+            holder["kind"].as_str().unwrap_or_default(),
+            holder["id"].as_str().unwrap_or_default(),
+            &types,
+            &valid_on,
+        )
+        .await;
+    match found {
+        Ok(documents) => {
+            let word = if documents.is_empty() { "not_found" } else { "found" };
+            (word, Ok(json!({ "documents": documents })))
+        }
+        Err(e) => ("unavailable", Err(Problem::unavailable(e.to_string()))),
+    }
+}

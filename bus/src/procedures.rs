@@ -1,0 +1,139 @@
+//! The procedure catalogue: the province's administrative procedures (codes from the national
+//! procedure database) and the papers each needs that the state may already hold. It is data
+//! (`config/procedures.toml`), since procedures and their requirements change by decision.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::config::{ConfigProblem, parse_section};
+
+#[derive(Debug, Clone, Default)]
+pub struct Procedures {
+    by_code: BTreeMap<String, Procedure>,
+}
+
+/// `[procedures."<code>"]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedure {
+    /// Its name, as the national procedure database words it.
+    pub name: String,
+    /// Document types (codes) the procedure needs that a result of another procedure can
+    /// provide, such as `GKS` (birth certificate).
+    #[serde(default)]
+    pub requires: Vec<String>,
+}
+
+impl Procedures {
+    /// Reads a catalogue file; every problem keyed as `procedures."<code>".<key>`.
+    pub fn load(path: &Path) -> Result<Procedures, Vec<ConfigProblem>> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| vec![ConfigProblem::new("bus.procedures", format!("cannot read {}: {e}", path.display()))])?;
+        Self::from_toml(&text)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Procedures, Vec<ConfigProblem>> {
+        let mut table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| vec![ConfigProblem::new("procedures", e.to_string())])?;
+        let mut problems: Vec<ConfigProblem> = table
+            .keys()
+            .filter(|k| *k != "procedures")
+            .map(|k| ConfigProblem::new(k.as_str(), "unknown section; expected procedures"))
+            .collect();
+        let mut by_code = BTreeMap::new();
+        let entries = match table.remove("procedures") {
+            Some(toml::Value::Table(entries)) => entries,
+            None => toml::Table::new(),
+            Some(_) => return Err(vec![ConfigProblem::new("procedures", "must be a table")]),
+        };
+        for (code, entry) in entries {
+            let key = format!("procedures.\"{code}\"");
+            if !is_procedure_code(&code) {
+                problems.push(ConfigProblem::new(key.clone(), "is not a procedure code such as 1.001234"));
+            }
+            let toml::Value::Table(entry) = entry else {
+                problems.push(ConfigProblem::new(key, "must be a table"));
+                continue;
+            };
+            match parse_section::<Procedure>(&entry) {
+                Ok(procedure) => {
+                    for kind in &procedure.requires {
+                        if !is_document_type(kind) {
+                            problems.push(ConfigProblem::new(
+                                format!("{key}.requires"),
+                                format!("`{kind}` is not a document type code (A-Z, 0-9, _ . -)"),
+                            ));
+                        }
+                    }
+                    by_code.insert(code, procedure);
+                }
+                Err(problem) => problems.push(problem.under(&key)),
+            }
+        }
+        if problems.is_empty() { Ok(Procedures { by_code }) } else { Err(problems) }
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Procedure> {
+        self.by_code.get(code)
+    }
+
+    /// The document types a procedure needs (none for a procedure not in the catalogue).
+    pub fn requires(&self, code: &str) -> &[String] {
+        self.get(code).map_or(&[], |p| p.requires.as_slice())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_code.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
+}
+
+fn is_procedure_code(code: &str) -> bool {
+    let (kind, number) = code.split_at(code.find('.').unwrap_or(0));
+    matches!(kind, "1" | "2" | "3")
+        && number.len() >= 7
+        && number[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+}
+
+fn is_document_type(kind: &str) -> bool {
+    !kind.is_empty()
+        && kind.len() <= 32
+        && kind.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repository_catalogue_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/procedures.toml");
+        let procedures = Procedures::load(&path).unwrap();
+        assert!(procedures.len() >= 3);
+        assert!(procedures.requires("1.001234").contains(&"GKS".to_string()));
+        assert!(procedures.requires("9.999999").is_empty());
+    }
+
+    #[test]
+    fn problems_are_keyed() {
+        let text = r#"
+            [procedures."1.001234"]
+            name = "Đăng ký thường trú"
+            requires = ["gks"]
+            [procedures."TTHC"]
+            name = "x"
+            [procedures."2.000123"]
+            title = "x"
+        "#;
+        let problems = Procedures::from_toml(text).unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"procedures.\"1.001234\".requires"), "{problems:?}");
+        assert!(keys.contains(&"procedures.\"TTHC\""), "{problems:?}");
+        assert!(keys.iter().any(|k| k.starts_with("procedures.\"2.000123\"")), "{problems:?}");
+    }
+}
