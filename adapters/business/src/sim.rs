@@ -73,6 +73,8 @@ pub struct Behaviour {
     pub timeout_rate: f64,
     /// Every call answered HTTP 503.
     pub down: bool,
+    /// Every call answered HTTP 429, as a platform enforcing its quota does.
+    pub rate_limited: bool,
     /// Lifetime of the access tokens issued from now on, such as `"2s"`; short ones force renewals.
     #[serde(with = "optional_duration", skip_serializing_if = "Option::is_none")]
     pub token_ttl: Option<Duration>,
@@ -420,6 +422,11 @@ impl Shared {
         }
         if behaviour.down {
             return Some(refusal(StatusCode::SERVICE_UNAVAILABLE, "Hệ thống đang bảo trì (mô phỏng)"));
+        }
+        if behaviour.rate_limited {
+            let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, "Vượt quá số lượt truy vấn cho phép (mô phỏng)");
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            return Some(response);
         }
         if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
             tokio::time::sleep(HANG).await;
