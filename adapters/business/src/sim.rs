@@ -670,6 +670,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_the_sandbox() {
+        let readme = include_str!("../README.md");
+        for enterprise in SANDBOX {
+            assert!(readme.contains(&format!("`{}`", enterprise.mst)), "{}", enterprise.mst);
+            assert!(readme.contains(enterprise.name), "{}", enterprise.name);
+        }
+        assert!(readme.contains(&format!("password is `{SANDBOX_PASSWORD}`")));
+    }
+
+    #[test]
     fn only_loopback_urls_are_served() {
         let at = |url: &str| loopback_address(&Url::parse(url).unwrap());
         assert_eq!(at("http://127.0.0.1:9102").unwrap().to_string(), "127.0.0.1:9102");
