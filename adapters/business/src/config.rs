@@ -1,0 +1,244 @@
+//! `[adapters.<id>]` settings of a `business` adapter: how to reach the business registry.
+//!
+//! Parsing (serde) and validation are separate steps, so that `lgsp check-config` lists every
+//! problem at once, each keyed relative to the adapter's table (`url`, `password`, …).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lgsp_bus::config::{duration, env_var_for, parse_section};
+use lgsp_bus::{ConfigProblem, Secret};
+use serde::Deserialize;
+use url::Url;
+
+use crate::mapping::wire;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessConfig {
+    /// Base URL of the registry's API (through the national integration platform): every
+    /// endpoint below is appended to it.
+    pub url: Url,
+    /// Path of the token call (`{username, password}` → `{token, refreshToken, expiryDate}`).
+    #[serde(default = "default_token_endpoint")]
+    pub token_endpoint: String,
+    /// Path of the token renewal call (`{refreshToken}` → a new token).
+    #[serde(default = "default_refresh_endpoint")]
+    pub refresh_endpoint: String,
+    /// Path of the lookup; the enterprise code is appended as one more segment: `…/0101234567`.
+    #[serde(default = "default_lookup_endpoint")]
+    pub lookup_endpoint: String,
+    /// The account the platform issued to this province.
+    pub username: String,
+    /// Its password, from the environment only (`LGSP__ADAPTERS__<ID>__PASSWORD`).
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Longest one HTTP call to the registry may take.
+    #[serde(default = "default_timeout", with = "duration")]
+    pub timeout: Duration,
+    /// PEM file of a private CA to trust besides the system's, for a platform (or test) with its own CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_token_endpoint() -> String {
+    wire::DEFAULT_TOKEN_ENDPOINT.into()
+}
+fn default_refresh_endpoint() -> String {
+    wire::DEFAULT_REFRESH_ENDPOINT.into()
+}
+fn default_lookup_endpoint() -> String {
+    wire::DEFAULT_LOOKUP_ENDPOINT.into()
+}
+const fn default_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// A lookup answers a person waiting at a counter: more than this is a misconfiguration.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl BusinessConfig {
+    /// Parses and validates the settings of adapter `id` (needed to name its environment variables).
+    pub fn from_settings(id: &str, settings: &toml::Table) -> Result<BusinessConfig, Vec<ConfigProblem>> {
+        let config = Self::parse(settings).map_err(|p| vec![p])?;
+        let problems = config.problems(id);
+        if problems.is_empty() { Ok(config) } else { Err(problems) }
+    }
+
+    /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
+    pub fn parse(settings: &toml::Table) -> Result<BusinessConfig, ConfigProblem> {
+        parse_section(settings).map_err(keyed_missing_field)
+    }
+
+    /// Every problem with these settings, keyed relative to the adapter's table.
+    pub fn problems(&self, id: &str) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !["http", "https"].contains(&self.url.scheme()) {
+            problems.push(ConfigProblem::new("url", "must start with http:// or https://"));
+        }
+        if self.url.host().is_none() {
+            problems.push(ConfigProblem::new("url", "needs a host"));
+        }
+        if self.url.query().is_some() || self.url.fragment().is_some() {
+            problems.push(ConfigProblem::new("url", "cannot carry a query or fragment: endpoints are appended to it"));
+        }
+        for (key, endpoint) in [
+            ("token_endpoint", &self.token_endpoint),
+            ("refresh_endpoint", &self.refresh_endpoint),
+            ("lookup_endpoint", &self.lookup_endpoint),
+        ] {
+            if !endpoint.starts_with('/') || endpoint.len() < 2 || endpoint.contains(['?', '#', ' ', '{', '}']) {
+                problems.push(ConfigProblem::new(key, "must be a path starting with /, such as /api/token"));
+            }
+        }
+        if self.username.trim().is_empty() {
+            problems.push(ConfigProblem::new("username", "cannot be empty"));
+        }
+        match &self.password {
+            Some(password) if !password.expose().is_empty() => {}
+            _ => problems.push(ConfigProblem::new(
+                "password",
+                format!("is required: set {}", env_var_for(&format!("adapters.{id}.password"))),
+            )),
+        }
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
+            problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 1m"));
+        }
+        if let Some(path) = &self.ca_file
+            && let Err(reason) = read_ca_file(path)
+        {
+            problems.push(ConfigProblem::new("ca_file", reason));
+        }
+        problems
+    }
+
+    /// `{url}{endpoint}`: the endpoints hang below the base URL, which may have a path.
+    pub fn endpoint(&self, endpoint: &str) -> Url {
+        let joined = format!("{}{}", self.url.as_str().trim_end_matches('/'), endpoint.trim_end_matches('/'));
+        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+    }
+}
+
+/// The certificates of a CA file; an error says why it cannot be used.
+pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+/// serde says "missing field `url`" about the whole table; the operator wants it under `url`.
+fn keyed_missing_field(problem: ConfigProblem) -> ConfigProblem {
+    let missing = problem.reason.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match missing {
+        Some(field) if problem.key.is_empty() => ConfigProblem::new(field, "is required"),
+        _ => problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> toml::Table {
+        text.parse().unwrap()
+    }
+
+    const VALID: &str = r#"
+        url = "https://lgsp.example/dkkd"
+        username = "lgsp-h42"
+        password = "from the environment"
+    "#;
+
+    #[test]
+    fn defaults_fill_the_optional_keys() {
+        let config = BusinessConfig::from_settings("business", &settings(VALID)).unwrap();
+        assert_eq!(config.token_endpoint, "/api/token");
+        assert_eq!(config.refresh_endpoint, "/api/token/refresh");
+        assert_eq!(config.lookup_endpoint, "/api/doanhnghiep");
+        assert_eq!(config.timeout, Duration::from_secs(5));
+        assert_eq!(config.ca_file, None);
+        assert_eq!(config.endpoint(&config.token_endpoint).as_str(), "https://lgsp.example/dkkd/api/token");
+        assert_eq!(config.endpoint("/api/doanhnghiep/").as_str(), "https://lgsp.example/dkkd/api/doanhnghiep");
+        assert_eq!(format!("{:?}", config.password), "Some(***)");
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../example.toml");
+        let mut table: toml::Table = text.parse().unwrap();
+        let mut adapters = table.remove("adapters").and_then(|a| a.as_table().cloned()).unwrap();
+        let mut business = adapters.remove("business").and_then(|d| d.as_table().cloned()).unwrap();
+        // The bus owns these keys and strips them before the adapter sees its settings.
+        for bus_key in ["kind", "routes", "delivery"] {
+            business.remove(bus_key);
+        }
+        business.insert("password".into(), "set in the environment".into());
+        let config = BusinessConfig::from_settings("business", &business).unwrap();
+        assert_eq!(config.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn every_problem_is_keyed() {
+        let text = r#"
+            url = "ftp://lgsp.example/?x=1"
+            token_endpoint = "api/token"
+            refresh_endpoint = "/"
+            lookup_endpoint = "/api/doanhnghiep/{mst}"
+            username = " "
+            timeout = "0s"
+            ca_file = "/nonexistent/ca.pem"
+        "#;
+        let config = BusinessConfig::parse(&settings(text)).unwrap();
+        let problems = config.problems("registry");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "url",
+                "url",
+                "token_endpoint",
+                "refresh_endpoint",
+                "lookup_endpoint",
+                "username",
+                "password",
+                "timeout",
+                "ca_file"
+            ]
+        );
+        assert!(problems[6].reason.contains("LGSP__ADAPTERS__REGISTRY__PASSWORD"), "{}", problems[6]);
+        assert!(problems[8].reason.contains("/nonexistent/ca.pem"), "{}", problems[8]);
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_a_problem_of_ca_file() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "not a certificate").unwrap();
+        let text = format!("{VALID}\nca_file = {:?}", file.path().to_str().unwrap());
+        let problems = BusinessConfig::from_settings("business", &settings(&text)).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "ca_file");
+        assert!(problems[0].reason.contains("no PEM certificate"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn parse_problems_name_the_key() {
+        let missing = BusinessConfig::parse(&settings("username = \"u\"")).unwrap_err();
+        assert_eq!(missing, ConfigProblem::new("url", "is required"));
+
+        let no_user = BusinessConfig::parse(&settings("url = \"https://lgsp.example\"")).unwrap_err();
+        assert_eq!(no_user, ConfigProblem::new("username", "is required"));
+
+        let bad_url = BusinessConfig::parse(&settings(&VALID.replace("https://lgsp.example/dkkd", "not a url")));
+        assert_eq!(bad_url.unwrap_err().key, "url");
+
+        let unknown = BusinessConfig::parse(&settings(&format!("{VALID}\nlookup_endpoit = \"/x\""))).unwrap_err();
+        assert!(unknown.reason.contains("lookup_endpoit"), "{unknown}");
+
+        let duration = BusinessConfig::parse(&settings(&format!("{VALID}\ntimeout = \"soon\""))).unwrap_err();
+        assert_eq!(duration.key, "timeout");
+    }
+}

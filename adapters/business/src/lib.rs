@@ -1,0 +1,43 @@
+//! lgsp adapter for the national business registration database (CSDL quốc gia về đăng ký doanh nghiệp).
+//!
+//! - [`config`]: the `[adapters.<id>]` settings and their checks.
+//! - [`mapping`]: the registry's record to the `business.lookup` reply; its names and codes, in one table.
+//! - [`client`]: HTTP with the registry: the token and its renewal, what each answer means.
+//! - [`adapter`]: the bus's `Adapter`: requests into lookups, answers into replies and failures.
+//! - [`sim`]: a simulator of the registry, for tests and `lgsp sandbox`.
+
+pub mod adapter;
+pub mod client;
+pub mod config;
+pub mod mapping;
+pub mod sim;
+
+use std::sync::Arc;
+
+use lgsp_bus::{Adapter, AdapterKind, ConfigProblem, Simulator};
+
+pub use adapter::BusinessAdapter;
+pub use config::BusinessConfig;
+pub use sim::{Behaviour, BusinessSim, BusinessSimulator, SimOptions};
+
+/// The `business` kind: `kind = "business"` in `[adapters.<id>]`.
+pub struct BusinessKind;
+
+impl AdapterKind for BusinessKind {
+    fn name(&self) -> &'static str {
+        "business"
+    }
+
+    fn build(&self, id: &str, settings: &toml::Table) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
+        let config = BusinessConfig::from_settings(id, settings)?;
+        let adapter = BusinessAdapter::new(&config).map_err(|e| match e {
+            client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],
+            other => vec![ConfigProblem::new("", other.to_string())],
+        })?;
+        Ok(Arc::new(adapter))
+    }
+
+    fn simulator(&self) -> Option<Arc<dyn Simulator>> {
+        Some(Arc::new(BusinessSimulator))
+    }
+}
