@@ -76,12 +76,13 @@ impl PopulationConfig {
         let action = self.soap_action.trim();
         if action.is_empty()
             || action.len() > 200
+            || !action.is_ascii()
             || action.contains(['"', '\\'])
-            || action.chars().any(char::is_control)
+            || action.chars().any(|c| c.is_ascii_control())
         {
             problems.push(ConfigProblem::new(
                 "soap_action",
-                "must be 1 to 200 characters, without quotes, such as TraCuuThongTinCongDan",
+                "must be 1 to 200 ASCII characters, without quotes, such as TraCuuThongTinCongDan",
             ));
         }
         for (key, code) in [("ma_dvc", &self.ma_dvc), ("ma_tich_hop", &self.ma_tich_hop)] {

@@ -522,7 +522,9 @@ impl AnswerError {
     }
 
     /// What the caller is told: `Refused` for its own input, `Unavailable` otherwise. The reason
-    /// names the dossier and masks citizen IDs; `peer_answer` (the answer as received) is masked too.
+    /// names the dossier and masks citizen IDs. `peer_answer` (the answer as received) goes along,
+    /// masked, for a fault or a status only: an answer we could not use may hold a record, and a
+    /// record is only ever passed on field by field, on a match.
     pub fn service_error(&self, dossier: &str, peer_answer: Option<&str>) -> ServiceError {
         let reason = match self {
             AnswerError::Fault(fault) => {
@@ -542,7 +544,9 @@ impl AnswerError {
             }
         };
         let mut failure = Failure::new(redact(&reason));
-        if let Some(answer) = peer_answer {
+        if let Some(answer) = peer_answer
+            && matches!(self, AnswerError::Fault(_) | AnswerError::Status(_))
+        {
             failure = failure.with_answer(redact(answer));
         }
         if self.is_refusal() { ServiceError::Refused(failure) } else { ServiceError::Unavailable(failure) }

@@ -260,6 +260,7 @@ fn a_doctype_is_refused_and_no_entity_is_expanded() {
             .ends_with("it carries a DOCTYPE, which is refused unread (entity declarations are never processed)")
     );
     assert!(!failure.reason.contains("INTERNAL-ENTITY-EXPANDED") && !failure.reason.contains("root:"));
+    assert_eq!(failure.peer_answer, None, "an unusable answer is not passed on");
 
     // Without its DOCTYPE, the entities are undeclared: refused, still unexpanded.
     let body = text.split_once("]>").unwrap().1;
