@@ -409,3 +409,25 @@ fn the_table_covers_every_field_once() {
         .collect();
     assert_eq!(names, Field::ALL.map(|f| f.name().to_string()));
 }
+
+#[test]
+fn every_fixture_has_its_test() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    // A new fixture fails this until a test above reads it and it is listed here.
+    assert_eq!(
+        names,
+        [
+            "doctype.xml",
+            "fault_client.xml",
+            "fault_sender_soap12.xml",
+            "fault_server.xml",
+            "malformed.xml",
+            "match.xml",
+            "mismatch.xml",
+            "not_found.xml"
+        ]
+    );
+}
