@@ -1,0 +1,222 @@
+//! `[adapters.<id>]` settings of a `population` adapter: how to reach the national population
+//! database through the national integration platform.
+//!
+//! Parsing (serde) and validation are separate steps, so that `lgsp check-config` lists every
+//! problem at once, each keyed relative to the adapter's table (`url`, `ma_dvc`, …).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lgsp_bus::config::{duration, env_var_for, parse_section};
+use lgsp_bus::{ConfigProblem, Secret};
+use serde::Deserialize;
+use url::Url;
+
+use crate::mapping::wire;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationConfig {
+    /// The registry's SOAP endpoint, as the national integration platform publishes it.
+    pub url: Url,
+    /// The `SOAPAction` header of every lookup.
+    #[serde(default = "default_soap_action")]
+    pub soap_action: String,
+    /// The code of the public service the lookups are made for (`MaDVC`), issued with the access.
+    pub ma_dvc: String,
+    /// The code of this integration (`MaTichHop`), issued with the access.
+    pub ma_tich_hop: String,
+    /// Sent as `Authorization: Bearer …` when set; from the environment only
+    /// (`LGSP__ADAPTERS__<ID>__TOKEN`).
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Longest one lookup may take, connecting included.
+    #[serde(default = "default_timeout", with = "duration")]
+    pub timeout: Duration,
+    /// PEM file of a private CA to trust besides the system's, for endpoints (or tests) with their own CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_soap_action() -> String {
+    wire::OPERATION.into()
+}
+const fn default_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// Longer than any code the platform issues that we know of; a longer value is a pasting mistake.
+const MAX_CODE_LEN: usize = 64;
+
+impl PopulationConfig {
+    /// Parses and validates the settings of adapter `id` (needed to name its environment variables).
+    pub fn from_settings(id: &str, settings: &toml::Table) -> Result<PopulationConfig, Vec<ConfigProblem>> {
+        let config = Self::parse(settings).map_err(|p| vec![p])?;
+        let problems = config.problems(id);
+        if problems.is_empty() { Ok(config) } else { Err(problems) }
+    }
+
+    /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
+    pub fn parse(settings: &toml::Table) -> Result<PopulationConfig, ConfigProblem> {
+        parse_section(settings).map_err(keyed_missing_field)
+    }
+
+    /// Every problem with these settings, keyed relative to the adapter's table.
+    pub fn problems(&self, id: &str) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !["http", "https"].contains(&self.url.scheme()) {
+            problems.push(ConfigProblem::new("url", "must start with http:// or https://"));
+        }
+        if self.url.host().is_none() {
+            problems.push(ConfigProblem::new("url", "needs a host"));
+        }
+        if self.url.fragment().is_some() {
+            problems.push(ConfigProblem::new("url", "cannot carry a fragment"));
+        }
+        let action = self.soap_action.trim();
+        if action.is_empty()
+            || action.len() > 200
+            || !action.is_ascii()
+            || action.contains(['"', '\\'])
+            || action.chars().any(|c| c.is_ascii_control())
+        {
+            problems.push(ConfigProblem::new(
+                "soap_action",
+                "must be 1 to 200 ASCII characters, without quotes, such as TraCuuThongTinCongDan",
+            ));
+        }
+        for (key, code) in [("ma_dvc", &self.ma_dvc), ("ma_tich_hop", &self.ma_tich_hop)] {
+            if let Err(reason) = check_code(code) {
+                problems.push(ConfigProblem::new(key, reason));
+            }
+        }
+        if let Some(token) = &self.token
+            && (token.expose().trim().is_empty() || token.expose().chars().any(|c| c.is_control() || c == ' '))
+        {
+            problems.push(ConfigProblem::new(
+                "token",
+                format!(
+                    "is empty or holds spaces: set {} to the bearer token, or unset it",
+                    env_var_for(&format!("adapters.{id}.token"))
+                ),
+            ));
+        }
+        if self.timeout.is_zero() || self.timeout > Duration::from_secs(300) {
+            problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 5m"));
+        }
+        if let Some(path) = &self.ca_file
+            && let Err(reason) = read_ca_file(path)
+        {
+            problems.push(ConfigProblem::new("ca_file", reason));
+        }
+        problems
+    }
+}
+
+/// `MaDVC` and `MaTichHop`: whatever the platform issued, but one visible word of sane length.
+fn check_code(code: &str) -> Result<(), String> {
+    if code.trim().is_empty() {
+        return Err("cannot be empty: use the code issued with the access to the registry".into());
+    }
+    if code.chars().count() > MAX_CODE_LEN || code.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("`{code}` is not a code: at most {MAX_CODE_LEN} characters, no spaces"));
+    }
+    Ok(())
+}
+
+/// The certificates of a CA file; an error says why it cannot be used.
+pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+/// serde says "missing field `url`" about the whole table; the operator wants it under `url`.
+fn keyed_missing_field(problem: ConfigProblem) -> ConfigProblem {
+    let missing = problem.reason.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match missing {
+        Some(field) if problem.key.is_empty() => ConfigProblem::new(field, "is required"),
+        _ => problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> toml::Table {
+        text.parse().unwrap()
+    }
+
+    const VALID: &str = r#"
+        url = "https://lgsp.example/csdl-dan-cu/soap"
+        ma_dvc = "DVC-H42"
+        ma_tich_hop = "TH-H42-0001"
+    "#;
+
+    #[test]
+    fn defaults_fill_the_optional_keys() {
+        let config = PopulationConfig::from_settings("population", &settings(VALID)).unwrap();
+        assert_eq!(config.soap_action, "TraCuuThongTinCongDan");
+        assert_eq!(config.timeout, Duration::from_secs(5));
+        assert!(config.token.is_none() && config.ca_file.is_none());
+
+        let mut with_token = settings(VALID);
+        with_token.insert("token".into(), "from the environment".into());
+        let config = PopulationConfig::parse(&with_token).unwrap();
+        assert_eq!(format!("{:?}", config.token), "Some(***)");
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../example.toml");
+        let mut table: toml::Table = text.parse().unwrap();
+        let mut adapters = table.remove("adapters").and_then(|a| a.as_table().cloned()).unwrap();
+        let mut population = adapters.remove("population").and_then(|d| d.as_table().cloned()).unwrap();
+        // The bus owns these keys and strips them before the adapter sees its settings.
+        for bus_key in ["kind", "routes", "delivery"] {
+            population.remove(bus_key);
+        }
+        population.insert("token".into(), "set-in-the-environment".into());
+        PopulationConfig::from_settings("population", &population).unwrap();
+    }
+
+    #[test]
+    fn every_problem_is_keyed() {
+        let text = r#"
+            url = "ftp://registry.example/#top"
+            soap_action = "\"quoted\""
+            ma_dvc = " "
+            ma_tich_hop = "has spaces in it"
+            token = ""
+            timeout = "0s"
+            ca_file = "/nonexistent/ca.pem"
+        "#;
+        let config = PopulationConfig::parse(&settings(text)).unwrap();
+        let problems = config.problems("dan_cu");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["url", "url", "soap_action", "ma_dvc", "ma_tich_hop", "token", "timeout", "ca_file"]);
+        assert!(problems[4].reason.contains("`has spaces in it`"), "{}", problems[4]);
+        assert!(problems[5].reason.contains("LGSP__ADAPTERS__DAN_CU__TOKEN"), "{}", problems[5]);
+    }
+
+    #[test]
+    fn parse_problems_name_the_key() {
+        let missing = PopulationConfig::parse(&settings("url = \"https://r.example\"\nma_dvc = \"x\"")).unwrap_err();
+        assert_eq!(missing, ConfigProblem::new("ma_tich_hop", "is required"));
+
+        let bad_url =
+            PopulationConfig::parse(&settings(&VALID.replace("https://lgsp.example/csdl-dan-cu/soap", "nope")));
+        assert_eq!(bad_url.unwrap_err().key, "url");
+
+        let unknown = PopulationConfig::parse(&settings(&format!("{VALID}\nma_dv = \"x\""))).unwrap_err();
+        assert!(unknown.reason.contains("ma_dv"), "{unknown}");
+
+        let duration = PopulationConfig::parse(&settings(&format!("{VALID}\ntimeout = \"soon\""))).unwrap_err();
+        assert_eq!(duration.key, "timeout");
+    }
+}

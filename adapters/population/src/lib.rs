@@ -1,0 +1,45 @@
+//! lgsp adapter for the national population database (CSDL quốc gia về dân cư).
+//!
+//! - [`config`]: the `[adapters.<id>]` settings and their checks.
+//! - [`mapping`]: `citizen.verify` to the registry's SOAP request and its answer to a reply; the
+//!   registry's tags, codes and formats, in one table; a strict XML reader.
+//! - [`client`]: HTTP with the registry: one POST per lookup, what each answer means.
+//! - [`adapter`]: the bus's `Adapter`: requests into lookups, answers into replies.
+//! - [`sim`]: a simulator of the registry, for tests and `lgsp sandbox`.
+
+pub mod adapter;
+pub mod client;
+pub mod config;
+pub mod mapping;
+pub mod sim;
+
+use std::sync::Arc;
+
+use lgsp_bus::{Adapter, AdapterKind, ConfigProblem, Simulator};
+
+pub use adapter::PopulationAdapter;
+pub use config::PopulationConfig;
+pub use sim::{Behaviour, PopulationSim, PopulationSimulator, SimOptions};
+
+/// The `population` kind: `kind = "population"` in `[adapters.<id>]`.
+pub struct PopulationKind;
+
+impl AdapterKind for PopulationKind {
+    fn name(&self) -> &'static str {
+        "population"
+    }
+
+    fn build(&self, id: &str, settings: &toml::Table) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
+        let config = PopulationConfig::from_settings(id, settings)?;
+        let adapter = PopulationAdapter::new(&config).map_err(|e| match e {
+            client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],
+            client::ClientError::Setting(reason) => vec![ConfigProblem::new("soap_action", reason)],
+            other => vec![ConfigProblem::new("", other.to_string())],
+        })?;
+        Ok(Arc::new(adapter))
+    }
+
+    fn simulator(&self) -> Option<Arc<dyn Simulator>> {
+        Some(Arc::new(PopulationSimulator))
+    }
+}
