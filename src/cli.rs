@@ -112,9 +112,17 @@ fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
     println!("  broker: {} (namespace {})", config.amqp.url, config.amqp.namespace);
     println!("  store: {}", config.store.url);
     println!("  members: {}", config.members.keys().cloned().collect::<Vec<_>>().join(", "));
+    println!("  procedures: {} in the catalogue", config.procedures.len());
     for adapter in built {
         let runtime = &adapter.runtime;
-        println!("  adapter {}: routes {}", runtime.id, runtime.routes.join(", "));
+        let mut roles = Vec::new();
+        if !runtime.routes.is_empty() {
+            roles.push(format!("routes {}", runtime.routes.join(", ")));
+        }
+        if !runtime.services.is_empty() {
+            roles.push(format!("answers {}", runtime.services.join(", ")));
+        }
+        println!("  adapter {}: {}", runtime.id, roles.join("; "));
     }
     ExitCode::SUCCESS
 }

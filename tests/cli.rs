@@ -46,9 +46,16 @@ fn the_default_config_is_valid_as_the_sandbox_runs_it_and_with_secrets_from_the_
     assert!(sandbox.status.success(), "{}", String::from_utf8_lossy(&sandbox.stderr));
     let listing = String::from_utf8_lossy(&sandbox.stdout);
     assert!(listing.contains("adapter dvc: routes dossier.submitted.#, dossier.status_changed.#"), "{listing}");
+    assert!(listing.contains("adapter population: answers citizen.verify"), "{listing}");
+    assert!(listing.contains("adapter business: answers business.lookup"), "{listing}");
+    assert!(!listing.contains("procedures: 0"), "the catalogue beside the config is read: {listing}");
 
-    let production =
-        lgsp().arg("check-config").env("LGSP__ADAPTERS__DVC__PASSWORD", "from-the-vault").output().unwrap();
+    let production = lgsp()
+        .arg("check-config")
+        .env("LGSP__ADAPTERS__DVC__PASSWORD", "from-the-vault")
+        .env("LGSP__ADAPTERS__BUSINESS__PASSWORD", "from-the-vault")
+        .output()
+        .unwrap();
     assert!(production.status.success(), "{}", String::from_utf8_lossy(&production.stderr));
 }
 
@@ -79,6 +86,8 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
         .env("LGSP__AMQP__NAMESPACE", &namespace)
         .env("LGSP__STORE__URL", format!("sqlite://{}", dir.path().join("lgsp.db").display()))
         .env("LGSP__ADAPTERS__DVC__URL", format!("http://127.0.0.1:{portal}"))
+        .env("LGSP__ADAPTERS__POPULATION__URL", format!("http://127.0.0.1:{}/csdl-dan-cu", free_port()))
+        .env("LGSP__ADAPTERS__BUSINESS__URL", format!("http://127.0.0.1:{}", free_port()))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -109,6 +118,20 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // A registry lookup in sandbox mode: the population simulator answers; the log says who
+    // asked and how it ended, with the CCCD masked.
+    let verify = serde_json::json!({"cccd": "001203000001", "full_name": "Nguyễn Văn An",
+        "date_of_birth": "2003-01-15", "dossier_code": code, "fields": ["permanent_address"]});
+    let response = client
+        .post(format!("{base}/v1/services/citizen.verify"))
+        .header("X-Lgsp-Member", "onestop.sandbox")
+        .json(&verify)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["result"], "match");
+
     Command::new("kill").args(["-TERM", &bus.id().to_string()]).status().unwrap();
     let status = tokio::task::spawn_blocking(move || bus.wait_with_output()).await.unwrap().unwrap();
     let log = String::from_utf8_lossy(&status.stderr);
@@ -116,6 +139,8 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("stopping: draining in-flight work") && log.contains("stopped"), "{log}");
     assert!(!log.contains("ERROR"), "{log}");
     // Citizen IDs never reach the log.
+    assert!(log.contains("0012******01"), "the lookup is logged, masked: {log}");
     assert!(!log.contains("001203000001"), "{log}");
-    delete_namespace(&amqp_url(), &namespace, &[("dvc", &[1, 5, 30, 120, 600, 1800].map(Duration::from_secs))]).await;
+    let tiers = [1, 5, 30, 120, 600, 1800].map(Duration::from_secs);
+    delete_namespace(&amqp_url(), &namespace, &[("dvc", &tiers), ("population", &[]), ("business", &[])]).await;
 }

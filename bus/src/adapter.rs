@@ -72,6 +72,9 @@ const MAX_PEER_ANSWER: usize = 2048;
 /// One request to a request/reply service, such as `citizen.verify`.
 #[derive(Debug, Clone)]
 pub struct ServiceRequest {
+    /// The bus's id for this lookup, as its audit records it: give it to the peer as the
+    /// request's id where the peer has one, so that both logs can be matched.
+    pub request_id: String,
     pub service: String,
     /// The member asking (its systems answer for the lookup).
     pub member: String,

@@ -386,7 +386,12 @@ impl Config {
     pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, Vec<ConfigProblem>> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| vec![ConfigProblem::new("", format!("cannot read {}: {e}", path.display()))])?;
-        Self::from_toml(&text, env)
+        let mut config = Self::from_toml(&text, env)?;
+        if let Some(file) = &config.bus.procedures {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            config.procedures = Procedures::load(&file)?;
+        }
+        Ok(config)
     }
 
     pub fn from_toml(

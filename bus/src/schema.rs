@@ -45,6 +45,8 @@ struct Service {
     subject: Option<String>,
     purpose: Option<String>,
     fields: Option<String>,
+    /// Pointer (`x-lgsp-returned` of the reply schema) to the personal data an answer holds.
+    returned: Option<String>,
 }
 
 /// What a lookup's audit record says about one request.
@@ -119,6 +121,7 @@ impl Catalogue {
                         subject: pointer("x-lgsp-subject"),
                         purpose: pointer("x-lgsp-purpose"),
                         fields: pointer("x-lgsp-fields"),
+                        returned: documents[&reply].get("x-lgsp-returned").and_then(Value::as_str).map(String::from),
                     },
                 );
             }
@@ -159,6 +162,19 @@ impl Catalogue {
             subject: text(schema.and_then(|s| s.subject.as_ref())),
             dossier_code: text(schema.and_then(|s| s.purpose.as_ref())),
             fields,
+        }
+    }
+
+    /// The parts of the record a (valid) reply holds, for the audit: the keys of an object, or
+    /// the `type` of each item of a list.
+    pub fn returned_fields(&self, service: &str, reply: &Value) -> Vec<String> {
+        let found = self.services.get(service).and_then(|s| s.returned.as_ref()).and_then(|p| reply.pointer(p));
+        match found {
+            Some(Value::Object(parts)) => parts.keys().cloned().collect(),
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(|item| item.get("type").and_then(Value::as_str).map(String::from)).collect()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -345,6 +361,9 @@ mod tests {
         let documents =
             json!({"holder": {"kind": "business", "id": "0101234567"}, "dossier_code": "000.00.01.H42-261120-0002"});
         assert_eq!(catalogue.lookup_facts("documents.lookup", &documents).subject, "0101234567");
+        let reply = json!({"result": "match", "citizen": {"gender": "male", "permanent_address": {"detail": "x"}}});
+        assert_eq!(catalogue.returned_fields("citizen.verify", &reply), ["gender", "permanent_address"]);
+        assert!(catalogue.returned_fields("citizen.verify", &json!({"result": "not_found"})).is_empty());
         // A mismatch never carries the registry's data.
         let leaky = json!({"result": "mismatch", "mismatched": ["full_name"], "citizen": {"gender": "male"}});
         assert!(catalogue.check_reply("citizen.verify", &leaky).is_err());

@@ -11,8 +11,11 @@ use std::time::Duration;
 use lgsp_bus::config::Config;
 use lgsp_bus::server::{self, RunningBus};
 use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
+#[allow(unused_imports)]
 pub use lgsp_bus::testing::{dossier, status_changed};
+use lgsp_business::BusinessSim;
 use lgsp_dvc::sim::{PortalSim, SimOptions};
+use lgsp_population::PopulationSim;
 
 pub const PASSWORD: &str = "test-secret";
 const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
@@ -21,6 +24,8 @@ pub struct Harness {
     pub bus: Option<RunningBus>,
     pub api: Api,
     pub portal: PortalSim,
+    pub population: PopulationSim,
+    pub registry: BusinessSim,
     pub namespace: String,
     amqp: String,
     _dir: tempfile::TempDir,
@@ -40,6 +45,17 @@ impl Harness {
         )
         .await
         .unwrap();
+        let population = PopulationSim::start("127.0.0.1:0".parse().unwrap(), Default::default()).await.unwrap();
+        let registry = BusinessSim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            lgsp_business::SimOptions {
+                username: "lgsp.hatinh".into(),
+                password: PASSWORD.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let namespace = unique_namespace();
         let env = [
@@ -51,13 +67,32 @@ impl Harness {
             ("LGSP__ADAPTERS__DVC__PASSWORD", PASSWORD.to_string()),
             ("LGSP__ADAPTERS__DVC__DELIVERY__RETRY_TIERS", r#"["100ms", "300ms"]"#.to_string()),
             ("LGSP__ADAPTERS__DVC__DELIVERY__MAX_ATTEMPTS", "100".to_string()),
+            ("LGSP__ADAPTERS__POPULATION__URL", population.url().to_string()),
+            ("LGSP__ADAPTERS__POPULATION__REQUESTS__TIMEOUT", "2s".to_string()),
+            ("LGSP__ADAPTERS__BUSINESS__URL", registry.url().to_string()),
+            ("LGSP__ADAPTERS__BUSINESS__PASSWORD", PASSWORD.to_string()),
         ];
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lgsp.toml");
         let config = Config::load(&path, env.map(|(k, v)| (k.to_string(), v))).unwrap();
         let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
         let api = Api::new(&bus);
         api.wait_ready(&bus).await;
-        Harness { bus: Some(bus), api, portal, namespace, amqp: amqp.to_string(), _dir: dir }
+        Harness { bus: Some(bus), api, portal, population, registry, namespace, amqp: amqp.to_string(), _dir: dir }
+    }
+
+    /// Asks a service as `member`.
+    pub async fn ask(&self, service: &str, member: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self
+            .api
+            .http
+            .post(format!("{}/v1/services/{service}", self.api.base))
+            .header("X-Lgsp-Member", member)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
     }
 
     pub async fn queue_depth(&self, suffix: &str) -> u32 {
@@ -77,6 +112,6 @@ impl Harness {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
-        delete_namespace(&self.amqp, &self.namespace, &[("dvc", &TIERS)]).await;
+        delete_namespace(&self.amqp, &self.namespace, &[("dvc", &TIERS), ("population", &[]), ("business", &[])]).await;
     }
 }

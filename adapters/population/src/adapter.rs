@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use lgsp_bus::privacy::redact;
 use lgsp_bus::{Adapter, Failure, ServiceError, ServiceRequest};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::client::{ClientError, RegistryClient};
 use crate::config::PopulationConfig;
@@ -33,12 +32,16 @@ impl PopulationAdapter {
         })
     }
 
-    /// One lookup for `member`: the decision, or why there is none.
-    pub async fn verify(&self, member: &str, request: &VerifyRequest) -> Result<Decision, ServiceError> {
+    /// One lookup for `member`, under the bus's lookup id (sent as `MaYeuCau`, so that the
+    /// registry's log and the bus's audit can be matched): the decision, or why there is none.
+    pub async fn verify(
+        &self,
+        member: &str,
+        request_id: &str,
+        request: &VerifyRequest,
+    ) -> Result<Decision, ServiceError> {
         let dossier = request.dossier_code.as_str();
-        // A fresh id per lookup, so that the registry's log and ours can be matched.
-        let request_id = Uuid::now_v7().to_string();
-        let lookup = Lookup::new(request, &self.ma_dvc, &self.ma_tich_hop, member, &request_id);
+        let lookup = Lookup::new(request, &self.ma_dvc, &self.ma_tich_hop, member, request_id);
         let envelope = mapping::request_envelope(&lookup).map_err(|why| {
             ServiceError::Refused(Failure::new(redact(&format!("lookup for {dossier} not sent: {why}"))))
         })?;
@@ -63,7 +66,7 @@ impl Adapter for PopulationAdapter {
             ServiceError::Refused(Failure::new(reason))
         })?;
         let dossier = verify.dossier_code.as_str();
-        match self.verify(&request.member, &verify).await {
+        match self.verify(&request.member, &request.request_id, &verify).await {
             Ok(decision) => {
                 tracing::info!(event = "population_lookup", dossier, outcome = decision.outcome.name());
                 if !decision.unusable.is_empty() {

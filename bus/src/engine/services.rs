@@ -62,7 +62,12 @@ async fn answer(ctx: Arc<Context>, delivery: lapin::message::Delivery) {
     let reply = match serde_json::from_slice::<Request>(&delivery.data) {
         Err(e) => Reply::Unavailable { reason: format!("unreadable request: {e}"), peer_answer: None },
         Ok(request) => {
-            let request = ServiceRequest { service: request.service, member: request.member, body: request.body };
+            let request = ServiceRequest {
+                request_id: request.request_id,
+                service: request.service,
+                member: request.member,
+                body: request.body,
+            };
             let timeout = ctx.runtime.requests.timeout;
             match tokio::time::timeout(timeout, ctx.runtime.adapter.call(&request)).await {
                 Ok(Ok(reply)) => Reply::Reply(reply),

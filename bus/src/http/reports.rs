@@ -94,9 +94,9 @@ async fn lookups(State(app): State<AppState>, Query(query): Query<LookupQuery>) 
             let lookups: Vec<_> = found
                 .into_iter()
                 .map(|l| {
-                    json!({"at": rfc3339_ms(l.at), "member": l.member, "service": l.service,
+                    json!({"id": l.id, "at": rfc3339_ms(l.at), "member": l.member, "service": l.service,
                            "dossier_code": l.dossier_code, "subject": l.subject, "fields": l.fields,
-                           "outcome": l.outcome})
+                           "returned": l.returned, "outcome": l.outcome})
                 })
                 .collect();
             Json(json!({ "lookups": lookups })).into_response()

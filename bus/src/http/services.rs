@@ -47,9 +47,9 @@ async fn call(
         Err(problem) => ("invalid", Err(problem)),
         Ok((member, request)) => {
             let facts = app.catalogue.lookup_facts(&service, &request);
-            let (outcome, answer) =
-                audited(&app, &service, &member, facts, answer(&app, &service, &member, request)).await;
-            (outcome, answer)
+            let id = uuid::Uuid::now_v7().to_string();
+            let lookup = answer(&app, &service, &member, &id, request);
+            audited(&app, &service, &member, &id, facts, lookup).await
         }
     };
     metrics::counter!("lgsp_lookups_total", "service" => known(&app, &service), "outcome" => outcome).increment(1);
@@ -98,29 +98,39 @@ async fn audited(
     app: &AppState,
     service: &str,
     member: &str,
+    id: &str,
     facts: LookupFacts,
     lookup: impl Future<Output = (&'static str, Result<Value, Problem>)>,
 ) -> (&'static str, Result<Value, Problem>) {
-    let record = |outcome: &str| LookupRecord {
+    let record = |outcome: &str, returned: Vec<String>| LookupRecord {
+        id: id.to_string(),
         at: now_ms(),
         member: member.to_string(),
         service: service.to_string(),
         dossier_code: facts.dossier_code.clone(),
         subject: facts.subject.clone(),
         fields: facts.fields.clone(),
+        returned,
         outcome: outcome.to_string(),
     };
     let (outcome, answer) = lookup.await;
-    if let Err(e) = app.store.record_lookup(record(outcome)).await {
+    let returned = answer.as_ref().map(|reply| app.catalogue.returned_fields(service, reply)).unwrap_or_default();
+    if let Err(e) = app.store.record_lookup(record(outcome, returned)).await {
         error!(service, error = %e, "the lookup could not be recorded; its answer is withheld");
         return ("unrecorded", Err(Problem::unavailable("the lookup could not be recorded for the audit; ask again")));
     }
-    info!(service, member, dossier = %facts.dossier_code, subject = %redact(&facts.subject), outcome, "lookup");
+    info!(service, member, id, dossier = %facts.dossier_code, subject = %redact(&facts.subject), outcome, "lookup");
     (outcome, answer)
 }
 
 /// The lookup itself: the outcome word for the audit and metrics, and the answer.
-async fn answer(app: &AppState, service: &str, member: &str, request: Value) -> (&'static str, Result<Value, Problem>) {
+async fn answer(
+    app: &AppState,
+    service: &str,
+    member: &str,
+    id: &str,
+    request: Value,
+) -> (&'static str, Result<Value, Problem>) {
     if service == DOCUMENTS_LOOKUP {
         return documents(app, &request).await;
     }
@@ -131,8 +141,9 @@ async fn answer(app: &AppState, service: &str, member: &str, request: Value) -> 
                 .detail(format!("no configured adapter answers `{service}` (see [adapters] in the config)"))),
         );
     };
-    let body = serde_json::to_vec(&Request { service: service.to_string(), member: member.to_string(), body: request })
-        .expect("a request always serialises");
+    let request =
+        Request { request_id: id.to_string(), service: service.to_string(), member: member.to_string(), body: request };
+    let body = serde_json::to_vec(&request).expect("a request always serialises");
     let reply = match app.broker.request(service, &body, timeout).await {
         Ok(reply) => reply,
         Err(RequestError::Timeout(after)) => {

@@ -48,13 +48,14 @@ const STEPS: &[&str] = &[
      ) WITHOUT ROWID;",
     // 2: the lookup audit, the index of issued documents, and what each dossier could reuse.
     "CREATE TABLE lookups (
-         id             INTEGER PRIMARY KEY,
+         id             TEXT PRIMARY KEY,
          at             INTEGER NOT NULL,
          member         TEXT NOT NULL,
          service        TEXT NOT NULL,
          dossier_code   TEXT NOT NULL,
          subject        TEXT NOT NULL,
          fields         TEXT NOT NULL,
+         returned       TEXT NOT NULL,
          outcome        TEXT NOT NULL
      );
      CREATE INDEX lookups_by_subject ON lookups (subject, at);

@@ -352,12 +352,14 @@ pub struct ReuseCount {
 /// One lookup, as the audit shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LookupView {
+    pub id: String,
     pub at: i64,
     pub member: String,
     pub service: String,
     pub dossier_code: String,
     pub subject: String,
     pub fields: Vec<String>,
+    pub returned: Vec<String>,
     pub outcome: String,
 }
 
@@ -447,19 +449,22 @@ impl Store {
     ) -> Result<Vec<LookupView>, StoreError> {
         self.read(|conn| {
             let mut select = conn.prepare_cached(
-                "SELECT at, member, service, dossier_code, subject, fields, outcome FROM lookups
+                "SELECT id, at, member, service, dossier_code, subject, fields, returned, outcome FROM lookups
                  WHERE (?1 IS NULL OR dossier_code = ?1) AND (?2 IS NULL OR subject = ?2)
                  ORDER BY at DESC, id DESC LIMIT ?3",
             )?;
             let rows = select.query_map(params![dossier_code, subject, limit], |row| {
+                let list = |text: String| serde_json::from_str(&text).unwrap_or_default();
                 Ok(LookupView {
-                    at: row.get(0)?,
-                    member: row.get(1)?,
-                    service: row.get(2)?,
-                    dossier_code: row.get(3)?,
-                    subject: row.get(4)?,
-                    fields: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
-                    outcome: row.get(6)?,
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    member: row.get(2)?,
+                    service: row.get(3)?,
+                    dossier_code: row.get(4)?,
+                    subject: row.get(5)?,
+                    fields: list(row.get(6)?),
+                    returned: list(row.get(7)?),
+                    outcome: row.get(8)?,
                 })
             })?;
             rows.collect()

@@ -223,12 +223,14 @@ async fn lookups_are_kept_for_the_audit() {
     {
         store
             .record_lookup(LookupRecord {
+                id: uuid::Uuid::now_v7().to_string(),
                 at: 5_000,
                 member: member.into(),
                 service: "citizen.verify".into(),
                 dossier_code: "000.00.01.H42-261120-0001".into(),
                 subject: subject.into(),
                 fields: vec!["permanent_address".into()],
+                returned: if outcome == "match" { vec!["permanent_address".into()] } else { Vec::new() },
                 outcome: outcome.into(),
             })
             .await
@@ -238,5 +240,6 @@ async fn lookups_are_kept_for_the_audit() {
     assert_eq!(of_an.len(), 1);
     assert_eq!((of_an[0].member.as_str(), of_an[0].outcome.as_str()), ("onestop.a", "match"));
     assert_eq!(of_an[0].fields, ["permanent_address"]);
+    assert_eq!(of_an[0].returned, ["permanent_address"]);
     assert_eq!(store.lookups(Some("000.00.01.H42-261120-0001"), None, 10).await.unwrap().len(), 2);
 }

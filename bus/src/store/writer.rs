@@ -34,6 +34,8 @@ pub struct Accepted {
 /// One lookup of a registry or of documents on file: who asked, whose data, for which dossier.
 #[derive(Debug, Clone)]
 pub struct LookupRecord {
+    /// The lookup's id, also given to the peer (its request id) where it takes one.
+    pub id: String,
     /// Unix milliseconds.
     pub at: i64,
     pub member: String,
@@ -43,6 +45,8 @@ pub struct LookupRecord {
     pub subject: String,
     /// The parts asked for.
     pub fields: Vec<String>,
+    /// The parts the answer held.
+    pub returned: Vec<String>,
     /// How it ended: the reply's result, or refused / unavailable / timeout.
     pub outcome: String,
 }
@@ -320,16 +324,18 @@ fn record_reuse(tx: &Transaction, envelope: &Envelope, requires: &[String]) -> r
 
 fn write_lookup(tx: &Transaction, lookup: &LookupRecord) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO lookups (at, member, service, dossier_code, subject, fields, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO lookups (id, at, member, service, dossier_code, subject, fields, returned, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
+        lookup.id,
         lookup.at,
         lookup.member,
         lookup.service,
         lookup.dossier_code,
         lookup.subject,
         serde_json::to_string(&lookup.fields).unwrap_or_default(),
+        serde_json::to_string(&lookup.returned).unwrap_or_default(),
         lookup.outcome
     ])?;
     Ok(())

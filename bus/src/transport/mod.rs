@@ -327,7 +327,7 @@ async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription
     channel.exchange_declare(names.exchange().into(), ExchangeKind::Topic, durable, FieldTable::default()).await?;
     let services = names.services_exchange();
     channel.exchange_declare(services.into(), ExchangeKind::Direct, durable, FieldTable::default()).await?;
-    for sub in subscriptions {
+    for sub in subscriptions.iter().filter(|sub| !sub.routes.is_empty()) {
         let queue = names.queue(&sub.adapter);
         declare_quorum(channel, &queue, FieldTable::default()).await?;
         for route in &sub.routes {
@@ -353,6 +353,8 @@ async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription
             declare_quorum(channel, &names.retry_queue(&sub.adapter, *delay), args).await?;
         }
         declare_quorum(channel, &names.dead_letter_queue(&sub.adapter), FieldTable::default()).await?;
+    }
+    for sub in subscriptions {
         if !sub.services.is_empty() {
             // Requests are worth nothing after their caller's timeout: a classic queue of
             // transient messages, each expiring with its timeout.

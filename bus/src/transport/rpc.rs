@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 /// A request, as it travels to the adapter.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Request {
+    pub request_id: String,
     pub service: String,
     pub member: String,
     pub body: Value,

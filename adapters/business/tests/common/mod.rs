@@ -52,6 +52,7 @@ pub fn adapter(sim: &BusinessSim) -> BusinessAdapter {
 
 pub fn request(mst: &str) -> ServiceRequest {
     ServiceRequest {
+        request_id: format!("lookup-{mst}"),
         service: SERVICE.into(),
         member: MEMBER.into(),
         body: json!({"mst": mst, "dossier_code": DOSSIER}),

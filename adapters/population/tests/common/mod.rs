@@ -58,7 +58,12 @@ pub fn verify_for(dossier: &str, cccd: &str, name: &str, born: &str, fields: &[&
     if !fields.is_empty() {
         body["fields"] = json!(fields);
     }
-    let request = ServiceRequest { service: "citizen.verify".into(), member: MEMBER.into(), body };
+    let request = ServiceRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        service: "citizen.verify".into(),
+        member: MEMBER.into(),
+        body,
+    };
     // What the bus checks before it calls the adapter.
     if let Some(Err(violations)) = catalogue().check_request("citizen.verify", &request.body) {
         panic!("test request breaks the request schema: {violations:?}");
