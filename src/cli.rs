@@ -54,7 +54,9 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_format);
+    // The bench prints its figures; its simulators' and adapters' logs would drown them.
+    let quiet = matches!(cli.command, Command::Bench(_));
+    init_logs(cli.log_format, if quiet { "warn" } else { "info,lapin=warn" });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     runtime.block_on(run(cli))
 }
@@ -160,8 +162,8 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("LGSP_LOG").unwrap_or_else(|_| EnvFilter::new("info,lapin=warn"));
+fn init_logs(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_env("LGSP_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     match format {

@@ -106,3 +106,50 @@ async fn a_registry_that_fails_refuses_or_hangs_gets_a_clear_answer() {
     assert_eq!(h.ask("citizen.verify", MEMBER, &ask).await.0, 200, "recovered");
     h.stop().await;
 }
+
+/// A citizen's birth certificate, issued as the result of one dossier, is offered for the next
+/// dossier of the same citizen whose procedure needs one (config/procedures.toml).
+#[tokio::test]
+async fn a_paper_issued_once_is_offered_again_for_the_next_dossier() {
+    let h = Harness::start().await;
+    let issued = "000.00.01.H42-261124-0001";
+    let result = json!({
+        "id": uuid::Uuid::now_v7(), "type": "dossier.result_ready", "source": MEMBER, "subject": issued,
+        "seq": 1, "occurred_at": "2026-11-24T15:30:00+07:00",
+        "payload": {
+            "dossier_code": issued, "procedure_code": "1.001193", "agency_code": "000.00.01.H42",
+            "holder": {"kind": "citizen", "id": "042198000002", "name": "Trần Thị Bình"},
+            "documents": [{"type": "GKS", "name": "Giấy khai sinh", "number": "45/2026", "issuer": "UBND xã Thạch Hà",
+                           "issued_on": "2026-11-24", "file_url": "https://onestop.example/files/45-2026.pdf",
+                           "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}],
+            "completed_at": "2026-11-24T15:30:00+07:00"
+        }
+    });
+    assert_eq!(h.api.post(&result).await.0, 202);
+
+    let next = "000.00.01.H42-261201-0007";
+    let submitted = json!({
+        "id": uuid::Uuid::now_v7(), "type": "dossier.submitted", "source": MEMBER, "subject": next, "seq": 1,
+        "occurred_at": "2026-12-01T08:00:00+07:00",
+        "payload": {"dossier_code": next, "procedure_code": "1.001234", "agency_code": "000.00.01.H42",
+                    "received_at": "2026-12-01T08:00:00+07:00", "due_at": "2026-12-08T17:00:00+07:00", "channel": "counter",
+                    "applicant": {"kind": "citizen", "id": "042198000002", "name": "Trần Thị Bình"}}
+    });
+    assert_eq!(h.api.post(&submitted).await.0, 202);
+    h.api.wait_state(submitted["id"].as_str().unwrap(), "delivered").await;
+
+    let (_, dossier) = h.api.get(&format!("/v1/dossiers/{next}")).await;
+    assert_eq!(dossier["documents_reuse"]["required"], json!(["GKS", "XNCT"]));
+    assert_eq!(dossier["documents_reuse"]["reusable"][0]["number"], "45/2026");
+    let (_, found) = h
+        .ask(
+            "documents.lookup",
+            MEMBER,
+            &json!({"holder": {"kind": "citizen", "id": "042198000002"}, "dossier_code": next, "valid_on": "2026-12-01"}),
+        )
+        .await;
+    assert_eq!(found["documents"][0]["dossier_code"], issued);
+    let (_, report) = h.api.get("/v1/reports/reuse?from=2026-12-01&to=2026-12-01").await;
+    assert_eq!((report["dossiers"].as_u64(), report["rate"].as_f64()), (Some(1), Some(1.0)));
+    h.stop().await;
+}

@@ -132,7 +132,7 @@ impl Store {
         }
         let mut conn = connect(path)?;
         migrations::run(&mut conn)?;
-        let (writes, commits) = writer::spawn(conn);
+        let (writes, commits) = writer::spawn(conn, connect(path)?);
         Ok(Store { writes, commits, readers: Arc::default(), path: Arc::new(path.to_path_buf()) })
     }
 

@@ -124,13 +124,33 @@ pub(super) struct Command {
     pub done: oneshot::Sender<Result<(), StoreError>>,
 }
 
-pub(super) fn spawn(conn: Connection) -> (mpsc::Sender<Command>, watch::Receiver<u64>) {
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub(super) fn spawn(conn: Connection, checkpoints: Connection) -> (mpsc::Sender<Command>, watch::Receiver<u64>) {
     let (sender, receiver) = mpsc::channel(4 * MAX_GROUP);
     let (commits, watcher) = watch::channel(0);
+    // Checkpoints run beside the writer, never inside a commit: the commit that crossed SQLite's
+    // threshold would otherwise wait for the copy and its sync, and so would its callers.
+    let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+    let (running, stopped) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("lgsp-store-writer".into())
-        .spawn(move || run(conn, receiver, commits))
+        .spawn(move || {
+            run(conn, receiver, commits);
+            drop(running);
+        })
         .expect("spawn the store writer");
+    std::thread::Builder::new()
+        .name("lgsp-store-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                if let Err(e) = checkpoints.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "store checkpoint failed; will try again");
+                }
+            }
+        })
+        .expect("spawn the store checkpointer");
     (sender, watcher)
 }
 
@@ -148,7 +168,10 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, commits: wat
     while let Some(first) = commands.blocking_recv() {
         group.push(first);
         drain(&mut commands, &mut group);
-        if group.len() < ENOUGH && previous > 1 {
+        // A lookup's answer waits for its audit record, and an officer at a counter waits for
+        // the answer: a group holding one commits at once.
+        let waited_on = group.iter().any(|c| matches!(c.write, Write::Lookup(_)));
+        if group.len() < ENOUGH && previous > 1 && !waited_on {
             std::thread::sleep(LINGER);
             drain(&mut commands, &mut group);
         }

@@ -1,20 +1,12 @@
-//! `lgsp bench`: the bus end to end against the broker's own limit, in one run, on one broker.
-//!
-//! (a) raw: lapin publishes the same envelopes to a quorum queue (persistent, confirms, a window
-//!     of unconfirmed publishes) while consuming them (prefetch, batched acks): the most the
-//!     broker does here.
-//! (b) bus: the bus runs as its own process on the given config; the bench posts the envelopes
-//!     over HTTP and the portal simulator (in this process) records each one's arrival. That is
-//!     HTTP in → validation → confirm → queue → dvc adapter → portal → ack → store.
-//!
-//! It prints both rates, their ratio, the end-to-end latency percentiles and the bus's peak RSS.
+//! Message mode: (a) the broker's own limit, raw lapin through a quorum queue, against (b) the
+//! bus end to end, HTTP → validation → confirm → queue → dvc adapter → portal → store → ack.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
@@ -23,54 +15,55 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection};
 use lgsp_bus::config::Config;
-use lgsp_bus::transport::Names;
 use lgsp_dvc::sim::{PortalSim, SimOptions};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct Args {
-    /// Messages sent through each path.
-    #[arg(long, default_value_t = 20_000)]
-    pub messages: usize,
-    /// Dossiers the status changes are spread over (each gets messages/dossiers, in seq order).
-    #[arg(long, default_value_t = 2_000)]
-    pub dossiers: usize,
-    /// Concurrent HTTP requests into the bus.
-    #[arg(long, default_value_t = 128)]
-    pub concurrency: usize,
-    /// Unconfirmed publishes in flight in the raw run.
-    #[arg(long, default_value_t = 1_000)]
-    pub in_flight: usize,
-    /// Messages per request in the batched run (`POST /v1/messages/batch`); 0 skips it.
-    #[arg(long, default_value_t = 100)]
-    pub batch: usize,
-}
+use super::{Args, BusProcess, ms, percentile};
 
-pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Result<()> {
+pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Result<()> {
     if args.messages == 0 || args.dossiers == 0 || args.concurrency == 0 {
         bail!("--messages, --dossiers and --concurrency must be at least 1");
     }
     let member = config.members.keys().next().context("the config has no [members]: the bench sends as one")?;
-    let envelopes = envelopes(&args, member, "261120");
+    let envelopes = envelopes(args, member, "261120");
     let size = envelopes.iter().map(Vec::len).sum::<usize>() / envelopes.len();
-    let url = config.amqp.connect_url().to_string();
     println!(
         "lgsp bench: {} messages of {size} bytes over {} dossiers; broker {}",
         args.messages, args.dossiers, config.amqp.url
     );
 
-    let namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let namespace = super::namespace();
+    let url = config.amqp.connect_url().to_string();
     let raw = raw(&url, &namespace, &envelopes, args.in_flight).await.context("raw broker run")?;
     println!("(a) raw broker, lapin, quorum queue, confirms + acks:  {:>8.0} msg/s", raw);
 
     let mut runs = vec![(1, envelopes)];
     if args.batch > 1 {
-        runs.push((args.batch, self::envelopes(&args, member, "261121")));
+        runs.push((args.batch, self::envelopes(args, member, "261121")));
     }
-    let bus = bus(config_path, config, &namespace, &runs, &args).await.context("bus run")?;
-    for ((per_request, _), run) in runs.iter().zip(&bus.runs) {
+    let dvc =
+        config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
+    let username = dvc.settings.get("username").and_then(|u| u.as_str()).unwrap_or("lgsp").to_string();
+    let password = "bench-secret";
+    let portal = PortalSim::start(
+        "127.0.0.1:0".parse()?,
+        SimOptions { username, password: password.into(), ..Default::default() },
+    )
+    .await?;
+    let env =
+        [("LGSP__ADAPTERS__DVC__URL", portal.url().to_string()), ("LGSP__ADAPTERS__DVC__PASSWORD", password.into())];
+    let bus =
+        BusProcess::start(config_path, config, &namespace, &env, args.concurrency).await.context("starting the bus")?;
+    let mut results = Vec::new();
+    for (per_request, bodies) in &runs {
+        results.push(drive(&bus, &portal, bodies, *per_request, args).await.context("bus run")?);
+    }
+    let total: usize = runs.iter().map(|(_, bodies)| bodies.len()).sum();
+    let usage = bus.stop(config).await;
+
+    for ((per_request, _), run) in runs.iter().zip(&results) {
         let form =
             if *per_request == 1 { "1 message per request".to_string() } else { format!("{per_request} per request") };
         println!("(b) bus end to end, {form:<22} {:>8.0} msg/s   ratio b/a {:.2}", run.rate, run.rate / raw);
@@ -83,15 +76,19 @@ pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Res
     }
     println!(
         "bus process: peak RSS {:.0} MB, CPU {:.0} µs per message; store: {}",
-        bus.peak_rss_kb as f64 / 1024.0,
-        bus.cpu_per_message.as_secs_f64() * 1e6,
-        bus.store
+        usage.peak_rss_kb as f64 / 1024.0,
+        usage.cpu_seconds / total as f64 * 1e6,
+        usage.store
     );
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+struct Run {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    /// Dossiers per DongBoHoSoMC call.
+    per_call: f64,
 }
 
 /// Status changes of about 1 KiB, each dossier's in seq order; `day` keeps runs' dossiers apart.
@@ -188,90 +185,11 @@ async fn raw(url: &str, namespace: &str, bodies: &[Vec<u8>], in_flight: usize) -
     Ok(rate)
 }
 
-struct BusRuns {
-    runs: Vec<Run>,
-    peak_rss_kb: u64,
-    /// The bus process's CPU time (user + system) over all runs, per message.
-    cpu_per_message: Duration,
-    /// The store's writes and commits, as its metrics count them.
-    store: String,
-}
-
-struct Run {
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
-    /// Dossiers per DongBoHoSoMC call.
-    per_call: f64,
-}
-
-/// Starts the bus as its own process against a portal simulator here, and drives each run.
-async fn bus(
-    config_path: &Path,
-    config: &Config,
-    namespace: &str,
-    runs: &[(usize, Vec<Vec<u8>>)],
-    args: &Args,
-) -> anyhow::Result<BusRuns> {
-    let concurrency = args.concurrency;
-    let dvc =
-        config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
-    let username = dvc.settings.get("username").and_then(|u| u.as_str()).unwrap_or("lgsp").to_string();
-    let password = "bench-secret".to_string();
-    let options = SimOptions { username, password: password.clone(), ..Default::default() };
-    let sim = PortalSim::start("127.0.0.1:0".parse()?, options).await?;
-    let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("--config")
-        .arg(config_path)
-        .arg("serve")
-        .env("LGSP__HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("LGSP__STORE__URL", format!("sqlite://{}", dir.path().join("bench.db").display()))
-        .env("LGSP__AMQP__NAMESPACE", namespace)
-        .env("LGSP__ADAPTERS__DVC__URL", sim.url().as_str())
-        .env("LGSP__ADAPTERS__DVC__PASSWORD", &password)
-        .env("LGSP_LOG", std::env::var("LGSP_LOG").unwrap_or_else(|_| "warn".into()))
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the bus")?;
-    let pid = child.id().context("the bus exited at once")?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    wait_ready(&client, &base, &mut child).await?;
-
-    let mut results = Vec::new();
-    let mut total = 0;
-    for (per_request, bodies) in runs {
-        results.push(drive(&client, &base, &sim, bodies, *per_request, args).await?);
-        total += bodies.len();
-    }
-    let peak_rss_kb = peak_rss_kb(pid).unwrap_or(0);
-    let cpu = cpu_seconds(pid).unwrap_or(0.0);
-    let metrics = client.get(format!("{base}/metrics")).send().await?.text().await.unwrap_or_default();
-    let metric = |name: &str| {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().last())
-            .unwrap_or("?")
-            .to_string()
-    };
-    let store =
-        format!("{} writes in {} commits", metric("lgsp_store_writes_total"), metric("lgsp_store_commits_total"));
-
-    let _ = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
-    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
-    cleanup(config, namespace).await;
-    Ok(BusRuns { runs: results, peak_rss_kb, cpu_per_message: Duration::from_secs_f64(cpu / total as f64), store })
-}
-
 /// Posts every body, `per_request` at a time, and waits until the portal has them all. Like a
 /// member, it sends a dossier's next change only after the previous one was accepted: bodies go
 /// in rounds of one change per dossier, requests of a round concurrently.
 async fn drive(
-    client: &reqwest::Client,
-    base: &str,
+    bus: &BusProcess,
     sim: &PortalSim,
     bodies: &[Vec<u8>],
     per_request: usize,
@@ -289,6 +207,7 @@ async fn drive(
     })
     .await;
     let before = count.get();
+    let (client, base) = (&bus.client, &bus.base);
     let url = if per_request == 1 { format!("{base}/v1/messages") } else { format!("{base}/v1/messages/batch") };
 
     let wall_start = OffsetDateTime::now_utc();
@@ -345,12 +264,11 @@ async fn drive(
         bail!("the portal received none of this run's messages");
     }
     latencies.sort();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let elapsed: Duration = (last - wall_start).try_into().unwrap_or_default();
     Ok(Run {
         rate: bodies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        p50: percentile(0.50),
-        p99: percentile(0.99),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
         per_call: bodies.len() as f64 / calls.len().max(1) as f64,
     })
 }
@@ -399,61 +317,4 @@ fn outcome(status: u16, text: &str) -> Submitted {
 
 fn id_of(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body).ok().and_then(|v| v["id"].as_str().map(String::from)).unwrap_or_default()
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut tokio::process::Child) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
-            && response.status().is_success()
-        {
-            return Ok(());
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("the bus exited ({status}) before it was ready");
-        }
-        if Instant::now() > deadline {
-            bail!("the bus was not ready within 60 s (is RabbitMQ running?)");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// VmHWM: the most resident memory the process has had.
-fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).ok_or_else(|| anyhow!("no VmHWM"))?;
-    Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
-}
-
-/// CPU time (user + system) a process has used, from /proc/<pid>/stat.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11)
-        .zip(fields.get(12))
-        .map(|(u, s)| u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0))
-        .unwrap_or(0.0);
-    Ok(ticks / 100.0)
-}
-
-/// Removes the bench's queues and exchange from the broker.
-async fn cleanup(config: &Config, namespace: &str) {
-    let Ok(connection) = Connection::connect(config.amqp.connect_url().as_str(), Default::default()).await else {
-        return;
-    };
-    let Ok(channel) = connection.create_channel().await else { return };
-    let names = Names::new(namespace);
-    for (id, section) in &config.adapters {
-        let mut queues = vec![names.queue(id), names.dead_letter_queue(id)];
-        queues.extend(section.delivery.retry_tiers.iter().map(|t| names.retry_queue(id, *t)));
-        for queue in queues {
-            let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
-        }
-    }
-    let _ = channel.exchange_delete(names.exchange().into(), Default::default()).await;
-    let _ = connection.close(200, "bench done".into()).await;
 }

@@ -1,0 +1,214 @@
+//! `lgsp bench`: measures the bus against what it is built on, in one run, on one machine.
+//!
+//! - `--mode messages` (the default): the broker's own limit (raw lapin through a quorum queue)
+//!   against the bus end to end, HTTP in to the portal simulator; see [`messages`].
+//! - `--mode lookups`: `citizen.verify` straight from the population adapter to its simulator
+//!   against the same lookups through the bus (HTTP → broker → adapter → broker → HTTP); see
+//!   [`lookups`].
+//!
+//! The bus runs as its own process on the given config (so its memory and CPU are its own); the
+//! load and the simulators run in this one.
+
+mod lookups;
+mod messages;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use lapin::Connection;
+use lapin::options::QueueDeleteOptions;
+use lgsp_bus::config::Config;
+use lgsp_bus::transport::Names;
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Messages,
+    Lookups,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "messages")]
+    pub mode: Mode,
+    /// Messages sent through each path.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: usize,
+    /// Dossiers the status changes are spread over (each gets messages/dossiers, in seq order).
+    #[arg(long, default_value_t = 2_000)]
+    pub dossiers: usize,
+    /// Concurrent HTTP requests into the bus.
+    #[arg(long, default_value_t = 128)]
+    pub concurrency: usize,
+    /// Unconfirmed publishes in flight in the raw run.
+    #[arg(long, default_value_t = 1_000)]
+    pub in_flight: usize,
+    /// Messages per request in the batched run (`POST /v1/messages/batch`); 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// Lookups sent through each path in the lookup mode.
+    #[arg(long, default_value_t = 5_000)]
+    pub lookups: usize,
+    /// Lookups asked at once in the lookup mode (officers at their counters).
+    #[arg(long, default_value_t = 4)]
+    pub lookup_concurrency: usize,
+}
+
+pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Result<()> {
+    match args.mode {
+        Mode::Messages => messages::run(config_path, config, &args).await,
+        Mode::Lookups => lookups::run(config_path, config, &args).await,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `p` quantile of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// A namespace of the bench's own on the broker, removed afterwards.
+fn namespace() -> String {
+    format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// Adapter kinds whose config requires a password.
+const NEED_A_PASSWORD: [&str; 2] = ["dvc", "business"];
+
+/// The bus running as its own process, on the config, with a fresh store and namespace.
+struct BusProcess {
+    child: tokio::process::Child,
+    pid: u32,
+    pub base: String,
+    pub client: reqwest::Client,
+    namespace: String,
+    _dir: tempfile::TempDir,
+}
+
+/// What the bus process used.
+struct Usage {
+    peak_rss_kb: u64,
+    cpu_seconds: f64,
+    /// The store's writes and commits, as its metrics count them.
+    store: String,
+}
+
+impl BusProcess {
+    /// Starts `lgsp serve` with `env` on top of the bench's own overrides; returns when ready.
+    async fn start(
+        config_path: &Path,
+        config: &Config,
+        namespace: &str,
+        env: &[(&str, String)],
+        concurrency: usize,
+    ) -> anyhow::Result<BusProcess> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command
+            .arg("--config")
+            .arg(config_path)
+            .arg("serve")
+            .env("LGSP__HTTP__LISTEN", format!("127.0.0.1:{port}"))
+            .env("LGSP__STORE__URL", format!("sqlite://{}", dir.path().join("bench.db").display()))
+            .env("LGSP__AMQP__NAMESPACE", namespace)
+            .env("LGSP_LOG", std::env::var("LGSP_LOG").unwrap_or_else(|_| "warn".into()))
+            .kill_on_drop(true);
+        // Passwords of the adapters the bench does not call, which the config still requires.
+        for (id, section) in &config.adapters {
+            if NEED_A_PASSWORD.contains(&section.kind.as_str()) && !section.settings.contains_key("password") {
+                command.env(lgsp_bus::config::env_var_for(&format!("adapters.{id}.password")), "bench-unused");
+            }
+        }
+        command.envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let mut child = command.spawn().context("starting the bus")?;
+        let pid = child.id().context("the bus exited at once")?;
+        let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        wait_ready(&client, &base, &mut child).await?;
+        Ok(BusProcess { child, pid, base, client, namespace: namespace.to_string(), _dir: dir })
+    }
+
+    /// Stops it (SIGTERM, drained), removes its queues, and says what it used.
+    async fn stop(mut self, config: &Config) -> Usage {
+        let peak_rss_kb = peak_rss_kb(self.pid).unwrap_or(0);
+        let cpu_seconds = cpu_seconds(self.pid).unwrap_or(0.0);
+        let metrics = match self.client.get(format!("{}/metrics", self.base)).send().await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let metric = |name: &str| {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().last())
+                .unwrap_or("?")
+                .to_string()
+        };
+        let store =
+            format!("{} writes in {} commits", metric("lgsp_store_writes_total"), metric("lgsp_store_commits_total"));
+        let _ = tokio::process::Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status().await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        cleanup(config, &self.namespace).await;
+        Usage { peak_rss_kb, cpu_seconds, store }
+    }
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut tokio::process::Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("the bus exited ({status}) before it was ready");
+        }
+        if Instant::now() > deadline {
+            bail!("the bus was not ready within 60 s (is RabbitMQ running?)");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// VmHWM: the most resident memory the process has had.
+fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).ok_or_else(|| anyhow!("no VmHWM"))?;
+    Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
+}
+
+/// CPU time (user + system) a process has used, from /proc/<pid>/stat.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    Ok((tick(11) + tick(12)) / 100.0)
+}
+
+/// Removes the bench's queues and exchanges from the broker.
+async fn cleanup(config: &Config, namespace: &str) {
+    let Ok(connection) = Connection::connect(config.amqp.connect_url().as_str(), Default::default()).await else {
+        return;
+    };
+    let Ok(channel) = connection.create_channel().await else { return };
+    let names = Names::new(namespace);
+    for (id, section) in &config.adapters {
+        let mut queues = vec![names.queue(id), names.dead_letter_queue(id), names.request_queue(id)];
+        queues.extend(section.delivery.retry_tiers.iter().map(|t| names.retry_queue(id, *t)));
+        for queue in queues {
+            let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
+        }
+    }
+    for exchange in [names.exchange(), names.services_exchange()] {
+        let _ = channel.exchange_delete(exchange.into(), Default::default()).await;
+    }
+    let _ = connection.close(200, "bench done".into()).await;
+}
