@@ -377,7 +377,15 @@ pub fn parse_section<T: DeserializeOwned>(table: &toml::Table) -> Result<T, Conf
         let key = if path == "." { String::new() } else { path };
         // The TOML deserializer appends "in `key`" lines; the path already says where.
         let reason = e.into_inner().to_string();
-        ConfigProblem::new(key, reason.lines().next().unwrap_or_default())
+        let reason = reason.lines().next().unwrap_or_default();
+        // serde says "missing field `url`" about the table; the operator looks for it under `url`.
+        match reason.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            Some(field) => {
+                let key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+                ConfigProblem::new(key, "is required")
+            }
+            None => ConfigProblem::new(key, reason),
+        }
     })
 }
 

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod peer;
 pub mod privacy;
 pub mod procedures;
 pub mod registry;

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::config::{BusinessConfig, read_ca_file};
+use crate::config::BusinessConfig;
 use crate::mapping::{self, wire};
 
 /// A token with less than this left is renewed before the next call, so that it does not expire
@@ -97,15 +97,9 @@ impl LookupError {
 
 impl RegistryClient {
     pub fn new(config: &BusinessConfig) -> Result<RegistryClient, ClientError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_keepalive(Duration::from_secs(60))
-            .user_agent(concat!("lgsp-business/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            builder = builder.tls_certs_merge(read_ca_file(path).map_err(ClientError::CaFile)?);
-        }
+        let agent = concat!("lgsp-business/", env!("CARGO_PKG_VERSION"));
+        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
+            .map_err(ClientError::CaFile)?;
         Ok(RegistryClient {
             http: builder.build()?,
             token_url: config.endpoint(&config.token_endpoint),

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 use url::Url;
 use uuid::Uuid;
 
-use crate::config::{DvcConfig, read_ca_file};
+use crate::config::DvcConfig;
 use crate::mapping::{self, Call, Verdict, wire};
 use lgsp_bus::privacy::redact;
 
@@ -121,15 +121,9 @@ impl CallError {
 
 impl PortalClient {
     pub fn new(config: &DvcConfig) -> Result<PortalClient, ClientError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_keepalive(Duration::from_secs(60))
-            .user_agent(concat!("lgsp-dvc/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            builder = builder.tls_certs_merge(read_ca_file(path).map_err(ClientError::CaFile)?);
-        }
+        let agent = concat!("lgsp-dvc/", env!("CARGO_PKG_VERSION"));
+        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
+            .map_err(ClientError::CaFile)?;
         Ok(PortalClient {
             http: builder.build()?,
             auth_url: config.endpoint(&config.auth_endpoint),

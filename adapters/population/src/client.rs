@@ -9,7 +9,7 @@ use lgsp_bus::{Failure, Secret, ServiceError};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
-use crate::config::{PopulationConfig, read_ca_file};
+use crate::config::PopulationConfig;
 use crate::mapping::{self, AnswerError, CongDan};
 
 /// SOAP 1.1 over HTTP. [S]
@@ -63,15 +63,9 @@ impl CallError {
 
 impl RegistryClient {
     pub fn new(config: &PopulationConfig) -> Result<RegistryClient, ClientError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_keepalive(Duration::from_secs(60))
-            .user_agent(concat!("lgsp-population/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            builder = builder.tls_certs_merge(read_ca_file(path).map_err(ClientError::CaFile)?);
-        }
+        let agent = concat!("lgsp-population/", env!("CARGO_PKG_VERSION"));
+        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
+            .map_err(ClientError::CaFile)?;
         let soap_action = HeaderValue::from_str(&format!("\"{}\"", config.soap_action.trim()))
             .map_err(|_| ClientError::Setting("soap_action cannot be sent as a header".into()))?;
         Ok(RegistryClient {

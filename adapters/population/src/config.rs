@@ -58,7 +58,7 @@ impl PopulationConfig {
 
     /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
     pub fn parse(settings: &toml::Table) -> Result<PopulationConfig, ConfigProblem> {
-        parse_section(settings).map_err(keyed_missing_field)
+        parse_section(settings)
     }
 
     /// Every problem with these settings, keyed relative to the adapter's table.
@@ -105,7 +105,7 @@ impl PopulationConfig {
             problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 5m"));
         }
         if let Some(path) = &self.ca_file
-            && let Err(reason) = read_ca_file(path)
+            && let Err(reason) = lgsp_bus::peer::read_ca_file(path)
         {
             problems.push(ConfigProblem::new("ca_file", reason));
         }
@@ -122,26 +122,6 @@ fn check_code(code: &str) -> Result<(), String> {
         return Err(format!("`{code}` is not a code: at most {MAX_CODE_LEN} characters, no spaces"));
     }
     Ok(())
-}
-
-/// The certificates of a CA file; an error says why it cannot be used.
-pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("{} holds no PEM certificate", path.display()));
-    }
-    Ok(certs)
-}
-
-/// serde says "missing field `url`" about the whole table; the operator wants it under `url`.
-fn keyed_missing_field(problem: ConfigProblem) -> ConfigProblem {
-    let missing = problem.reason.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-    match missing {
-        Some(field) if problem.key.is_empty() => ConfigProblem::new(field, "is required"),
-        _ => problem,
-    }
 }
 
 #[cfg(test)]
