@@ -369,6 +369,25 @@ impl DeliveryPolicy {
     }
 }
 
+/// An adapter's settings: read with serde, then checked as a whole, so that every problem is
+/// reported at once (serde stops at the first).
+pub trait Settings: DeserializeOwned {
+    /// Every problem with the settings of adapter `id`, keyed relative to its table.
+    fn problems(&self, id: &str) -> Vec<ConfigProblem>;
+
+    /// Reads the settings; the first problem serde meets.
+    fn parse(settings: &toml::Table) -> Result<Self, ConfigProblem> {
+        parse_section(settings)
+    }
+
+    /// Reads and checks the settings of adapter `id` (its id names its environment variables).
+    fn from_settings(id: &str, settings: &toml::Table) -> Result<Self, Vec<ConfigProblem>> {
+        let parsed = Self::parse(settings).map_err(|p| vec![p])?;
+        let problems = parsed.problems(id);
+        if problems.is_empty() { Ok(parsed) } else { Err(problems) }
+    }
+}
+
 /// Parses one section with serde, reporting the path of the offending key.
 pub fn parse_section<T: DeserializeOwned>(table: &toml::Table) -> Result<T, ConfigProblem> {
     let value = toml::Value::Table(table.clone());

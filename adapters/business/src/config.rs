@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lgsp_bus::config::{duration, env_var_for, parse_section};
+use lgsp_bus::config::{Settings, duration};
+use lgsp_bus::peer;
 use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
@@ -57,61 +58,28 @@ const fn default_timeout() -> Duration {
 /// A lookup answers a person waiting at a counter: more than this is a misconfiguration.
 const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
-impl BusinessConfig {
-    /// Parses and validates the settings of adapter `id` (needed to name its environment variables).
-    pub fn from_settings(id: &str, settings: &toml::Table) -> Result<BusinessConfig, Vec<ConfigProblem>> {
-        let config = Self::parse(settings).map_err(|p| vec![p])?;
-        let problems = config.problems(id);
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
-    }
-
-    /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
-    pub fn parse(settings: &toml::Table) -> Result<BusinessConfig, ConfigProblem> {
-        parse_section(settings)
-    }
-
+impl Settings for BusinessConfig {
     /// Every problem with these settings, keyed relative to the adapter's table.
-    pub fn problems(&self, id: &str) -> Vec<ConfigProblem> {
-        let mut problems = Vec::new();
-        if !["http", "https"].contains(&self.url.scheme()) {
-            problems.push(ConfigProblem::new("url", "must start with http:// or https://"));
-        }
-        if self.url.host().is_none() {
-            problems.push(ConfigProblem::new("url", "needs a host"));
-        }
-        if self.url.query().is_some() || self.url.fragment().is_some() {
-            problems.push(ConfigProblem::new("url", "cannot carry a query or fragment: endpoints are appended to it"));
-        }
+    fn problems(&self, id: &str) -> Vec<ConfigProblem> {
+        let mut problems = peer::url_problems(&self.url, true);
         for (key, endpoint) in [
             ("token_endpoint", &self.token_endpoint),
             ("refresh_endpoint", &self.refresh_endpoint),
             ("lookup_endpoint", &self.lookup_endpoint),
         ] {
-            if !endpoint.starts_with('/') || endpoint.len() < 2 || endpoint.contains(['?', '#', ' ', '{', '}']) {
-                problems.push(ConfigProblem::new(key, "must be a path starting with /, such as /api/token"));
-            }
+            problems.extend(peer::endpoint_problem(key, endpoint, "/api/token"));
         }
         if self.username.trim().is_empty() {
             problems.push(ConfigProblem::new("username", "cannot be empty"));
         }
-        match &self.password {
-            Some(password) if !password.expose().is_empty() => {}
-            _ => problems.push(ConfigProblem::new(
-                "password",
-                format!("is required: set {}", env_var_for(&format!("adapters.{id}.password"))),
-            )),
-        }
-        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
-            problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 1m"));
-        }
-        if let Some(path) = &self.ca_file
-            && let Err(reason) = lgsp_bus::peer::read_ca_file(path)
-        {
-            problems.push(ConfigProblem::new("ca_file", reason));
-        }
+        problems.extend(peer::required_secret(id, "password", self.password.as_ref()));
+        problems.extend(peer::timeout_problem(self.timeout, MAX_TIMEOUT));
+        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
         problems
     }
+}
 
+impl BusinessConfig {
     /// `{url}{endpoint}`: the endpoints hang below the base URL, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
         let joined = format!("{}{}", self.url.as_str().trim_end_matches('/'), endpoint.trim_end_matches('/'));

@@ -7,6 +7,7 @@
 //! every lookup, and can be told to misbehave, from Rust ([`BusinessSim::set_behaviour`]) or over
 //! HTTP (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
+use lgsp_bus::config::Settings;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lgsp_bus::config::{duration, env_var_for, parse_section};
+use lgsp_bus::config::{Settings, duration};
+use lgsp_bus::peer;
 use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
@@ -64,71 +65,35 @@ const fn default_max_batch() -> usize {
 /// More items than this in one call is more than any portal deployment we know of accepts.
 const MAX_BATCH_LIMIT: usize = 500;
 
-impl DvcConfig {
-    /// Parses and validates the settings of adapter `id` (needed to name its environment variables).
-    pub fn from_settings(id: &str, settings: &toml::Table) -> Result<DvcConfig, Vec<ConfigProblem>> {
-        let config = Self::parse(settings).map_err(|p| vec![p])?;
-        let problems = config.problems(id);
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
-    }
-
-    /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
-    pub fn parse(settings: &toml::Table) -> Result<DvcConfig, ConfigProblem> {
-        parse_section(settings)
-    }
-
+impl Settings for DvcConfig {
     /// Every problem with these settings, keyed relative to the adapter's table.
-    pub fn problems(&self, id: &str) -> Vec<ConfigProblem> {
-        let mut problems = Vec::new();
-        if !["http", "https"].contains(&self.url.scheme()) {
-            problems.push(ConfigProblem::new("url", "must start with http:// or https://"));
-        }
-        if self.url.host().is_none() {
-            problems.push(ConfigProblem::new("url", "needs a host"));
-        }
-        if self.url.query().is_some() || self.url.fragment().is_some() {
-            problems.push(ConfigProblem::new("url", "cannot carry a query or fragment: endpoints are appended to it"));
-        }
-        for (key, endpoint) in
-            [("auth_endpoint", &self.auth_endpoint), ("integration_endpoint", &self.integration_endpoint)]
-        {
-            if !endpoint.starts_with('/') || endpoint.contains(['?', '#', ' ']) {
-                problems.push(ConfigProblem::new(key, "must be a path starting with /, such as /auth"));
-            }
-        }
+    fn problems(&self, id: &str) -> Vec<ConfigProblem> {
+        let mut problems = peer::url_problems(&self.url, true);
+        problems.extend(peer::endpoint_problem("auth_endpoint", &self.auth_endpoint, "/auth"));
+        problems.extend(peer::endpoint_problem("integration_endpoint", &self.integration_endpoint, "/integration"));
         if self.username.trim().is_empty() {
             problems.push(ConfigProblem::new("username", "cannot be empty"));
         }
-        match &self.password {
-            Some(password) if !password.expose().is_empty() => {}
-            _ => problems.push(ConfigProblem::new(
-                "password",
-                format!("is required: set {}", env_var_for(&format!("adapters.{id}.password"))),
-            )),
-        }
+        problems.extend(peer::required_secret(id, "password", self.password.as_ref()));
         if !is_agency_code(&self.madonvi) {
             problems.push(ConfigProblem::new(
                 "madonvi",
                 format!("`{}` is not a unit code such as 000.00.00.H42", self.madonvi),
             ));
         }
-        if self.timeout.is_zero() || self.timeout > Duration::from_secs(300) {
-            problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 5m"));
-        }
+        problems.extend(peer::timeout_problem(self.timeout, Duration::from_secs(300)));
         if self.session_max_age.is_zero() {
             problems.push(ConfigProblem::new("session_max_age", "must be more than 0"));
         }
         if self.max_batch == 0 || self.max_batch > MAX_BATCH_LIMIT {
             problems.push(ConfigProblem::new("max_batch", format!("must be between 1 and {MAX_BATCH_LIMIT}")));
         }
-        if let Some(path) = &self.ca_file
-            && let Err(reason) = lgsp_bus::peer::read_ca_file(path)
-        {
-            problems.push(ConfigProblem::new("ca_file", reason));
-        }
+        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
         problems
     }
+}
 
+impl DvcConfig {
     /// `{url}{endpoint}`: the portal's endpoints hang below its adapter_url, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
         let joined = format!("{}{endpoint}", self.url.as_str().trim_end_matches('/'));

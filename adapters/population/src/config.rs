@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lgsp_bus::config::{duration, env_var_for, parse_section};
+use lgsp_bus::config::{Settings, duration, env_var_for};
+use lgsp_bus::peer;
 use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
@@ -48,31 +49,11 @@ const fn default_timeout() -> Duration {
 /// Longer than any code the platform issues that we know of; a longer value is a pasting mistake.
 const MAX_CODE_LEN: usize = 64;
 
-impl PopulationConfig {
-    /// Parses and validates the settings of adapter `id` (needed to name its environment variables).
-    pub fn from_settings(id: &str, settings: &toml::Table) -> Result<PopulationConfig, Vec<ConfigProblem>> {
-        let config = Self::parse(settings).map_err(|p| vec![p])?;
-        let problems = config.problems(id);
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
-    }
-
-    /// Reads the settings; serde stops at the first problem, `problems` then finds the rest.
-    pub fn parse(settings: &toml::Table) -> Result<PopulationConfig, ConfigProblem> {
-        parse_section(settings)
-    }
-
+impl Settings for PopulationConfig {
     /// Every problem with these settings, keyed relative to the adapter's table.
-    pub fn problems(&self, id: &str) -> Vec<ConfigProblem> {
-        let mut problems = Vec::new();
-        if !["http", "https"].contains(&self.url.scheme()) {
-            problems.push(ConfigProblem::new("url", "must start with http:// or https://"));
-        }
-        if self.url.host().is_none() {
-            problems.push(ConfigProblem::new("url", "needs a host"));
-        }
-        if self.url.fragment().is_some() {
-            problems.push(ConfigProblem::new("url", "cannot carry a fragment"));
-        }
+    fn problems(&self, id: &str) -> Vec<ConfigProblem> {
+        // The SOAP endpoint is the url itself: it may carry a query.
+        let mut problems = peer::url_problems(&self.url, false);
         let action = self.soap_action.trim();
         if action.is_empty()
             || action.len() > 200
@@ -101,14 +82,8 @@ impl PopulationConfig {
                 ),
             ));
         }
-        if self.timeout.is_zero() || self.timeout > Duration::from_secs(300) {
-            problems.push(ConfigProblem::new("timeout", "must be more than 0 and at most 5m"));
-        }
-        if let Some(path) = &self.ca_file
-            && let Err(reason) = lgsp_bus::peer::read_ca_file(path)
-        {
-            problems.push(ConfigProblem::new("ca_file", reason));
-        }
+        problems.extend(peer::timeout_problem(self.timeout, Duration::from_secs(300)));
+        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
         problems
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod mapping;
 pub mod sim;
 
+use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
 use lgsp_bus::{Adapter, AdapterKind, ConfigProblem, Simulator};

@@ -10,6 +10,7 @@
 //!
 //! Its citizens are [`SANDBOX`]: two people, and nobody else.
 
+use lgsp_bus::config::Settings;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses its own share of these
 
+use lgsp_bus::config::Settings;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
