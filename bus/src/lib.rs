@@ -18,6 +18,7 @@ pub mod registry;
 pub mod routing;
 pub mod schema;
 pub mod server;
+pub mod simulator;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

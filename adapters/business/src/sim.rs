@@ -8,12 +8,13 @@
 //! HTTP (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
 use lgsp_bus::config::Settings;
+use lgsp_bus::simulator::{Changes, lock, sandbox_address};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -24,8 +25,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::watch;
-use url::{Host, Url};
+use url::Url;
 
 use crate::config::BusinessConfig;
 use crate::mapping::{self, is_mst, wire};
@@ -140,7 +140,7 @@ struct Shared {
     /// Added to the real clock, so that tests can expire tokens without sleeping.
     clock_offset: Mutex<Duration>,
     /// Bumped on every recorded call, login, renewal and reset; wakes `wait_until`.
-    changes: watch::Sender<u64>,
+    changes: Changes,
 }
 
 /// Longer than any client waits: a "timeout" is a call that is never answered.
@@ -164,7 +164,7 @@ impl BusinessSim {
             state: Mutex::default(),
             behaviour: Mutex::default(),
             clock_offset: Mutex::default(),
-            changes: watch::Sender::new(0),
+            changes: Changes::default(),
         });
         let app = router(shared.clone());
         tokio::spawn(async move {
@@ -225,23 +225,8 @@ impl BusinessSim {
 
     /// Waits until `predicate` holds, checking it after each change; false on timeout.
     pub async fn wait_until(&self, timeout: Duration, predicate: impl Fn(&SimState) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut changes = self.shared.changes.subscribe();
-        loop {
-            changes.borrow_and_update();
-            if predicate(&lock(&self.shared.state)) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                return predicate(&lock(&self.shared.state));
-            }
-        }
+        self.shared.changes.wait_until(&self.shared.state, timeout, predicate).await
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not hide what the simulator recorded from the others.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -380,7 +365,7 @@ impl Shared {
     }
 
     fn changed(&self) {
-        self.changes.send_modify(|n| *n += 1);
+        self.changes.bump();
     }
 
     fn revoke_tokens(&self) {
@@ -602,10 +587,7 @@ impl lgsp_bus::Simulator for BusinessSimulator {
         let config = BusinessConfig::parse(settings).map_err(|problem| anyhow!("business settings: {problem}"))?;
         let password =
             config.password.as_ref().map(|p| p.expose().to_string()).context("business settings: no password")?;
-        if config.url.scheme() != "http" {
-            bail!("the business registry simulator speaks plain http; set url to http://127.0.0.1:PORT");
-        }
-        let listen = loopback_address(&config.url)?;
+        let listen = sandbox_address(&config.url, "business registry")?;
         let options = SimOptions {
             username: config.username.clone(),
             password,
@@ -621,17 +603,6 @@ impl lgsp_bus::Simulator for BusinessSimulator {
 }
 
 /// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
-fn loopback_address(url: &Url) -> anyhow::Result<SocketAddr> {
-    let ip = match url.host() {
-        Some(Host::Ipv4(ip)) if ip.is_loopback() => IpAddr::V4(ip),
-        Some(Host::Ipv6(ip)) if ip.is_loopback() => IpAddr::V6(ip),
-        Some(Host::Domain("localhost")) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        _ => bail!("the business registry simulator serves on loopback only, and {url} is not a loopback address"),
-    };
-    let port = url.port_or_known_default().context("url has no port")?;
-    Ok(SocketAddr::new(ip, port))
-}
-
 #[cfg(test)]
 mod tests {
     use lgsp_bus::schema::Catalogue;
@@ -678,16 +649,6 @@ mod tests {
             assert!(readme.contains(enterprise.name), "{}", enterprise.name);
         }
         assert!(readme.contains(&format!("password is `{SANDBOX_PASSWORD}`")));
-    }
-
-    #[test]
-    fn only_loopback_urls_are_served() {
-        let at = |url: &str| loopback_address(&Url::parse(url).unwrap());
-        assert_eq!(at("http://127.0.0.1:9102").unwrap().to_string(), "127.0.0.1:9102");
-        assert_eq!(at("http://localhost:9102/dkkd").unwrap().to_string(), "127.0.0.1:9102");
-        assert_eq!(at("http://[::1]:9102").unwrap().to_string(), "[::1]:9102");
-        assert!(at("http://10.0.0.5:9102").is_err());
-        assert!(at("http://registry.example:9102").is_err());
     }
 
     #[test]

@@ -8,12 +8,13 @@
 //! (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
 use lgsp_bus::config::Settings;
+use lgsp_bus::simulator::{Changes, lock, sandbox_address};
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -23,8 +24,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
-use tokio::sync::watch;
-use url::{Host, Url};
+use url::Url;
 
 use crate::client::MESSAGE_ID_HEADER;
 use crate::config::DvcConfig;
@@ -151,7 +151,7 @@ struct Shared {
     /// Added to the real clock, so that tests can expire sessions without sleeping.
     clock_offset: Mutex<Duration>,
     /// Bumped on every recorded call and reset; wakes `wait_until`.
-    changes: watch::Sender<u64>,
+    changes: Changes,
 }
 
 /// Longer than any client waits: a "timeout" is a call that is never answered.
@@ -175,7 +175,7 @@ impl PortalSim {
             state: Mutex::default(),
             behaviour: Mutex::default(),
             clock_offset: Mutex::default(),
-            changes: watch::Sender::new(0),
+            changes: Changes::default(),
         });
         let app = router(shared.clone());
         tokio::spawn(async move {
@@ -235,23 +235,8 @@ impl PortalSim {
 
     /// Waits until `predicate` holds, checking it after each recorded call; false on timeout.
     pub async fn wait_until(&self, timeout: Duration, predicate: impl Fn(&SimState) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut changes = self.shared.changes.subscribe();
-        loop {
-            changes.borrow_and_update();
-            if predicate(&lock(&self.shared.state)) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                return predicate(&lock(&self.shared.state));
-            }
-        }
+        self.shared.changes.wait_until(&self.shared.state, timeout, predicate).await
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not hide what the simulator recorded from the others.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -329,7 +314,7 @@ impl Shared {
         *lock(&self.state) = SimState::default();
         *lock(&self.behaviour) = Behaviour::default();
         *lock(&self.clock_offset) = Duration::ZERO;
-        self.changes.send_modify(|n| *n += 1);
+        self.changes.bump();
     }
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
@@ -400,7 +385,7 @@ impl Shared {
                     items,
                 });
                 drop(state);
-                self.changes.send_modify(|n| *n += 1);
+                self.changes.bump();
                 answer(wire::OK, format!("Đã tiếp nhận {count} mục"))
             }
             Err(refusal) => refusal,
@@ -595,10 +580,7 @@ impl lgsp_bus::Simulator for PortalSimulator {
     async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
         let config = DvcConfig::parse(settings).map_err(|problem| anyhow!("dvc settings: {problem}"))?;
         let password = config.password.as_ref().map(|p| p.expose().to_string()).context("dvc settings: no password")?;
-        if config.url.scheme() != "http" {
-            bail!("the portal simulator speaks plain http; set url to http://127.0.0.1:PORT");
-        }
-        let listen = loopback_address(&config.url)?;
+        let listen = sandbox_address(&config.url, "portal")?;
         let options = SimOptions {
             username: config.username.clone(),
             password,
@@ -614,17 +596,6 @@ impl lgsp_bus::Simulator for PortalSimulator {
 }
 
 /// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
-fn loopback_address(url: &Url) -> anyhow::Result<SocketAddr> {
-    let ip = match url.host() {
-        Some(Host::Ipv4(ip)) if ip.is_loopback() => IpAddr::V4(ip),
-        Some(Host::Ipv6(ip)) if ip.is_loopback() => IpAddr::V6(ip),
-        Some(Host::Domain("localhost")) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        _ => bail!("the portal simulator serves on loopback only, and {url} is not a loopback address"),
-    };
-    let port = url.port_or_known_default().context("url has no port")?;
-    Ok(SocketAddr::new(ip, port))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,16 +629,6 @@ mod tests {
         assert!(refusal(|i| drop(i.insert("TrangThaiHoSo".into(), "10".into()))).contains("NgayTra"));
         // The refusal never echoes the citizen ID.
         assert!(!refusal(|i| drop(i.insert("LoaiDoiTuong".into(), "x".into()))).contains("001203000001"));
-    }
-
-    #[test]
-    fn only_loopback_urls_are_served() {
-        let at = |url: &str| loopback_address(&Url::parse(url).unwrap());
-        assert_eq!(at("http://127.0.0.1:9101").unwrap().to_string(), "127.0.0.1:9101");
-        assert_eq!(at("http://localhost:9101/adapter").unwrap().to_string(), "127.0.0.1:9101");
-        assert_eq!(at("http://[::1]:9101").unwrap().to_string(), "[::1]:9101");
-        assert!(at("http://10.0.0.5:9101").is_err());
-        assert!(at("http://portal.example:9101").is_err());
     }
 
     #[test]

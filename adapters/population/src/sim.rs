@@ -11,11 +11,12 @@
 //! Its citizens are [`SANDBOX`]: two people, and nobody else.
 
 use lgsp_bus::config::Settings;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use lgsp_bus::simulator::{Changes, lock, sandbox_address};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,8 +27,7 @@ use axum::{Json, Router};
 use lgsp_bus::privacy::mask_cccd;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
-use tokio::sync::watch;
-use url::{Host, Url};
+use url::Url;
 
 use crate::client::{SOAP_ACTION_HEADER, SOAP_CONTENT_TYPE};
 use crate::config::PopulationConfig;
@@ -247,7 +247,7 @@ struct Shared {
     state: Mutex<SimState>,
     behaviour: Mutex<Behaviour>,
     /// Bumped on every recorded call and reset; wakes `wait_until`.
-    changes: watch::Sender<u64>,
+    changes: Changes,
 }
 
 /// Longer than any client waits: a "timeout" is a call that is never answered.
@@ -270,7 +270,7 @@ impl PopulationSim {
             options,
             state: Mutex::default(),
             behaviour: Mutex::default(),
-            changes: watch::Sender::new(0),
+            changes: Changes::default(),
         });
         let app = router(shared.clone());
         tokio::spawn(async move {
@@ -314,23 +314,8 @@ impl PopulationSim {
 
     /// Waits until `predicate` holds, checking it after each recorded call; false on timeout.
     pub async fn wait_until(&self, timeout: Duration, predicate: impl Fn(&SimState) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut changes = self.shared.changes.subscribe();
-        loop {
-            changes.borrow_and_update();
-            if predicate(&lock(&self.shared.state)) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                return predicate(&lock(&self.shared.state));
-            }
-        }
+        self.shared.changes.wait_until(&self.shared.state, timeout, predicate).await
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not hide what the simulator recorded from the others.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -387,7 +372,7 @@ impl Shared {
     fn reset(&self) {
         *lock(&self.state) = SimState::default();
         *lock(&self.behaviour) = Behaviour::default();
-        self.changes.send_modify(|n| *n += 1);
+        self.changes.bump();
     }
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
@@ -476,7 +461,7 @@ impl Shared {
             at: OffsetDateTime::now_utc(),
             answer,
         });
-        self.changes.send_modify(|n| *n += 1);
+        self.changes.bump();
     }
 }
 
@@ -523,10 +508,7 @@ impl lgsp_bus::Simulator for PopulationSimulator {
 
     async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
         let config = PopulationConfig::parse(settings).map_err(|problem| anyhow!("population settings: {problem}"))?;
-        if config.url.scheme() != "http" {
-            bail!("the population simulator speaks plain http; set url to http://127.0.0.1:PORT/…");
-        }
-        let listen = loopback_address(&config.url)?;
+        let listen = sandbox_address(&config.url, "population")?;
         let options = SimOptions {
             path: config.url.path().to_string(),
             soap_action: config.soap_action.trim().to_string(),
@@ -540,17 +522,6 @@ impl lgsp_bus::Simulator for PopulationSimulator {
 }
 
 /// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
-fn loopback_address(url: &Url) -> anyhow::Result<SocketAddr> {
-    let ip = match url.host() {
-        Some(Host::Ipv4(ip)) if ip.is_loopback() => IpAddr::V4(ip),
-        Some(Host::Ipv6(ip)) if ip.is_loopback() => IpAddr::V6(ip),
-        Some(Host::Domain("localhost")) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        _ => bail!("the population simulator serves on loopback only, and {url} is not a loopback address"),
-    };
-    let port = url.port_or_known_default().context("url has no port")?;
-    Ok(SocketAddr::new(ip, port))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,16 +562,6 @@ mod tests {
         let records: Vec<CongDan> = SANDBOX.iter().map(SandboxCitizen::record).collect();
         let answer = mapping::read_answer(&mapping::answer_envelope(&records)).unwrap();
         assert_eq!(answer, mapping::Answer::Citizens(records));
-    }
-
-    #[test]
-    fn only_loopback_urls_are_served() {
-        let at = |url: &str| loopback_address(&Url::parse(url).unwrap());
-        assert_eq!(at("http://127.0.0.1:9102/soap").unwrap().to_string(), "127.0.0.1:9102");
-        assert_eq!(at("http://localhost:9102").unwrap().to_string(), "127.0.0.1:9102");
-        assert_eq!(at("http://[::1]:9102").unwrap().to_string(), "[::1]:9102");
-        assert!(at("http://10.0.0.5:9102").is_err());
-        assert!(at("http://registry.example:9102").is_err());
     }
 
     #[test]
