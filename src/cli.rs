@@ -99,7 +99,7 @@ fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
     if let Err(e) = Catalogue::embedded() {
         problems.push(e);
     }
-    let built = registry::build(config, &adapter_kinds(), sandbox)
+    let built = registry::build(config, &adapter_kinds(), sandbox, None)
         .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))
         .unwrap_or_default();
     if !problems.is_empty() {
@@ -130,7 +130,7 @@ fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
 }
 
 async fn sandbox(config: &Config) -> ExitCode {
-    let built = match registry::build(config, &adapter_kinds(), true) {
+    let built = match registry::build(config, &adapter_kinds(), true, None) {
         Ok(built) => built,
         Err(problems) => {
             let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();

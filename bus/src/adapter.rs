@@ -11,11 +11,17 @@ use async_trait::async_trait;
 
 use crate::config::ConfigProblem;
 use crate::envelope::Envelope;
+use crate::memory::Memory;
+use crate::outbox::Outbox;
 
 /// One message handed to an adapter.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub envelope: Arc<Envelope>,
+    /// What the bus adds at ingress beside the sender's envelope, an object of: `routing` (the
+    /// competent agency and why) and, for a dossier.submitted, `documents_reuse` (the papers its
+    /// procedure needs and those already on file). Empty when there is nothing to add.
+    pub annotations: Arc<serde_json::Value>,
     /// A newer `seq` of the same (type, subject) already reached this adapter. The adapter must
     /// not send this message's state (it would overwrite newer state at the peer), but still
     /// sends its history entries (which carry their own time); it then answers `Superseded`.
@@ -124,6 +130,49 @@ pub trait Adapter: Send + Sync + 'static {
     async fn call(&self, request: &ServiceRequest) -> Result<serde_json::Value, ServiceError> {
         Err(ServiceError::Unavailable(Failure::new(format!("{} is not served by this adapter", request.service))))
     }
+
+    /// Work the adapter does on its own for as long as the bus runs, such as polling its peer
+    /// for changes; what it learns goes into the bus through `outbox`. It returns when
+    /// `shutdown` is cancelled (the bus then waits for it). The engine restarts it, after a
+    /// pause, if it ever returns early.
+    async fn run(&self, outbox: Outbox, shutdown: tokio_util::sync::CancellationToken) {
+        let _ = outbox;
+        shutdown.cancelled().await;
+    }
+
+    /// A call from the peer to `POST /v1/adapters/{id}/webhook`: check that it comes from the
+    /// peer (a signature, say), submit what it says through `outbox`, and answer.
+    async fn webhook(&self, request: WebhookRequest, outbox: &Outbox) -> WebhookResponse {
+        let _ = (request, outbox);
+        WebhookResponse::new(404, "this adapter takes no webhook")
+    }
+}
+
+/// An inbound call from a peer.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+}
+
+impl WebhookRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The answer to a webhook: a status and a short plain-text body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl WebhookResponse {
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Self { status, body: body.into() }
+    }
 }
 
 /// A kind of adapter the binary can build from config, such as `dvc`. Kinds are registered in
@@ -133,12 +182,32 @@ pub trait AdapterKind: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Builds an adapter from its settings: the `[adapters.<id>]` table without the keys the bus
-    /// owns (`kind`, `routes`, `delivery`). Reports every problem, keyed relative to that table.
-    fn build(&self, id: &str, settings: &toml::Table) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>>;
+    /// owns (`kind`, `routes`, `delivery`, `requests`). Reports every problem, keyed relative to
+    /// that table.
+    fn build(
+        &self,
+        id: &str,
+        settings: &toml::Table,
+        context: &BuildContext,
+    ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>>;
 
     /// The simulator of this kind's peer, when it ships one.
     fn simulator(&self) -> Option<Arc<dyn Simulator>> {
         None
+    }
+}
+
+/// What the bus gives an adapter when it builds it.
+#[derive(Clone)]
+pub struct BuildContext {
+    /// The adapter's own memory, kept across restarts.
+    pub memory: Memory,
+}
+
+impl BuildContext {
+    /// For tests and checks: memory that is not kept.
+    pub fn ephemeral(id: &str) -> BuildContext {
+        BuildContext { memory: Memory::in_memory(id) }
     }
 }
 

@@ -11,6 +11,8 @@ pub mod engine;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod memory;
+pub mod outbox;
 pub mod peer;
 pub mod privacy;
 pub mod procedures;
@@ -24,9 +26,14 @@ pub mod store;
 pub mod testing;
 pub mod transport;
 
-pub use adapter::{Adapter, AdapterKind, Delivery, Failure, Outcome, ServiceError, ServiceRequest, Simulator};
+pub use adapter::{
+    Adapter, AdapterKind, BuildContext, Delivery, Failure, Outcome, ServiceError, ServiceRequest, Simulator,
+    WebhookRequest, WebhookResponse,
+};
 pub use config::{ConfigProblem, Secret};
 pub use envelope::Envelope;
+pub use memory::Memory;
+pub use outbox::{Outbox, Refusal, Submitted};
 
 /// Now, in Unix milliseconds: how the store and headers keep time.
 pub fn now_ms() -> i64 {

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::adapter::{AdapterKind, Simulator};
+use crate::adapter::{AdapterKind, BuildContext, Simulator};
 use crate::config::{Config, ConfigProblem};
 use crate::engine::AdapterRuntime;
+use crate::memory::{Memory, Remember};
 use crate::routing::check_pattern;
 
 /// A configured adapter, and its peer's simulator when running in sandbox mode.
@@ -16,7 +17,14 @@ pub struct Built {
 
 /// Builds every configured adapter, reporting every problem. In sandbox mode each adapter whose
 /// kind ships a simulator gets the simulator's settings for whatever the operator left unset.
-pub fn build(config: &Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> Result<Vec<Built>, Vec<ConfigProblem>> {
+/// `memory` keeps each adapter's own memory (the store; `None` for a check that builds nothing
+/// to keep).
+pub fn build(
+    config: &Config,
+    kinds: &[Arc<dyn AdapterKind>],
+    sandbox: bool,
+    memory: Option<Arc<dyn Remember>>,
+) -> Result<Vec<Built>, Vec<ConfigProblem>> {
     let mut built = Vec::new();
     let mut problems = Vec::new();
     for (id, section) in &config.adapters {
@@ -36,7 +44,11 @@ pub fn build(config: &Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> 
                 settings.entry(name).or_insert(value);
             }
         }
-        match kind.build(id, &settings) {
+        let context = match &memory {
+            Some(backend) => BuildContext { memory: Memory::new(id, backend.clone()) },
+            None => BuildContext::ephemeral(id),
+        };
+        match kind.build(id, &settings, &context) {
             Ok(adapter) => {
                 let routes = section.routes.clone().unwrap_or_else(|| adapter.routes());
                 for route in &routes {

@@ -1,13 +1,24 @@
 //! Routing keys and the AMQP topic patterns adapters subscribe with.
 //!
-//! The key is the message type plus a routing suffix (the province code), such as
-//! `dossier.status_changed.42`. The bus matches patterns itself too, so that it knows at ingress
-//! which adapters a message is for: it records one pending delivery per adapter, and refuses a
-//! message nobody would receive instead of letting the broker drop it.
+//! The key is the message type, the province code and the competent agency, such as
+//! `dossier.submitted.42.000-00-01-H42` (`_` when no agency is known): the national portal's
+//! adapter takes `dossier.submitted.#`, an agency's one-stop system
+//! `dossier.submitted.*.000-00-01-H42`. The bus matches patterns itself too, so that it knows at
+//! ingress which adapters a message is for: it records one pending delivery per adapter, and
+//! refuses a message nobody would receive instead of letting the broker drop it.
 
 /// The routing key a message is published with.
-pub fn routing_key(message_type: &str, suffix: &str) -> String {
-    format!("{message_type}.{suffix}")
+pub fn routing_key(message_type: &str, province: &str, agency: Option<&str>) -> String {
+    format!("{message_type}.{province}.{}", agency.map_or_else(|| NO_AGENCY.to_string(), agency_word))
+}
+
+/// The last word of a key when no agency is competent or known.
+pub const NO_AGENCY: &str = "_";
+
+/// An agency code as one word of a routing key: `000.00.01.H42` becomes `000-00-01-H42` (a dot
+/// would split it).
+pub fn agency_word(agency_code: &str) -> String {
+    agency_code.replace('.', "-")
 }
 
 /// Checks a topic pattern: dot-separated words of `a-z 0-9 _ -`, or `*` (one word), or `#` (any).
@@ -16,8 +27,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         return Err("a pattern cannot be empty".into());
     }
     for word in pattern.split('.') {
-        let plain = !word.is_empty()
-            && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !(plain || word == "*" || word == "#") {
             return Err(format!("`{word}` is not a word, `*` or `#`"));
         }
@@ -48,6 +58,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_name_the_province_and_the_competent_agency() {
+        assert_eq!(routing_key("dossier.submitted", "42", Some("000.00.01.H42")), "dossier.submitted.42.000-00-01-H42");
+        assert_eq!(routing_key("payment.status", "42", None), "payment.status.42._");
+        let key = routing_key("dossier.submitted", "42", Some("000.00.01.H42"));
+        assert!(matches("dossier.submitted.#", &key));
+        assert!(matches("dossier.submitted.*.000-00-01-H42", &key));
+        assert!(!matches("dossier.submitted.*.000-00-02-H42", &key));
+    }
+
+    #[test]
     fn topic_matching_follows_rabbitmq() {
         let key = "dossier.status_changed.42";
         assert!(matches("dossier.status_changed.#", key));
@@ -64,7 +84,8 @@ mod tests {
     fn patterns_are_checked() {
         assert!(check_pattern("dossier.status_changed.#").is_ok());
         assert!(check_pattern("dossier..x").is_err());
-        assert!(check_pattern("Dossier.x").is_err());
+        assert!(check_pattern("dossier.*.000-00-01-H42").is_ok());
+        assert!(check_pattern("dossier.x y").is_err());
         assert!(check_pattern("").is_err());
     }
 }

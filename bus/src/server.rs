@@ -36,7 +36,8 @@ pub struct RunningBus {
 /// Starts a bus on `config`. It starts even when the broker is down (and says so on /readyz):
 /// it connects as soon as the broker is there.
 pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> anyhow::Result<RunningBus> {
-    let built = registry::build(&config, kinds, sandbox).map_err(|problems| {
+    let store = Store::open(&config.store.sqlite_path().map_err(anyhow::Error::msg)?)?;
+    let built = registry::build(&config, kinds, sandbox, Some(Arc::new(store.clone()))).map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid config:\n  {}", lines.join("\n  "))
     })?;
@@ -45,7 +46,6 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         info!(adapter = %runtime.id, %addr, "sandbox: the peer's simulator is serving");
     }
     let catalogue = Arc::new(Catalogue::embedded().map_err(anyhow::Error::msg)?);
-    let store = Store::open(&config.store.sqlite_path().map_err(anyhow::Error::msg)?)?;
 
     let stop_http = CancellationToken::new();
     let stop_consumers = CancellationToken::new();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use lgsp_bus::config::Config;
-use lgsp_bus::{AdapterKind, ServiceRequest};
+use lgsp_bus::{AdapterKind, BuildContext, ServiceRequest};
 use lgsp_population::{PopulationKind, PopulationSim};
 use serde_json::{Value, json};
 
@@ -39,10 +39,11 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
 
     let mut settings = section.settings.clone();
     settings.insert("url".into(), sim.url().to_string().into());
-    let adapter = PopulationKind.build("population", &settings).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("adapters.population: {}", lines.join("; "))
-    })?;
+    let adapter =
+        PopulationKind.build("population", &settings, &BuildContext::ephemeral("population")).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("adapters.population: {}", lines.join("; "))
+        })?;
     let direct = measure(&requests, args.lookup_concurrency, |body| {
         let adapter = adapter.clone();
         let request = ServiceRequest {

@@ -261,7 +261,8 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
     settings.insert("url".into(), "ftp://lgsp.example".into());
     settings.insert("username".into(), "lgsp".into());
     settings.insert("timeout".into(), "2m".into());
-    let problems = BusinessKind.build("business", &settings).err().unwrap();
+    let problems =
+        BusinessKind.build("business", &settings, &lgsp_bus::BuildContext::ephemeral("business")).err().unwrap();
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["url", "password", "timeout"]);
     assert!(problems[1].reason.contains("LGSP__ADAPTERS__BUSINESS__PASSWORD"), "{}", problems[1]);
@@ -269,7 +270,7 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
     settings.insert("url".into(), "https://lgsp.example/dkkd".into());
     settings.insert("timeout".into(), "5s".into());
     settings.insert("password".into(), "from the environment".into());
-    let adapter = BusinessKind.build("business", &settings).unwrap();
+    let adapter = BusinessKind.build("business", &settings, &lgsp_bus::BuildContext::ephemeral("business")).unwrap();
     assert_eq!(adapter.services(), [SERVICE]);
     assert!(adapter.routes().is_empty(), "it consumes no messages");
 }
@@ -289,7 +290,7 @@ async fn the_sandbox_simulator_serves_where_the_settings_point() {
     assert_eq!(settings["password"].as_str(), Some("sandbox"));
     assert_eq!(simulator.serve(&settings).await.unwrap().port(), port);
 
-    let adapter = BusinessKind.build("business", &settings).unwrap();
+    let adapter = BusinessKind.build("business", &settings, &lgsp_bus::BuildContext::ephemeral("business")).unwrap();
     let reply = adapter.call(&request(BRANCH)).await.unwrap();
     assert_eq!(reply, expected_reply("branch"));
 

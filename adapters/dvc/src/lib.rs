@@ -15,7 +15,7 @@ pub mod sim;
 use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
-use lgsp_bus::{Adapter, AdapterKind, ConfigProblem, Simulator};
+use lgsp_bus::{Adapter, AdapterKind, BuildContext, ConfigProblem, Simulator};
 
 pub use adapter::DvcAdapter;
 pub use config::DvcConfig;
@@ -29,7 +29,12 @@ impl AdapterKind for DvcKind {
         "dvc"
     }
 
-    fn build(&self, id: &str, settings: &toml::Table) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
+    fn build(
+        &self,
+        id: &str,
+        settings: &toml::Table,
+        _: &BuildContext,
+    ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         let config = DvcConfig::from_settings(id, settings)?;
         let adapter = DvcAdapter::new(&config).map_err(|e| match e {
             client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],

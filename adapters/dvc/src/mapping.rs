@@ -214,6 +214,10 @@ pub struct DossierView {
     pub results: Vec<DocumentView>,
     /// Only in `dossier.status_changed`: the step that caused the change.
     pub progress: Option<ProgressView>,
+    /// The unit the dossier falls under: the bus routes by it; the portal's record has no field
+    /// for it (DonViXuLy is the agency), so it is not sent.
+    #[allow(dead_code)]
+    pub unit_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

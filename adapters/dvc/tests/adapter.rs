@@ -282,14 +282,14 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
     settings.insert("url".into(), "ftp://portal.example".into());
     settings.insert("username".into(), "lgsp".into());
     settings.insert("madonvi".into(), "H42".into());
-    let problems = DvcKind.build("dvc", &settings).err().unwrap();
+    let problems = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).err().unwrap();
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["url", "password", "madonvi"]);
 
     settings.insert("url".into(), "https://portal.example/adapter".into());
     settings.insert("madonvi".into(), UNIT.into());
     settings.insert("password".into(), "from the environment".into());
-    let adapter = DvcKind.build("dvc", &settings).unwrap();
+    let adapter = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).unwrap();
     assert_eq!(adapter.routes(), ["dossier.submitted.#", "dossier.status_changed.#"]);
     assert_eq!(adapter.max_batch(), 50);
     assert_eq!(DvcKind.name(), "dvc");
@@ -309,7 +309,7 @@ async fn the_sandbox_simulator_serves_where_the_settings_point() {
     }
     assert_eq!(simulator.serve(&settings).await.unwrap().port(), port);
 
-    let adapter = DvcKind.build("dvc", &settings).unwrap();
+    let adapter = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).unwrap();
     assert_eq!(adapter.deliver(&[delivery(SUBMITTED, example(SUBMITTED, 0))]).await, [Outcome::Delivered]);
 
     settings.insert("url".into(), "http://192.0.2.1:9101".into());

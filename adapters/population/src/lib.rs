@@ -16,7 +16,7 @@ pub mod sim;
 use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
-use lgsp_bus::{Adapter, AdapterKind, ConfigProblem, Simulator};
+use lgsp_bus::{Adapter, AdapterKind, BuildContext, ConfigProblem, Simulator};
 
 pub use adapter::PopulationAdapter;
 pub use config::PopulationConfig;
@@ -30,7 +30,12 @@ impl AdapterKind for PopulationKind {
         "population"
     }
 
-    fn build(&self, id: &str, settings: &toml::Table) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
+    fn build(
+        &self,
+        id: &str,
+        settings: &toml::Table,
+        _: &BuildContext,
+    ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         let config = PopulationConfig::from_settings(id, settings)?;
         let adapter = PopulationAdapter::new(&config).map_err(|e| match e {
             client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],

@@ -321,14 +321,16 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
     settings.insert("url".into(), "ftp://registry.example".into());
     settings.insert("ma_dvc".into(), "".into());
     settings.insert("ma_tich_hop".into(), "TH 1".into());
-    let problems = PopulationKind.build("population", &settings).err().unwrap();
+    let problems =
+        PopulationKind.build("population", &settings, &lgsp_bus::BuildContext::ephemeral("population")).err().unwrap();
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["url", "ma_dvc", "ma_tich_hop"]);
 
     settings.insert("url".into(), "https://registry.example/soap".into());
     settings.insert("ma_dvc".into(), MA_DVC.into());
     settings.insert("ma_tich_hop".into(), MA_TICH_HOP.into());
-    let adapter = PopulationKind.build("population", &settings).unwrap();
+    let adapter =
+        PopulationKind.build("population", &settings, &lgsp_bus::BuildContext::ephemeral("population")).unwrap();
     assert_eq!(adapter.services(), ["citizen.verify"]);
     assert!(adapter.routes().is_empty());
     assert_eq!(PopulationKind.name(), "population");
@@ -348,7 +350,8 @@ async fn the_sandbox_simulator_serves_where_the_settings_point() {
     }
     assert_eq!(simulator.serve(&settings).await.unwrap().port(), port);
 
-    let adapter = PopulationKind.build("population", &settings).unwrap();
+    let adapter =
+        PopulationKind.build("population", &settings, &lgsp_bus::BuildContext::ephemeral("population")).unwrap();
     let request = verify(BINH, "Trần Thị Bình", "1998-07-02", &["permanent_address"]);
     assert_eq!(
         checked(adapter.call(&request).await),

@@ -41,6 +41,8 @@ pub mod headers {
     /// The peer's answer to the last attempt, when there was one.
     pub const PEER_ANSWER: &str = "x-lgsp-peer-answer";
     pub const ADAPTER: &str = "x-lgsp-adapter";
+    /// The bus's annotations of the message (JSON): see `Delivery::annotations`.
+    pub const ANNOTATIONS: &str = "x-lgsp-annotations";
 }
 
 mod services;
@@ -117,6 +119,7 @@ struct Incoming {
     failures: u32,
     accepted_at: Option<i64>,
     first_failed_at: Option<i64>,
+    annotations: Arc<serde_json::Value>,
 }
 
 async fn consume(ctx: &Arc<Context>, link: &Link) -> Result<(), String> {
@@ -191,10 +194,21 @@ impl Incoming {
             failures: header(headers::ATTEMPTS).unwrap_or(0).max(0) as u32,
             accepted_at: header(headers::ACCEPTED_AT),
             first_failed_at: header(headers::FIRST_FAILED_AT),
+            annotations: Arc::new(annotations(&amqp)),
             envelope: Arc::new(envelope),
             amqp,
         }
     }
+}
+
+/// The bus's annotations of a message, carried as JSON in a header (an empty object if none).
+fn annotations(amqp: &AmqpDelivery) -> serde_json::Value {
+    let text =
+        amqp.properties.headers().as_ref().and_then(|h| h.inner().get(headers::ANNOTATIONS)).and_then(|v| match v {
+            AMQPValue::LongString(text) => Some(text.to_string()),
+            _ => None,
+        });
+    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({}))
 }
 
 fn as_i64(value: &AMQPValue) -> Option<i64> {
@@ -253,7 +267,12 @@ async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
         if !stale {
             newest.insert(key, envelope.seq);
         }
-        deliveries.push(Delivery { envelope: envelope.clone(), stale, attempt: item.failures + 1 });
+        deliveries.push(Delivery {
+            envelope: envelope.clone(),
+            annotations: item.annotations.clone(),
+            stale,
+            attempt: item.failures + 1,
+        });
         work.push((item, newest_seq));
     }
     if deliveries.is_empty() {

@@ -157,7 +157,7 @@ fn prepare(app: &AppState, value: Value) -> Result<Prepared, Problem> {
             format!("`{}` is not a member of this bus (see [members] in the config)", envelope.source),
         )]));
     }
-    let routing_key = routing_key(&envelope.message_type, &app.routing_suffix);
+    let routing_key = routing_key(&envelope.message_type, &app.routing_suffix, None);
     let adapters: Vec<String> = app
         .subscriptions
         .iter()

@@ -84,6 +84,17 @@ const STEPS: &[&str] = &[
          reusable_count INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX dossier_reuse_by_day ON dossier_reuse (received_on);",
+    // 3: routing by competence, payment and postal state of dossiers, adapters' own memory.
+    "ALTER TABLE messages ADD COLUMN routing TEXT;
+     ALTER TABLE dossiers ADD COLUMN competent_agency TEXT;
+     ALTER TABLE dossiers ADD COLUMN payment TEXT;
+     ALTER TABLE dossiers ADD COLUMN postal TEXT;
+     CREATE TABLE adapter_memory (
+         adapter TEXT NOT NULL,
+         key     TEXT NOT NULL,
+         value   TEXT NOT NULL,
+         PRIMARY KEY (adapter, key)
+     ) WITHOUT ROWID;",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -162,6 +162,21 @@ impl Store {
         self.write(writer::Write::Lookup(lookup)).await
     }
 
+    /// Remembers one key for an adapter (see [`crate::memory::Memory`]).
+    pub async fn remember(&self, adapter: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        let write = writer::Write::Remember { adapter: adapter.into(), key: key.into(), value: value.into() };
+        self.write(write).await
+    }
+
+    pub async fn recall(&self, adapter: &str, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT value FROM adapter_memory WHERE adapter = ?1 AND key = ?2")?
+                .query_row([adapter, key], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
     /// Whether the store itself keeps messages of this type (so they are worth accepting even
     /// when no adapter receives them).
     pub fn indexes(message_type: &str) -> bool {
@@ -470,6 +485,17 @@ impl Store {
             rows.collect()
         })
         .await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::memory::Remember for Store {
+    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, String> {
+        self.recall(adapter, key).await.map_err(|e| e.to_string())
+    }
+
+    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), String> {
+        self.remember(adapter, key, value).await.map_err(|e| e.to_string())
     }
 }
 

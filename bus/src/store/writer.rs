@@ -110,6 +110,12 @@ pub(super) enum Write {
     Accepted(Vec<Accepted>),
     Outcomes(Vec<OutcomeRecord>),
     Lookup(LookupRecord),
+    /// One key of an adapter's memory.
+    Remember {
+        adapter: String,
+        key: String,
+        value: String,
+    },
 }
 
 /// What a committed group changed, for the metrics.
@@ -210,6 +216,13 @@ fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<Tally> {
                 }
             }
             Write::Lookup(lookup) => write_lookup(&tx, lookup)?,
+            Write::Remember { adapter, key, value } => {
+                tx.prepare_cached(
+                    "INSERT INTO adapter_memory (adapter, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (adapter, key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![adapter, key, value])?;
+            }
         }
     }
     tx.commit()?;

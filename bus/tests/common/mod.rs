@@ -124,7 +124,12 @@ impl AdapterKind for ScriptedKind {
         "scripted"
     }
 
-    fn build(&self, _id: &str, _settings: &toml::Table) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
+    fn build(
+        &self,
+        _: &str,
+        _: &toml::Table,
+        _: &lgsp_bus::BuildContext,
+    ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         Ok(self.0.clone())
     }
 }
