@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+use crate::competence::Competence;
 use crate::procedures::Procedures;
 
 /// Prefix of the environment variables that override config keys.
@@ -125,6 +126,29 @@ pub struct Config {
     pub adapters: BTreeMap<String, AdapterSection>,
     /// The procedure catalogue `bus.procedures` points to.
     pub procedures: Procedures,
+    pub routing: RoutingConfig,
+    /// The competence tables `[routing]` points to; without them every dossier is routed to the
+    /// province as a whole.
+    pub competence: Option<Competence>,
+}
+
+/// `[routing]`: routing dossiers to the competent agency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// The administrative unit catalogue (relative to this config file).
+    #[serde(default)]
+    pub units: Option<PathBuf>,
+    /// The competence rules: procedure × unit → agency (relative to this config file).
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+    /// How often the two files are checked for changes (a changed, valid table is taken at once).
+    #[serde(default = "default_reload_every", with = "duration")]
+    pub reload_every: Duration,
+}
+
+const fn default_reload_every() -> Duration {
+    Duration::from_secs(5)
 }
 
 /// `[bus]`: the bus instance itself.
@@ -414,9 +438,18 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| vec![ConfigProblem::new("", format!("cannot read {}: {e}", path.display()))])?;
         let mut config = Self::from_toml(&text, env)?;
+        let beside = |file: &Path| path.parent().unwrap_or(Path::new(".")).join(file);
         if let Some(file) = &config.bus.procedures {
-            let file = path.parent().unwrap_or(Path::new(".")).join(file);
-            config.procedures = Procedures::load(&file)?;
+            config.procedures = Procedures::load(&beside(file))?;
+        }
+        match (config.routing.units.take(), config.routing.rules.take()) {
+            (Some(units), Some(rules)) => {
+                let (units, rules) = (beside(&units), beside(&rules));
+                config.competence = Some(Competence::load(&units, &rules)?);
+                (config.routing.units, config.routing.rules) = (Some(units), Some(rules));
+            }
+            (None, None) => {}
+            _ => return Err(vec![ConfigProblem::new("routing", "needs both units and rules, or neither")]),
         }
         Ok(config)
     }
@@ -450,18 +483,19 @@ impl Config {
                 toml::Table::new()
             }
         };
-        let (bus, http, amqp, store, members, adapters) = (
+        let (bus, http, amqp, store, members, adapters, routing) = (
             section("bus"),
             section("http"),
             section("amqp"),
             section("store"),
             section("members"),
             section("adapters"),
+            section("routing"),
         );
         for unknown in table.keys() {
             problems.push(ConfigProblem::new(
                 unknown.as_str(),
-                "unknown section; expected bus, http, amqp, store, members or adapters",
+                "unknown section; expected bus, http, amqp, store, routing, members or adapters",
             ));
         }
 
@@ -470,6 +504,7 @@ impl Config {
         let amqp: Option<AmqpConfig> = keep(&mut problems, "amqp", parse_section(&amqp));
         let store: Option<StoreConfig> = keep(&mut problems, "store", parse_section(&store));
         let members: Option<BTreeMap<String, MemberConfig>> = keep(&mut problems, "members", parse_section(&members));
+        let routing: Option<RoutingConfig> = keep(&mut problems, "routing", parse_section(&routing));
 
         let mut sections = BTreeMap::new();
         for (id, value) in adapters {
@@ -503,9 +538,19 @@ impl Config {
             problems.push(ConfigProblem::new("bus.province_code", "must be letters and digits, such as 42"));
         }
 
-        match (bus, http, amqp, store, members) {
-            (Some(bus), Some(http), Some(amqp), Some(store), Some(members)) if problems.is_empty() => {
-                Ok(Config { bus, http, amqp, store, members, adapters: sections, procedures: Procedures::default() })
+        match (bus, http, amqp, store, members, routing) {
+            (Some(bus), Some(http), Some(amqp), Some(store), Some(members), Some(routing)) if problems.is_empty() => {
+                Ok(Config {
+                    bus,
+                    http,
+                    amqp,
+                    store,
+                    members,
+                    adapters: sections,
+                    procedures: Procedures::default(),
+                    routing,
+                    competence: None,
+                })
             }
             _ => Err(problems),
         }

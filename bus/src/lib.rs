@@ -6,15 +6,18 @@
 //! - [`routing`]: routing keys and topic patterns.
 
 pub mod adapter;
+pub mod competence;
 pub mod config;
 pub mod engine;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod ingress;
 pub mod memory;
 pub mod outbox;
 pub mod peer;
 pub mod privacy;
+pub mod problem;
 pub mod procedures;
 pub mod registry;
 pub mod routing;

@@ -11,8 +11,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::adapter::AdapterKind;
+use crate::competence::Routes;
 use crate::config::Config;
 use crate::http::AppState;
+use crate::ingress::Ingress;
 use crate::schema::Catalogue;
 use crate::store::Store;
 use crate::transport::{Broker, Subscription};
@@ -61,25 +63,38 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         })
         .collect();
     let (broker, supervisor) = Broker::start(config.amqp.clone(), subscriptions, stop_broker.clone());
-    let engine = engine::spawn(&adapters, &broker, &store, &stop_consumers);
+    let routes = config.competence.clone().map(Routes::new);
+    if let (Some(routes), Some(units), Some(rules)) = (&routes, &config.routing.units, &config.routing.rules) {
+        routes.watch(units.clone(), rules.clone(), config.routing.reload_every, stop_broker.clone());
+    }
+    let members = Arc::new(config.members.clone());
+    let ingress = Arc::new(Ingress::new(
+        catalogue.clone(),
+        broker.clone(),
+        store.clone(),
+        members.clone(),
+        adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect(),
+        config.bus.province_code.clone(),
+        Arc::new(config.procedures.clone()),
+        routes,
+    ));
+    let engine = engine::spawn(&adapters, &broker, &store, &ingress, &stop_consumers);
 
     let state = AppState {
+        ingress: ingress.clone(),
         catalogue,
         broker: broker.clone(),
         store: store.clone(),
-        members: Arc::new(config.members.clone()),
-        subscriptions: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect()),
-        routing_suffix: config.bus.province_code.clone(),
+        members,
         metrics: metrics(),
-        id_locks: Arc::new((0..AppState::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
         max_batch_messages: config.http.max_batch_messages,
-        procedures: Arc::new(config.procedures.clone()),
         services: Arc::new(
             adapters
                 .iter()
                 .flat_map(|a| a.services.iter().map(|service| (service.clone(), a.requests.timeout)))
                 .collect(),
         ),
+        adapters: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.adapter.clone())).collect()),
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

@@ -25,6 +25,8 @@ use tracing::{error, info, warn};
 use crate::adapter::{Adapter, Delivery, Failure, Outcome};
 use crate::config::{DeliveryPolicy, RequestPolicy};
 use crate::envelope::Envelope;
+use crate::ingress::Ingress;
+use crate::outbox::Outbox;
 use crate::store::{DeliveryState, OutcomeRecord, Store};
 use crate::transport::{Broker, Link, Target};
 use crate::{events, now_ms};
@@ -64,6 +66,7 @@ pub fn spawn(
     adapters: &[Arc<AdapterRuntime>],
     broker: &Broker,
     store: &Store,
+    ingress: &Arc<Ingress>,
     shutdown: &CancellationToken,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
@@ -78,10 +81,26 @@ pub fn spawn(
             tasks.spawn(run_adapter(ctx.clone()));
         }
         if !runtime.services.is_empty() {
-            tasks.spawn(services::serve(ctx));
+            tasks.spawn(services::serve(ctx.clone()));
         }
+        tasks.spawn(run_own_work(ctx, Outbox::new(&runtime.id, ingress.clone())));
     }
     tasks
+}
+
+/// The adapter's own work (polling its peer, say), restarted after a pause if it stops early.
+async fn run_own_work(ctx: Arc<Context>, outbox: Outbox) {
+    loop {
+        ctx.runtime.adapter.run(outbox.clone(), ctx.shutdown.clone()).await;
+        if ctx.shutdown.is_cancelled() {
+            return;
+        }
+        warn!(adapter = %ctx.runtime.id, "the adapter's own work stopped; restarting it in 5 s");
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = ctx.shutdown.cancelled() => return,
+        }
+    }
 }
 
 struct Context {

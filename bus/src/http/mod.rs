@@ -1,9 +1,11 @@
 //! The HTTP API for members and operators (the OpenAPI document at `/v1/openapi.json` lists it).
 
+pub use crate::problem;
+
+mod adapters;
 mod dossiers;
 mod messages;
 mod operations;
-pub mod problem;
 mod reports;
 mod services;
 
@@ -15,8 +17,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::adapter::Adapter;
 use crate::config::{HttpConfig, MemberConfig};
-use crate::procedures::Procedures;
+use crate::ingress::Ingress;
 use crate::schema::Catalogue;
 use crate::store::Store;
 use crate::transport::Broker;
@@ -24,28 +27,19 @@ use crate::transport::Broker;
 /// Everything the handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    /// How messages are accepted (members' and adapters' alike).
+    pub ingress: Arc<Ingress>,
     pub catalogue: Arc<Catalogue>,
     pub broker: Broker,
     pub store: Store,
     pub members: Arc<BTreeMap<String, MemberConfig>>,
-    /// (adapter, routing-key patterns): who receives what.
-    pub subscriptions: Arc<Vec<(String, Vec<String>)>>,
-    /// The routing suffix of every message (the province code).
-    pub routing_suffix: String,
     pub metrics: PrometheusHandle,
-    /// Submissions of one id are handled one at a time (striped, so different ids rarely wait).
-    pub id_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Most messages in one batch request.
     pub max_batch_messages: usize,
-    /// The procedure catalogue (the papers each procedure needs).
-    pub procedures: Arc<Procedures>,
     /// Request/reply services adapters answer, with how long a caller waits.
     pub services: Arc<BTreeMap<String, Duration>>,
-}
-
-impl AppState {
-    /// Stripes for [`AppState::id_locks`]: enough that concurrent submissions seldom share one.
-    pub const ID_LOCK_STRIPES: usize = 4096;
+    /// The adapters, by id, for their webhooks.
+    pub adapters: Arc<BTreeMap<String, Arc<dyn Adapter>>>,
 }
 
 /// The whole API; tests can call it without a socket.
@@ -55,6 +49,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .merge(dossiers::router())
         .merge(services::router())
         .merge(reports::router())
+        .merge(adapters::router())
         .merge(operations::router())
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)

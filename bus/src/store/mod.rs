@@ -88,6 +88,8 @@ pub struct MessageView {
     pub seq: u64,
     pub accepted_at: i64,
     pub routing_key: String,
+    /// Where it was routed, and why.
+    pub routing: serde_json::Value,
     pub deliveries: Vec<DeliveryView>,
 }
 
@@ -112,6 +114,12 @@ pub struct DossierView {
     pub completed_at: Option<String>,
     pub message_id: String,
     pub updated_at: i64,
+    /// The agency competent for it (where the bus routed it).
+    pub competent_agency: Option<String>,
+    /// The latest payment.status.
+    pub payment: Option<serde_json::Value>,
+    /// The latest postal.shipment_status.
+    pub postal: Option<serde_json::Value>,
 }
 
 #[derive(Clone)]
@@ -265,7 +273,7 @@ impl Store {
             let id = id.to_string();
             let Some(mut message) = conn
                 .prepare_cached(
-                    "SELECT id, type, source, subject, seq, accepted_at, routing_key FROM messages WHERE id = ?1",
+                    "SELECT id, type, source, subject, seq, accepted_at, routing_key, routing FROM messages WHERE id = ?1",
                 )?
                 .query_row([&id], |row| {
                     Ok(MessageView {
@@ -276,6 +284,10 @@ impl Store {
                         seq: row.get::<_, i64>(4)? as u64,
                         accepted_at: row.get(5)?,
                         routing_key: row.get(6)?,
+                        routing: row
+                            .get::<_, Option<String>>(7)?
+                            .and_then(|text| serde_json::from_str(&text).ok())
+                            .unwrap_or_default(),
                         deliveries: Vec::new(),
                     })
                 })
@@ -307,7 +319,7 @@ impl Store {
         self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT code, status, seq, procedure_code, agency_code, received_at, due_at, completed_at,
-                        message_id, updated_at
+                        message_id, updated_at, competent_agency, payment, postal
                  FROM dossiers WHERE code = ?1",
             )?
             .query_row([code], |row| {
@@ -322,6 +334,9 @@ impl Store {
                     completed_at: row.get(7)?,
                     message_id: row.get(8)?,
                     updated_at: row.get(9)?,
+                    competent_agency: row.get(10)?,
+                    payment: json_column(row.get(11)?),
+                    postal: json_column::<serde_json::Value>(row.get(12)?).map(|p| p["status"].clone()),
                 })
             })
             .optional()
@@ -378,7 +393,46 @@ pub struct LookupView {
     pub outcome: String,
 }
 
+fn json_column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+    text.and_then(|text| serde_json::from_str(&text).ok())
+}
+
 impl Store {
+    /// The agency a dossier was routed to, if the bus routed it.
+    pub async fn competent_agency(&self, dossier_code: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT competent_agency FROM dossiers WHERE code = ?1")?
+                .query_row([dossier_code], |row| row.get::<_, Option<String>>(0))
+                .optional()
+                .map(Option::flatten)
+        })
+        .await
+    }
+
+    /// Of the document `types`, the newest on file for a holder valid on `valid_on`: `{type,
+    /// number, issuer, dossier_code}` each.
+    pub async fn reusable(
+        &self,
+        holder_kind: &str,
+        holder_id: &str,
+        types: &[String],
+        valid_on: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.documents(holder_kind, holder_id, types, valid_on).await?;
+        let mut newest: Vec<serde_json::Value> = Vec::new();
+        for kind in types {
+            // Documents come newest first.
+            if let Some(d) = found.iter().find(|d| &d.document_type == kind) {
+                newest.push(serde_json::json!({"type": kind, "number": d.number, "issuer": d.issuer,
+                                               "dossier_code": d.dossier_code}));
+            }
+        }
+        Ok(newest)
+    }
+
     /// Documents on file for a holder, valid on `valid_on` (YYYY-MM-DD), of the given types (all
     /// when empty), newest first.
     pub async fn documents(

@@ -20,7 +20,9 @@ fn accepted(envelope: &Arc<Envelope>, adapters: &[&str]) -> Accepted {
         routing_key: format!("{}.42", envelope.message_type),
         accepted_at: 1_000,
         adapters: adapters.iter().map(|a| a.to_string()).collect(),
-        requires: Vec::new(),
+        routing: json!({"agency": null, "reason": "test"}),
+        competent_agency: None,
+        documents_reuse: None,
     }
 }
 
@@ -195,11 +197,19 @@ async fn a_submitted_dossier_records_which_papers_were_already_on_file() {
         result_ready("000.00.01.H42-261120-0001", citizen, json!([paper("GKS", "123/2026", "2026-11-24", None)]));
     store.record_accepted(vec![accepted(&result, &[])]).await.unwrap();
 
+    // What ingress looks up for a dossier whose procedure needs a birth certificate and a
+    // residence confirmation, then records with it.
+    let required = vec!["GKS".to_string(), "XNCT".to_string()];
+    let on_file = store.reusable("citizen", citizen, &required, "2026-12-01").await.unwrap();
+    let expected = json!({"type": "GKS", "number": "123/2026", "issuer": "UBND xã Thạch Hà",
+                          "dossier_code": "000.00.01.H42-261120-0001"});
+    assert_eq!(on_file, [expected]);
+    assert!(store.reusable("citizen", "042198000002", &required, "2026-12-01").await.unwrap().is_empty());
     let mut later = accepted(&submitted("000.00.01.H42-261201-0001", citizen, "2026-12-01T08:00:00+07:00"), &["dvc"]);
-    later.requires = vec!["GKS".into(), "XNCT".into()];
+    later.documents_reuse = Some(json!({"required": required, "reusable": on_file}));
     let mut stranger =
         accepted(&submitted("000.00.01.H42-261201-0002", "042198000002", "2026-12-01T09:00:00+07:00"), &["dvc"]);
-    stranger.requires = vec!["GKS".into()];
+    stranger.documents_reuse = Some(json!({"required": ["GKS"], "reusable": []}));
     store.record_accepted(vec![later, stranger]).await.unwrap();
 
     let reuse = store.reuse("000.00.01.H42-261201-0001").await.unwrap().unwrap();

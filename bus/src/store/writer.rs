@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{DeliveryState, StoreError};
@@ -27,8 +27,13 @@ pub struct Accepted {
     pub accepted_at: i64,
     /// The adapters whose routes match: each gets a pending delivery.
     pub adapters: Vec<String>,
-    /// For a dossier.submitted: the document types its procedure needs, looked for on file.
-    pub requires: Vec<String>,
+    /// Where it was routed, and why.
+    pub routing: serde_json::Value,
+    /// For a dossier.submitted: the agency competent for it.
+    pub competent_agency: Option<String>,
+    /// For a dossier.submitted: `{required, reusable}`, the papers its procedure needs and those
+    /// already on file.
+    pub documents_reuse: Option<serde_json::Value>,
 }
 
 /// One lookup of a registry or of documents on file: who asked, whose data, for which dossier.
@@ -234,8 +239,8 @@ fn write_accepted(tx: &Transaction, accepted: &Accepted, tally: &mut Tally) -> r
     let id = envelope.id.to_string();
     let occurred_at = envelope.occurred_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     tx.prepare_cached(
-        "INSERT INTO messages (id, type, source, subject, seq, occurred_at, digest, routing_key, accepted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO messages (id, type, source, subject, seq, occurred_at, digest, routing_key, accepted_at, routing)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
     )?
     .execute(params![
         id,
@@ -246,7 +251,8 @@ fn write_accepted(tx: &Transaction, accepted: &Accepted, tally: &mut Tally) -> r
         occurred_at,
         accepted.digest,
         accepted.routing_key,
-        accepted.accepted_at
+        accepted.accepted_at,
+        accepted.routing.to_string()
     ])?;
     // A fast consumer may have recorded its outcome already: never overwrite it.
     let mut pending = tx.prepare_cached(
@@ -259,13 +265,36 @@ fn write_accepted(tx: &Transaction, accepted: &Accepted, tally: &mut Tally) -> r
     if let Some(dossier) = DossierUpdate::from_envelope(envelope) {
         write_dossier(tx, &dossier, accepted.accepted_at)?;
     }
+    let code = envelope.payload.get("dossier_code").and_then(|v| v.as_str()).unwrap_or(&envelope.subject);
     match envelope.message_type.as_str() {
         "dossier.result_ready" => index_documents(tx, envelope)?,
         "dossier.submitted" => {
-            if let Some(reusable) = record_reuse(tx, envelope, &accepted.requires)? {
+            if let Some(agency) = &accepted.competent_agency {
+                tx.prepare_cached("UPDATE dossiers SET competent_agency = ?2 WHERE code = ?1")?
+                    .execute(params![code, agency])?;
+            }
+            if let Some(reuse) = &accepted.documents_reuse
+                && let Some(reusable) = record_reuse(tx, envelope, reuse)?
+            {
                 tally.dossiers += 1;
                 tally.with_reusable += u64::from(reusable > 0);
             }
+        }
+        // The latest payment and postal state of a dossier the bus knows.
+        "payment.status" => {
+            tx.prepare_cached("UPDATE dossiers SET payment = ?2 WHERE code = ?1")?
+                .execute(params![code, envelope.payload.to_string()])?;
+        }
+        "postal.shipment_status" => {
+            tx.prepare_cached(
+                "UPDATE dossiers SET postal = ?2
+                 WHERE code = ?1 AND (postal IS NULL OR json_extract(postal, '$.seq') <= ?3)",
+            )?
+            .execute(params![
+                code,
+                serde_json::json!({"seq": envelope.seq, "status": envelope.payload}).to_string(),
+                envelope.seq as i64
+            ])?;
         }
         _ => {}
     }
@@ -314,48 +343,28 @@ fn index_documents(tx: &Transaction, envelope: &Envelope) -> rusqlite::Result<()
     Ok(())
 }
 
-/// Records which of the papers a submitted dossier's procedure needs were already on file,
-/// valid on the day it was received. The first submission of a dossier counts. Returns how many
-/// were (None when the dossier was already recorded).
-fn record_reuse(tx: &Transaction, envelope: &Envelope, requires: &[String]) -> rusqlite::Result<Option<usize>> {
+/// Records which of the papers a submitted dossier's procedure needs were already on file (as
+/// ingress found them). The first submission of a dossier counts. Returns how many were (None
+/// when the dossier was already recorded).
+fn record_reuse(tx: &Transaction, envelope: &Envelope, reuse: &serde_json::Value) -> rusqlite::Result<Option<usize>> {
     let payload = &envelope.payload;
     let text = |key: &str| payload.get(key).and_then(|v| v.as_str()).unwrap_or_default();
-    let applicant = &payload["applicant"];
-    let (kind, holder) = (
-        applicant.get("kind").and_then(|v| v.as_str()).unwrap_or_default(),
-        applicant.get("id").and_then(|v| v.as_str()).unwrap_or_default(),
-    );
     let received_on = text("received_at").get(..10).unwrap_or_default();
-    let mut reusable = Vec::new();
-    let mut find = tx.prepare_cached(
-        "SELECT number, issuer, dossier_code FROM documents
-         WHERE holder_kind = ?1 AND holder_id = ?2 AND type = ?3 AND issued_on <= ?4
-           AND (valid_until IS NULL OR valid_until >= ?4)
-         ORDER BY issued_on DESC LIMIT 1",
-    )?;
-    for kind_of_paper in requires {
-        let found = find
-            .query_row(params![kind, holder, kind_of_paper, received_on], |row| {
-                Ok(serde_json::json!({"type": kind_of_paper, "number": row.get::<_, String>(0)?,
-                    "issuer": row.get::<_, String>(1)?, "dossier_code": row.get::<_, String>(2)?}))
-            })
-            .optional()?;
-        reusable.extend(found);
-    }
+    let reusable = reuse["reusable"].as_array().map_or(0, Vec::len);
     let inserted = tx
         .prepare_cached(
             "INSERT INTO dossier_reuse (dossier_code, procedure_code, received_on, required, reusable, reusable_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dossier_code) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dossier_code) DO NOTHING",
         )?
         .execute(params![
             text("dossier_code"),
             text("procedure_code"),
             received_on,
-            serde_json::to_string(requires).unwrap_or_default(),
-            serde_json::Value::Array(reusable.clone()).to_string(),
-            reusable.len() as i64
+            reuse["required"].to_string(),
+            reuse["reusable"].to_string(),
+            reusable as i64
         ])?;
-    Ok((inserted == 1).then_some(reusable.len()))
+    Ok((inserted == 1).then_some(reusable))
 }
 
 fn write_lookup(tx: &Transaction, lookup: &LookupRecord) -> rusqlite::Result<()> {

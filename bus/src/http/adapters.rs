@@ -1,0 +1,32 @@
+//! `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say). The
+//! adapter checks that the call comes from its peer and submits what it says.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::AppState;
+use crate::adapter::WebhookRequest;
+use crate::outbox::Outbox;
+use crate::problem::Problem;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/adapters/{id}/webhook", post(webhook))
+}
+
+async fn webhook(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(adapter) = app.adapters.get(&id) else {
+        return Problem::not_found("adapter").detail(format!("`{id}` is not an adapter of this bus")).into_response();
+    };
+    let headers = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    let outbox = Outbox::new(&id, app.ingress.clone());
+    let answer = adapter.webhook(WebhookRequest { headers, body }, &outbox).await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, answer.body).into_response()
+}

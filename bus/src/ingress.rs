@@ -1,0 +1,340 @@
+//! Ingress: how a message becomes accepted, whoever sends it — a member over HTTP, or an
+//! adapter through its outbox.
+//!
+//! A message is checked against its schemas, routed (to the agency competent for a submitted
+//! dossier; the others follow their dossier), annotated (the routing decision, and for a
+//! submitted dossier the papers already on file), published and confirmed by the broker, and
+//! recorded. Only then is it accepted. A known id is answered as known and not published again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::http::StatusCode;
+use lapin::BasicProperties;
+use lapin::types::{AMQPValue, FieldTable};
+use serde_json::{Value, json};
+use tracing::error;
+use uuid::Uuid;
+
+use crate::competence::Routes;
+use crate::config::MemberConfig;
+use crate::engine::headers;
+use crate::envelope::Envelope;
+use crate::outbox::{Refusal, Submit, Submitted};
+use crate::problem::Problem;
+use crate::procedures::Procedures;
+use crate::routing::{matches, routing_key};
+use crate::schema::{Catalogue, Violation};
+use crate::store::{Accepted, Store};
+use crate::transport::{Broker, PublishError, Target};
+use crate::{events, now_ms};
+
+/// Who is submitting.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender<'a> {
+    /// A member over HTTP: its envelope's `source` must be one of `[members]`.
+    Member,
+    /// An adapter through its outbox: the envelope's `source` is the adapter's id.
+    Adapter(&'a str),
+}
+
+pub struct Ingress {
+    pub catalogue: Arc<Catalogue>,
+    pub broker: Broker,
+    pub store: Store,
+    pub members: Arc<BTreeMap<String, MemberConfig>>,
+    /// (adapter, routing-key patterns): who receives what.
+    pub subscriptions: Vec<(String, Vec<String>)>,
+    /// The province this bus serves: the second word of every routing key.
+    pub province: String,
+    pub procedures: Arc<Procedures>,
+    /// The competence tables, when configured.
+    pub routes: Option<Routes>,
+    /// Submissions of one id are handled one at a time (striped, so different ids rarely wait).
+    id_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+/// A message that passed every check, ready to publish.
+pub struct Prepared {
+    envelope: Arc<Envelope>,
+    /// The canonical JSON that is published, and its digest.
+    body: Vec<u8>,
+    digest: String,
+    routing_key: String,
+    /// The adapters whose routes match.
+    adapters: Vec<String>,
+    /// The routing decision, and for a submitted dossier the papers already on file.
+    annotations: Value,
+    competent_agency: Option<String>,
+}
+
+impl Ingress {
+    /// Stripes of the id locks: enough that concurrent submissions seldom share one.
+    const ID_LOCK_STRIPES: usize = 4096;
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        broker: Broker,
+        store: Store,
+        members: Arc<BTreeMap<String, MemberConfig>>,
+        subscriptions: Vec<(String, Vec<String>)>,
+        province: String,
+        procedures: Arc<Procedures>,
+        routes: Option<Routes>,
+    ) -> Ingress {
+        let id_locks = (0..Self::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
+        Ingress { catalogue, broker, store, members, subscriptions, province, procedures, routes, id_locks }
+    }
+
+    /// Checks one envelope, routes and annotates it.
+    pub async fn prepare(&self, mut value: Value, sender: Sender<'_>) -> Result<Prepared, Problem> {
+        if let Sender::Adapter(id) = sender
+            && let Some(envelope) = value.as_object_mut()
+        {
+            envelope.insert("source".into(), Value::String(id.to_string()));
+        }
+        let envelope = self.catalogue.check_envelope(value).map_err(invalid)?;
+        if matches!(sender, Sender::Member) && !self.members.contains_key(&envelope.source) {
+            return Err(invalid(vec![Violation::new(
+                "/source",
+                format!("`{}` is not a member of this bus (see [members] in the config)", envelope.source),
+            )]));
+        }
+        let (agency, routing) = self.route(&envelope).await?;
+        let routing_key = routing_key(&envelope.message_type, &self.province, agency.as_deref());
+        let adapters: Vec<String> = self
+            .subscriptions
+            .iter()
+            .filter(|(_, routes)| routes.iter().any(|route| matches(route, &routing_key)))
+            .map(|(adapter, _)| adapter.clone())
+            .collect();
+        // A type the store indexes for itself (a result's documents) is worth keeping even when
+        // no adapter receives it; anything else nobody receives is refused, not dropped.
+        if adapters.is_empty() && !Store::indexes(&envelope.message_type) {
+            return Err(unroutable(&envelope.message_type, &routing_key));
+        }
+        let mut annotations = json!({ "routing": routing });
+        if envelope.message_type == "dossier.submitted" {
+            annotations["documents_reuse"] = self.documents_reuse(&envelope).await?;
+        }
+        let competent_agency = (envelope.message_type == "dossier.submitted").then(|| agency.clone()).flatten();
+        let (body, digest) = envelope.encode();
+        Ok(Prepared {
+            envelope: Arc::new(envelope),
+            body,
+            digest,
+            routing_key,
+            adapters,
+            annotations,
+            competent_agency,
+        })
+    }
+
+    /// The agency a message goes to, and why. A submitted dossier goes to the agency competent
+    /// for its procedure in its unit; every other message about a dossier follows it there.
+    async fn route(&self, envelope: &Envelope) -> Result<(Option<String>, Value), Problem> {
+        let payload = &envelope.payload;
+        let text = |key: &str| payload.get(key).and_then(Value::as_str);
+        if envelope.message_type == "dossier.submitted"
+            && let Some(routes) = &self.routes
+        {
+            let tables = routes.current();
+            let procedure = text("procedure_code").unwrap_or_default();
+            let unit = text("unit_code").unwrap_or(&self.province);
+            return match tables.decide(procedure, unit) {
+                Ok(decision) => Ok((
+                    Some(decision.agency.clone()),
+                    json!({"agency": decision.agency, "reason": decision.reason, "tables": tables.version}),
+                )),
+                Err(why) => Err(no_competent_agency(procedure, unit, &why)),
+            };
+        }
+        let dossier = text("dossier_code").unwrap_or(&envelope.subject);
+        let known = self.store.competent_agency(dossier).await.map_err(|e| Problem::unavailable(e.to_string()))?;
+        Ok(match (known, text("agency_code")) {
+            (Some(agency), _) => {
+                let reason = format!("follows dossier {dossier}, routed to {agency}");
+                (Some(agency.clone()), json!({"agency": agency, "reason": reason}))
+            }
+            (None, Some(agency)) => {
+                (Some(agency.to_string()), json!({"agency": agency, "reason": "the message's agency_code"}))
+            }
+            (None, None) => (None, json!({"agency": null, "reason": "no agency known: routed to the province"})),
+        })
+    }
+
+    /// The papers a submitted dossier's procedure needs, and those already on file for its
+    /// applicant, valid on the day it was received.
+    async fn documents_reuse(&self, envelope: &Envelope) -> Result<Value, Problem> {
+        let payload = &envelope.payload;
+        let procedure = payload["procedure_code"].as_str().unwrap_or_default();
+        let required = self.procedures.requires(procedure).to_vec();
+        let received_on = payload["received_at"].as_str().and_then(|t| t.get(..10)).unwrap_or_default();
+        let applicant = &payload["applicant"];
+        let reusable = self
+            .store
+            .reusable(
+                applicant["kind"].as_str().unwrap_or_default(),
+                applicant["id"].as_str().unwrap_or_default(),
+                &required,
+                received_on,
+            )
+            .await
+            .map_err(|e| Problem::unavailable(e.to_string()))?;
+        Ok(json!({"required": required, "reusable": reusable}))
+    }
+
+    /// Accepts prepared messages: each new id is published (confirms awaited together) and all
+    /// are recorded in one write; a known id answers `200` and is not published again.
+    pub async fn accept(&self, prepared: Vec<Prepared>) -> Vec<Result<(StatusCode, Uuid), Problem>> {
+        // One submission of an id at a time: a concurrent retry waits, then finds it known.
+        // Stripes are locked in ascending order so two batches never wait on each other in a cycle.
+        let mut stripes: Vec<usize> = prepared.iter().map(|p| stripe(p.envelope.id, self.id_locks.len())).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for index in stripes {
+            guards.push(self.id_locks[index].lock().await);
+        }
+
+        let ids: Vec<Uuid> = prepared.iter().map(|p| p.envelope.id).collect();
+        let known = match self.store.known_digests(&ids).await {
+            Ok(known) => known,
+            Err(e) => return prepared.iter().map(|_| Err(Problem::unavailable(e.to_string()))).collect(),
+        };
+        let mut results = Vec::with_capacity(prepared.len());
+        // The same id twice in one batch: the second is a retry of the first (or a conflict).
+        let mut seen: HashMap<Uuid, &str> = HashMap::new();
+        let mut new = Vec::new();
+        for (index, (item, stored)) in prepared.iter().zip(known).enumerate() {
+            let id = item.envelope.id;
+            let known = seen.get(&id).map(|digest| digest.to_string()).or(stored);
+            results.push(match known {
+                Some(digest) if digest == item.digest => Ok((StatusCode::OK, id)),
+                Some(_) => {
+                    Err(Problem::new(StatusCode::CONFLICT, "id-reused", "This id belongs to a different message")
+                        .detail("an envelope's id is its idempotency key: send a new id for a new message"))
+                }
+                None => {
+                    new.push(index);
+                    Ok((StatusCode::ACCEPTED, id))
+                }
+            });
+            seen.entry(id).or_insert(&item.digest);
+        }
+
+        let accepted_at = now_ms();
+        // Only messages some adapter receives go to the broker; the store's commit below is the
+        // durable record of the others (indexed types only, see `prepare`).
+        let published = futures::future::join_all(new.iter().map(|&index| {
+            let item = &prepared[index];
+            async move { if item.adapters.is_empty() { Ok(()) } else { self.publish(item, accepted_at).await } }
+        }))
+        .await;
+        let mut records = Vec::new();
+        for (&index, outcome) in new.iter().zip(published) {
+            match outcome {
+                Ok(()) => {
+                    let item = &prepared[index];
+                    records.push(Accepted {
+                        envelope: item.envelope.clone(),
+                        digest: item.digest.clone(),
+                        routing_key: item.routing_key.clone(),
+                        accepted_at,
+                        adapters: item.adapters.clone(),
+                        routing: item.annotations["routing"].clone(),
+                        competent_agency: item.competent_agency.clone(),
+                        documents_reuse: item.annotations.get("documents_reuse").cloned(),
+                    });
+                }
+                Err(problem) => results[index] = Err(problem),
+            }
+        }
+        let envelopes: Vec<Arc<Envelope>> = records.iter().map(|r| r.envelope.clone()).collect();
+        if let Err(e) = self.store.record_accepted(records).await {
+            // The broker has them and consumers deduplicate, so the caller's retry is harmless.
+            error!(error = %e, messages = envelopes.len(), "published but not recorded");
+            for &index in &new {
+                if results[index].is_ok() {
+                    results[index] = Err(Problem::unavailable("the message could not be recorded; send it again"));
+                }
+            }
+            return results;
+        }
+        for envelope in &envelopes {
+            events::message_accepted(envelope);
+        }
+        results
+    }
+
+    async fn publish(&self, item: &Prepared, accepted_at: i64) -> Result<(), Problem> {
+        let mut table = FieldTable::default();
+        table.insert(headers::ACCEPTED_AT.into(), AMQPValue::LongLongInt(accepted_at));
+        table.insert(headers::ANNOTATIONS.into(), AMQPValue::LongString(item.annotations.to_string().into()));
+        let properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_message_id(item.envelope.id.to_string().into())
+            .with_type(item.envelope.message_type.as_str().into())
+            .with_timestamp((accepted_at / 1000) as u64)
+            .with_headers(table);
+        self.broker.publish(Target::Exchange(&item.routing_key), &item.body, properties).await.map_err(|e| match e {
+            PublishError::Unroutable(_) => unroutable(&item.envelope.message_type, &item.routing_key),
+            e => Problem::unavailable(e.to_string()),
+        })
+    }
+}
+
+/// The outboxes of adapters submit here.
+#[async_trait]
+impl Submit for Ingress {
+    async fn submit(&self, source: &str, envelope: Value) -> Result<Submitted, Refusal> {
+        let refusal = |problem: Problem| Refusal {
+            status: problem.status.as_u16(),
+            reason: problem.detail.clone().unwrap_or(problem.title.clone()),
+            violations: problem.violations,
+        };
+        let prepared = self.prepare(envelope, Sender::Adapter(source)).await.map_err(refusal)?;
+        match self.accept(vec![prepared]).await.remove(0) {
+            Ok((StatusCode::OK, _)) => Ok(Submitted::Known),
+            Ok(_) => Ok(Submitted::Accepted),
+            Err(problem) => Err(refusal(problem)),
+        }
+    }
+}
+
+fn stripe(id: Uuid, stripes: usize) -> usize {
+    let mut hasher = std::hash::DefaultHasher::new();
+    id.hash(&mut hasher);
+    (hasher.finish() % stripes as u64) as usize
+}
+
+pub fn invalid(violations: Vec<Violation>) -> Problem {
+    let count = violations.len();
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-message", "The message is not valid")
+        .detail(format!("{count} violation{}; nothing was accepted", if count == 1 { "" } else { "s" }))
+        .violations(violations)
+}
+
+fn unroutable(message_type: &str, routing_key: &str) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unroutable", "No adapter receives this message")
+        .detail(format!("no adapter's routes match `{routing_key}`; nothing was accepted"))
+        .violations(vec![Violation::new("/type", format!("no adapter consumes `{message_type}`"))])
+}
+
+fn no_competent_agency(procedure: &str, unit: &str, why: &str) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unroutable", "No agency is competent for this dossier")
+        .detail(format!("{why}; nothing was accepted"))
+        .violations(vec![
+            Violation::new(
+                "/payload/procedure_code",
+                format!("no competence rule for procedure {procedure} in unit {unit}"),
+            ),
+            Violation::new(
+                "/payload/unit_code",
+                format!("unit {unit} (see the unit catalogue and the competence rules)"),
+            ),
+        ])
+}
