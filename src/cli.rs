@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lgsp_bus::competence::Competence;
 use lgsp_bus::config::Config;
+use lgsp_bus::routing::{agency_word, matches, routing_key};
 use lgsp_bus::schema::Catalogue;
 use lgsp_bus::{registry, server};
 use tracing_subscriber::EnvFilter;
@@ -50,6 +52,25 @@ enum Command {
     },
     /// Measure the bus end to end against the broker's own limit, on the same broker.
     Bench(bench::Args),
+    /// The competence tables: which agency receives which dossier.
+    #[command(subcommand)]
+    Routes(RoutesCommand),
+}
+
+#[derive(Subcommand)]
+enum RoutesCommand {
+    /// Check a unit catalogue and competence rules before the bus takes them (by default the
+    /// files [routing] names); list every problem, and agencies no adapter receives.
+    Check {
+        /// The unit catalogue to check.
+        #[arg(long)]
+        units: Option<PathBuf>,
+        /// The competence rules to check.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Show which agency a dossier of PROCEDURE in UNIT goes to, and why.
+    Decide { procedure: String, unit: String },
 }
 
 pub fn main() -> ExitCode {
@@ -81,12 +102,14 @@ async fn run(cli: Cli) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&format!("bench: {e:#}")),
         },
+        Command::Routes(RoutesCommand::Check { units, rules }) => routes_check(&config, units, rules),
+        Command::Routes(RoutesCommand::Decide { procedure, unit }) => routes_decide(&config, &procedure, &unit),
     }
 }
 
 fn load(path: &Path) -> Result<Config, ExitCode> {
     Config::load(path, std::env::vars()).map_err(|problems| {
-        eprintln!("{}: {} problem{}:", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+        eprintln!("{}: {} problem{}:", path.display(), problems.len(), plural(problems.len()));
         for problem in problems {
             eprintln!("  {problem}");
         }
@@ -103,7 +126,7 @@ fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
         .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))
         .unwrap_or_default();
     if !problems.is_empty() {
-        eprintln!("{}: {} problem{}:", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+        eprintln!("{}: {} problem{}:", path.display(), problems.len(), plural(problems.len()));
         for problem in problems {
             eprintln!("  {problem}");
         }
@@ -154,6 +177,80 @@ async fn sandbox(config: &Config) -> ExitCode {
     println!("simulators running; Ctrl-C to stop");
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
+}
+
+fn routes_check(config: &Config, units: Option<PathBuf>, rules: Option<PathBuf>) -> ExitCode {
+    let (Some(units), Some(rules)) = (units.or(config.routing.units.clone()), rules.or(config.routing.rules.clone()))
+    else {
+        return fail("no tables to check: give --units and --rules, or set [routing] units and rules in the config");
+    };
+    let tables = match Competence::load(&units, &rules) {
+        Ok(tables) => tables,
+        Err(problems) => {
+            eprintln!(
+                "{} + {}: {} problem{}:",
+                units.display(),
+                rules.display(),
+                problems.len(),
+                plural(problems.len())
+            );
+            for problem in problems {
+                eprintln!("  {problem}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let catalogue = tables.units();
+    println!("{} + {}: OK (version {})", units.display(), rules.display(), tables.version);
+    println!(
+        "  units: {} provinces, {} communes, {} old districts; rules: {}",
+        catalogue.provinces.len(),
+        catalogue.communes.len(),
+        catalogue.districts.len(),
+        tables.rule_count()
+    );
+    // Who receives each agency's dossiers (a warning, not a failure: adapters may come later).
+    let built = registry::build(config, &adapter_kinds(), true, None).unwrap_or_default();
+    let mut agencies: Vec<&str> = tables.agencies().collect();
+    agencies.sort_unstable();
+    agencies.dedup();
+    for agency in agencies {
+        let key = routing_key("dossier.submitted", &config.bus.province_code, Some(agency));
+        let receivers: Vec<&str> = built
+            .iter()
+            .filter(|b| {
+                b.runtime.routes.iter().any(|route| route.ends_with(&agency_word(agency)) && matches(route, &key))
+            })
+            .map(|b| b.runtime.id.as_str())
+            .collect();
+        if receivers.is_empty() {
+            println!("  warning: no adapter receives the dossiers of agency {agency} (only the national portal would)");
+        } else {
+            println!("  agency {agency}: {}", receivers.join(", "));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn routes_decide(config: &Config, procedure: &str, unit: &str) -> ExitCode {
+    let Some(tables) = &config.competence else {
+        return fail("the config has no [routing] tables: every dossier goes to the province as a whole");
+    };
+    match tables.decide(procedure, unit) {
+        Ok(decision) => {
+            println!("{}", decision.agency);
+            println!("  {}", decision.reason);
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("no agency: {why}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -27,7 +27,7 @@ use crate::problem::Problem;
 use crate::procedures::Procedures;
 use crate::routing::{matches, routing_key};
 use crate::schema::{Catalogue, Violation};
-use crate::store::{Accepted, Store};
+use crate::store::{Accepted, DossierBrief, Store};
 use crate::transport::{Broker, PublishError, Target};
 use crate::{events, now_ms};
 
@@ -103,7 +103,14 @@ impl Ingress {
                 format!("`{}` is not a member of this bus (see [members] in the config)", envelope.source),
             )]));
         }
-        let (agency, routing) = self.route(&envelope).await?;
+        let brief = match envelope.message_type.as_str() {
+            "dossier.submitted" => None,
+            _ => {
+                let dossier = envelope.payload.get("dossier_code").and_then(Value::as_str).unwrap_or(&envelope.subject);
+                self.store.dossier_brief(dossier).await.map_err(|e| Problem::unavailable(e.to_string()))?
+            }
+        };
+        let (agency, routing) = self.route(&envelope, brief.as_ref())?;
         let routing_key = routing_key(&envelope.message_type, &self.province, agency.as_deref());
         let adapters: Vec<String> = self
             .subscriptions
@@ -120,6 +127,10 @@ impl Ingress {
         if envelope.message_type == "dossier.submitted" {
             annotations["documents_reuse"] = self.documents_reuse(&envelope).await?;
         }
+        if let Some(status) = brief.and_then(|b| b.status) {
+            // Where the dossier stands, for peers whose records of a step need it.
+            annotations["dossier"] = json!({ "status": status });
+        }
         let competent_agency = (envelope.message_type == "dossier.submitted").then(|| agency.clone()).flatten();
         let (body, digest) = envelope.encode();
         Ok(Prepared {
@@ -135,7 +146,7 @@ impl Ingress {
 
     /// The agency a message goes to, and why. A submitted dossier goes to the agency competent
     /// for its procedure in its unit; every other message about a dossier follows it there.
-    async fn route(&self, envelope: &Envelope) -> Result<(Option<String>, Value), Problem> {
+    fn route(&self, envelope: &Envelope, brief: Option<&DossierBrief>) -> Result<(Option<String>, Value), Problem> {
         let payload = &envelope.payload;
         let text = |key: &str| payload.get(key).and_then(Value::as_str);
         if envelope.message_type == "dossier.submitted"
@@ -153,7 +164,7 @@ impl Ingress {
             };
         }
         let dossier = text("dossier_code").unwrap_or(&envelope.subject);
-        let known = self.store.competent_agency(dossier).await.map_err(|e| Problem::unavailable(e.to_string()))?;
+        let known = brief.and_then(|b| b.competent_agency.as_ref());
         Ok(match (known, text("agency_code")) {
             (Some(agency), _) => {
                 let reason = format!("follows dossier {dossier}, routed to {agency}");

@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use crate::client::{CallError, ClientError, PortalClient};
 use crate::config::DvcConfig;
-use crate::mapping::{self, Call, DossierView, Service, Verdict};
+use crate::mapping::{self, Call, DossierView, Service, ShipmentView, Verdict};
 use lgsp_bus::privacy::redact;
 
 pub const SUBMITTED: &str = "dossier.submitted";
 pub const STATUS_CHANGED: &str = "dossier.status_changed";
-const ROUTES: [&str; 2] = ["dossier.submitted.#", "dossier.status_changed.#"];
+pub const SHIPMENT_STATUS: &str = "postal.shipment_status";
+const ROUTES: [&str; 3] = ["dossier.submitted.#", "dossier.status_changed.#", "postal.shipment_status.#"];
 
 pub struct DvcAdapter {
     client: PortalClient,
@@ -85,17 +86,31 @@ impl DvcAdapter {
 /// Reads a delivery and maps what it must send; a payload the adapter cannot read is refused.
 fn parts(index: usize, delivery: &Delivery) -> Result<Parts, Failure> {
     let envelope = &delivery.envelope;
+    let refused = |reason: String| Failure::new(redact(&reason));
     let updating = match envelope.message_type.as_str() {
         SUBMITTED => false,
         STATUS_CHANGED => true,
+        // A shipment's move is history: sent even when a newer one overtook it.
+        SHIPMENT_STATUS => {
+            let shipment: ShipmentView = envelope.payload_as().map_err(|e| {
+                refused(format!(
+                    "message {} ({}): payload does not fit the dvc view of a shipment: {e}",
+                    envelope.id, envelope.subject
+                ))
+            })?;
+            let status = delivery.annotations["dossier"]["status"].as_u64().and_then(|s| u8::try_from(s).ok());
+            let item = mapping::shipment_progress_item(&shipment, status)
+                .map_err(|e| refused(format!("dossier {}: {e}", shipment.dossier_code)))?;
+            let progress = Part { index, id: envelope.id, dossier: shipment.dossier_code.clone(), item };
+            return Ok(Parts { progress: Some(progress), ..Parts::default() });
+        }
         other => {
             return Err(Failure::new(format!(
-                "message {} is a {other}; the dvc adapter takes {SUBMITTED} and {STATUS_CHANGED} only",
+                "message {} is a {other}; the dvc adapter takes {SUBMITTED}, {STATUS_CHANGED} and {SHIPMENT_STATUS} only",
                 envelope.id
             )));
         }
     };
-    let refused = |reason: String| Failure::new(redact(&reason));
     let dossier: DossierView = envelope.payload_as().map_err(|e| {
         refused(format!(
             "message {} ({}): payload does not fit the dvc view of {}: {e}",
@@ -172,7 +187,9 @@ impl Adapter for DvcAdapter {
             .iter()
             .zip(failed)
             .map(|(delivery, failure)| {
-                failure.unwrap_or(if delivery.stale { Outcome::Superseded } else { Outcome::Delivered })
+                // A stale state was not sent; a shipment's move is history and went anyway.
+                let state_skipped = delivery.stale && delivery.envelope.message_type != SHIPMENT_STATUS;
+                failure.unwrap_or(if state_skipped { Outcome::Superseded } else { Outcome::Delivered })
             })
             .collect()
     }

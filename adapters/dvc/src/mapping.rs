@@ -13,6 +13,8 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 /// `[D]` marks facts from DOMAIN.md (the portal as OpenCPS integrates it); `[A]` marks our
 /// assumptions, to be confirmed against the portal's integration documents.
 pub mod wire {
+    /// [A] Who a postal step names as its handler.
+    pub const POSTAL_HANDLER: &str = "Bưu chính công ích";
     use super::*;
 
     // The request around every call. [D]
@@ -284,6 +286,53 @@ pub struct ProgressView {
     pub started_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub deadline_at: Option<OffsetDateTime>,
+}
+
+/// The dvc adapter's view of a `postal.shipment_status`.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, serde(deny_unknown_fields))]
+pub struct ShipmentView {
+    pub dossier_code: String,
+    pub order_number: String,
+    /// pickup or delivery.
+    pub kind: String,
+    pub status: String,
+    #[allow(dead_code)]
+    pub status_code: u8,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[allow(dead_code)]
+    pub agency_code: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A postal shipment's move, as a step of the dossier's history at the portal. [A] The portal's
+/// contract has no postal fields; a progress entry keeps what the citizen sees there complete.
+/// `dossier_status` is the dossier's latest status, as the bus knows it.
+pub fn shipment_progress_item(shipment: &ShipmentView, dossier_status: Option<u8>) -> Result<Value, MappingError> {
+    use wire::progress::*;
+    let what = match shipment.kind.as_str() {
+        "pickup" => "Thu gom hồ sơ tại nhà",
+        _ => "Trả kết quả qua bưu chính",
+    };
+    let how = match shipment.status.as_str() {
+        "registered" => "đã đăng ký",
+        "collecting" => "đang thu gom",
+        "delivered" => "đã phát",
+        _ => "đã hủy",
+    };
+    let mut note = format!("{what}: {how} (vận đơn {})", shipment.order_number);
+    if let Some(extra) = &shipment.note {
+        note = format!("{note}; {extra}");
+    }
+    let mut item = Map::new();
+    item.insert(MA_HO_SO.into(), shipment.dossier_code.as_str().into());
+    item.insert(NGUOI_XU_LY.into(), wire::POSTAL_HANDLER.into());
+    item.insert(THOI_DIEM_XU_LY.into(), portal_time_of(THOI_DIEM_XU_LY, shipment.at)?.into());
+    item.insert(PHONG_BAN_XU_LY.into(), wire::POSTAL_HANDLER.into());
+    item.insert(NOI_DUNG_XU_LY.into(), note.into());
+    item.insert(TRANG_THAI.into(), dossier_status.unwrap_or(wire::STATUS_NEW).to_string().into());
+    Ok(Value::Object(item))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -316,3 +316,27 @@ async fn the_sandbox_simulator_serves_where_the_settings_point() {
     let refused = PortalSimulator.serve(&settings).await.unwrap_err();
     assert!(refused.to_string().contains("loopback"), "{refused}");
 }
+
+/// A postal shipment's move reaches the portal as a step of the dossier's history, with the
+/// dossier's status as the bus knows it, even when a newer move overtook it.
+#[tokio::test]
+async fn a_postal_move_becomes_a_progress_step() {
+    let sim = start_sim().await;
+    let adapter = adapter(&sim);
+    let submitted = delivery(SUBMITTED, example(SUBMITTED, 0));
+    assert_eq!(adapter.deliver(std::slice::from_ref(&submitted)).await, [Outcome::Delivered]);
+    let code = submitted.envelope.subject.clone();
+    let shipment = serde_json::json!({
+        "dossier_code": code, "order_number": "DL-261120-0001", "kind": "delivery", "status": "delivered",
+        "status_code": 3, "at": "2026-11-26T03:05:00Z"
+    });
+    let mut moved = delivery("postal.shipment_status", shipment);
+    moved.annotations = std::sync::Arc::new(serde_json::json!({"dossier": {"status": 10}}));
+    moved.stale = true;
+    assert_eq!(adapter.deliver(&[moved]).await, [Outcome::Delivered]);
+    let step = sim.dossier(&code).unwrap().progress.last().cloned().unwrap();
+    assert_eq!(step["ThoiDiemXuLy"], "20261126100500");
+    assert_eq!(step["TrangThai"], "10");
+    let note = step["NoiDungXuLy"].as_str().unwrap();
+    assert!(note.contains("Trả kết quả qua bưu chính") && note.contains("DL-261120-0001"), "{note}");
+}

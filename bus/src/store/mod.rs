@@ -345,6 +345,13 @@ impl Store {
     }
 }
 
+/// See [`Store::dossier_brief`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierBrief {
+    pub competent_agency: Option<String>,
+    pub status: Option<i64>,
+}
+
 /// A document on file, as `documents.lookup` answers it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DocumentView {
@@ -398,13 +405,15 @@ fn json_column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T
 }
 
 impl Store {
-    /// The agency a dossier was routed to, if the bus routed it.
-    pub async fn competent_agency(&self, dossier_code: &str) -> Result<Option<String>, StoreError> {
+    /// What ingress needs to know of a dossier: the agency the bus routed it to, and its
+    /// latest status. `None` for a dossier the bus has not seen.
+    pub async fn dossier_brief(&self, dossier_code: &str) -> Result<Option<DossierBrief>, StoreError> {
         self.read(|conn| {
-            conn.prepare_cached("SELECT competent_agency FROM dossiers WHERE code = ?1")?
-                .query_row([dossier_code], |row| row.get::<_, Option<String>>(0))
+            conn.prepare_cached("SELECT competent_agency, status FROM dossiers WHERE code = ?1")?
+                .query_row([dossier_code], |row| {
+                    Ok(DossierBrief { competent_agency: row.get(0)?, status: row.get(1)? })
+                })
                 .optional()
-                .map(Option::flatten)
         })
         .await
     }
