@@ -290,7 +290,7 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
     settings.insert("madonvi".into(), UNIT.into());
     settings.insert("password".into(), "from the environment".into());
     let adapter = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).unwrap();
-    assert_eq!(adapter.routes(), ["dossier.submitted.#", "dossier.status_changed.#"]);
+    assert_eq!(adapter.routes(), ["dossier.submitted.#", "dossier.status_changed.#", "postal.shipment_status.#"]);
     assert_eq!(adapter.max_batch(), 50);
     assert_eq!(DvcKind.name(), "dvc");
 }
