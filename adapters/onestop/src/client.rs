@@ -1,0 +1,258 @@
+//! I/O with a one-stop system: one HTTP client, the OAuth2 token, and what each answer means.
+//!
+//! Bodies are never logged here (they name citizens); message ids and dossier codes are. What
+//! goes into errors is masked with [`redact`], since errors end up in logs and dead letters.
+
+use std::time::{Duration, Instant};
+
+use lgsp_bus::Secret;
+use lgsp_bus::privacy::redact;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::config::OnestopConfig;
+use crate::mapping::{self, Verdict, wire};
+
+/// A token with less than this left is renewed before the next call, so that it does not expire
+/// on its way. A system whose tokens live shorter than this gets a new token for every call.
+pub const RENEW_BEFORE: Duration = Duration::from_secs(30);
+
+/// A client of one one-stop system; shared by every lane of its adapter.
+pub struct OnestopClient {
+    http: reqwest::Client,
+    token_url: Url,
+    messages_url: Url,
+    client_id: String,
+    client_secret: Secret,
+    timeout: Duration,
+    /// Behind an async lock so that concurrent calls wait for one token instead of each asking.
+    token: Mutex<Option<Token>>,
+}
+
+struct Token {
+    value: String,
+    /// When to get a new one (on our clock); None: keep it until the system refuses it.
+    renew_at: Option<Instant>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    CaFile(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// How the system took a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// 2xx: taken now.
+    Accepted(StatusCode),
+    /// 409: taken before, under the same Idempotency-Key.
+    AlreadyReceived,
+}
+
+/// Why a message did not go through. Only [`SendError::Refused`] blames the message; every other
+/// one is the system's (or the link's, or our account's) trouble, and retrying may help.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// No connection, or no answer in time.
+    #[error("{0}")]
+    Unreachable(String),
+    /// A 4xx that refuses the message itself (422 with the system's reason, say).
+    #[error("HTTP {status}: {explanation}")]
+    Refused { status: StatusCode, explanation: String, body: String },
+    /// 5xx, 403, 408, 429 or anything unexpected.
+    #[error("one-stop system answered HTTP {status}: {explanation}")]
+    Status { status: StatusCode, explanation: String, body: String },
+    /// 401 to a token just issued: the system does not take this client's tokens.
+    #[error("one-stop system refused a freshly issued token: HTTP {status}: {explanation}")]
+    Unauthorized { status: StatusCode, explanation: String, body: String },
+    /// The token endpoint refused the client (wrong id or secret, grant not allowed).
+    #[error("token endpoint refused client `{client_id}`: HTTP {status}: {explanation}")]
+    TokenRefused { client_id: String, status: StatusCode, explanation: String, body: String },
+    /// The token endpoint failed (5xx, say).
+    #[error("token endpoint answered HTTP {status}: {explanation}")]
+    TokenStatus { status: StatusCode, explanation: String, body: String },
+    /// A 2xx token answer without a usable token.
+    #[error("token endpoint answered without a usable token: {0}")]
+    TokenUnreadable(String),
+}
+
+impl SendError {
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, SendError::Refused { .. })
+    }
+
+    /// The answer as received (status and body, masked), for the operator reading a dead letter.
+    pub fn peer_answer(&self) -> Option<String> {
+        match self {
+            SendError::Unreachable(_) | SendError::TokenUnreadable(_) => None,
+            SendError::Refused { status, body, .. }
+            | SendError::Status { status, body, .. }
+            | SendError::Unauthorized { status, body, .. }
+            | SendError::TokenRefused { status, body, .. }
+            | SendError::TokenStatus { status, body, .. } => Some(format!("HTTP {status}: {body}")),
+        }
+    }
+}
+
+impl OnestopClient {
+    pub fn new(config: &OnestopConfig) -> Result<OnestopClient, ClientError> {
+        let agent = concat!("lgsp-onestop/", env!("CARGO_PKG_VERSION"));
+        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
+            .map_err(ClientError::CaFile)?;
+        Ok(OnestopClient {
+            http: builder.build()?,
+            token_url: config.token_url(),
+            messages_url: config.messages_url(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone().unwrap_or_else(|| Secret::new("")),
+            timeout: config.timeout,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// Sends one message (`body`, whose envelope id is `message_id`), renewing the token once if
+    /// the system no longer takes it.
+    pub async fn send(&self, message_id: &str, body: &Value) -> Result<Answer, SendError> {
+        let body = serde_json::to_vec(body).expect("a JSON value always serialises");
+        let token = self.token(None).await?;
+        match self.post(&token, message_id, &body).await {
+            Err(SendError::Unauthorized { status, .. }) => {
+                tracing::info!(event = "onestop_token_refused", %status, id = message_id, "system refused the token; renewing it");
+                let token = self.token(Some(&token)).await?;
+                self.post(&token, message_id, &body).await
+            }
+            answer => answer,
+        }
+    }
+
+    /// The token to use: the kept one unless it was `refused` or is due for renewal, else a new one.
+    async fn token(&self, refused: Option<&str>) -> Result<String, SendError> {
+        let mut slot = self.token.lock().await;
+        if let Some(token) = slot.as_ref()
+            && refused != Some(token.value.as_str())
+            && token.renew_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Ok(token.value.clone());
+        }
+        *slot = None;
+        let asked = Instant::now();
+        let issued = self.issue().await?;
+        // Counted from when we asked: the token may have been issued a little before it arrived.
+        let renew_at = issued.expires_in.map(|lifetime| asked + lifetime.saturating_sub(RENEW_BEFORE));
+        tracing::info!(event = "onestop_token_issued", client_id = %self.client_id, expires_in = ?issued.expires_in);
+        let value = issued.access_token.clone();
+        *slot = Some(Token { value: issued.access_token, renew_at });
+        Ok(value)
+    }
+
+    /// The token call: client credentials (RFC 6749 §4.4).
+    async fn issue(&self) -> Result<mapping::IssuedToken, SendError> {
+        let url = &self.token_url;
+        let form = mapping::token_form(&self.client_id, self.client_secret.expose());
+        let response = self
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, wire::FORM_CONTENT_TYPE)
+            .header(ACCEPT, "application/json")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| self.transport_error("token endpoint", url, &e))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| self.transport_error("token endpoint", url, &e))?;
+        if status.is_success() {
+            // A token answer is a credential: an error never carries it, only what is wrong.
+            return mapping::read_token(&text).map_err(SendError::TokenUnreadable);
+        }
+        let (explanation, body) = (mapping::explanation(&text), redact(&text));
+        if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            Err(SendError::TokenRefused { client_id: self.client_id.clone(), status, explanation, body })
+        } else {
+            Err(SendError::TokenStatus { status, explanation, body })
+        }
+    }
+
+    async fn post(&self, token: &str, message_id: &str, body: &[u8]) -> Result<Answer, SendError> {
+        let url = &self.messages_url;
+        let response = self
+            .http
+            .post(url.clone())
+            .header(AUTHORIZATION, format!("{} {token}", wire::BEARER))
+            .header(wire::IDEMPOTENCY_KEY, message_id)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| self.transport_error("one-stop system", url, &e))?;
+        let status = response.status();
+        let verdict = Verdict::of(status.as_u16());
+        if verdict == Verdict::Accepted {
+            return Ok(Answer::Accepted(status));
+        }
+        if verdict == Verdict::AlreadyReceived {
+            return Ok(Answer::AlreadyReceived);
+        }
+        // The system may echo what it refuses: errors carry it with citizen IDs masked.
+        let text = response.text().await.unwrap_or_default();
+        let (explanation, body) = (mapping::explanation(&text), redact(&text));
+        Err(match verdict {
+            Verdict::RenewToken => SendError::Unauthorized { status, explanation, body },
+            Verdict::Refused => SendError::Refused { status, explanation, body },
+            _ => SendError::Status { status, explanation, body },
+        })
+    }
+
+    fn transport_error(&self, what: &str, url: &Url, error: &reqwest::Error) -> SendError {
+        let host = url.host_str().unwrap_or_default();
+        let reason = if error.is_timeout() {
+            format!("no answer from the {what} at {host} within {:?}", self.timeout)
+        } else if error.is_connect() {
+            format!("cannot connect to the {what} at {host}: {}", root_cause(error))
+        } else {
+            format!("call to the {what} at {host} failed: {}", root_cause(error))
+        };
+        SendError::Unreachable(reason)
+    }
+}
+
+/// The innermost error says what happened ("Connection refused"); the outer ones only where.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(status: u16) -> SendError {
+        let status = StatusCode::from_u16(status).unwrap();
+        match Verdict::of(status.as_u16()) {
+            Verdict::Refused => SendError::Refused { status, explanation: String::new(), body: String::new() },
+            Verdict::RenewToken => SendError::Unauthorized { status, explanation: String::new(), body: String::new() },
+            _ => SendError::Status { status, explanation: String::new(), body: String::new() },
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_message_is_permanent() {
+        for permanent in [400, 404, 405, 413, 415, 422] {
+            assert!(!failure(permanent).is_transient(), "{permanent}");
+        }
+        for transient in [401, 403, 408, 429, 500, 502, 503, 504] {
+            assert!(failure(transient).is_transient(), "{transient}");
+        }
+        assert!(SendError::Unreachable("refused".into()).is_transient());
+        assert!(SendError::TokenUnreadable("no access_token".into()).is_transient());
+    }
+}
