@@ -440,6 +440,8 @@ impl Shared {
                     let customer = body.get(wire::order::CUSTOMER_CODE).and_then(Value::as_str).unwrap_or_default();
                     if customer == self.options.customer_code {
                         Ok(body)
+                    } else if customer.trim().is_empty() {
+                        Err(coded_invalid(format!("Thiếu trường {}", wire::order::CUSTOMER_CODE)))
                     } else {
                         Err(coded_invalid(format!("Mã khách hàng `{customer}` không đúng")))
                     }
