@@ -491,16 +491,9 @@ async fn order(
         return misbehaviour;
     }
     let call = shared.receive(&headers, body);
-    let order_number = call
-        .body
-        .as_ref()
-        .ok()
-        .and_then(|b| b.get(wire::order::ORDER_NUMBER))
-        .and_then(Value::as_str)
-        .map(String::from);
-    let response = match call.body {
-        Err(response) => response,
-        Ok(body) => shared.place(body),
+    let (order_number, response) = match call.body {
+        Err(response) => (None, response),
+        Ok(body) => (order_number(&body), shared.place(body)),
     };
     shared.record(Endpoint::Order, call.token_fresh, order_number, None, response)
 }
@@ -514,17 +507,13 @@ async fn cancel(
         return misbehaviour;
     }
     let call = shared.receive(&headers, body);
-    let order_number = call
-        .body
-        .as_ref()
-        .ok()
-        .and_then(|b| b.get(wire::order::ORDER_NUMBER))
-        .and_then(Value::as_str)
-        .map(String::from);
-    let response = match (&call.body, &order_number) {
-        (Err(_), _) => call.body.unwrap_err(),
-        (Ok(_), None) => coded_invalid(format!("Thiếu trường {}", wire::order::ORDER_NUMBER)),
-        (Ok(_), Some(number)) => shared.cancel(number),
+    let (order_number, response) = match call.body.map(|body| order_number(&body)) {
+        Err(response) => (None, response),
+        Ok(None) => (None, coded_invalid(format!("Thiếu trường {}", wire::order::ORDER_NUMBER))),
+        Ok(Some(number)) => {
+            let response = shared.cancel(&number);
+            (Some(number), response)
+        }
     };
     shared.record(Endpoint::Cancel, call.token_fresh, order_number, None, response)
 }
@@ -538,35 +527,15 @@ async fn tracking(
         return misbehaviour;
     }
     let call = shared.receive(&headers, body);
-    let (mut last_id, mut response) = (None, None);
-    if let Ok(body) = &call.body {
-        let max = shared.options.max_page_size;
-        let page_size = body.get(wire::PAGE_SIZE).and_then(Value::as_u64).filter(|n| (1..=max as u64).contains(n));
-        last_id = match body.get(wire::LAST_ID) {
-            None | Some(Value::Null) => Some(0),
-            Some(value) => value.as_u64(),
-        };
-        response = Some(match (page_size, last_id) {
-            (None, _) => coded_invalid(format!("{} phải là số nguyên từ 1 đến {max}", wire::PAGE_SIZE)),
-            (_, None) => coded_invalid(format!("{} phải là số nguyên không âm", wire::LAST_ID)),
-            (Some(page_size), Some(last_id)) => {
-                let items: Vec<Value> = lock(&shared.state)
-                    .tracking
-                    .iter()
-                    .filter(|item| mapping::item_id(item).is_some_and(|id| id > last_id))
-                    .take(page_size as usize)
-                    .cloned()
-                    .collect();
-                coded(StatusCode::OK, wire::OK, "Thành công", Some(Value::Array(items)))
-            }
-        });
-    }
-    let response = match (response, call.body) {
-        (Some(response), _) => response,
-        (None, Err(response)) => response,
-        (None, Ok(_)) => unreachable!("a readable body has an answer"),
+    let (last_id, response) = match call.body {
+        Err(response) => (None, response),
+        Ok(body) => shared.page(&body),
     };
     shared.record(Endpoint::Tracking, call.token_fresh, None, last_id, response)
+}
+
+fn order_number(body: &Value) -> Option<String> {
+    body.get(wire::order::ORDER_NUMBER).and_then(Value::as_str).filter(|n| !n.trim().is_empty()).map(String::from)
 }
 
 async fn control_orders(State(shared): State<Arc<Shared>>) -> Json<Vec<SimOrder>> {
@@ -695,6 +664,31 @@ impl Shared {
         self.changes.bump();
         let data = json!({ wire::order::ORDER_NUMBER: number, "status": wire::REGISTERED });
         coded(StatusCode::OK, wire::OK, "Tạo đơn hàng thành công", Some(data))
+    }
+
+    /// One page of the feed: the items after `lastId`, at most `pagesize`; and the `lastId` read.
+    fn page(&self, body: &Value) -> (Option<u64>, Response) {
+        let max = self.options.max_page_size;
+        let page_size = body.get(wire::PAGE_SIZE).and_then(Value::as_u64).filter(|n| (1..=max as u64).contains(n));
+        let last_id = match body.get(wire::LAST_ID) {
+            None | Some(Value::Null) => Some(0),
+            Some(value) => value.as_u64(),
+        };
+        let response = match (page_size, last_id) {
+            (None, _) => coded_invalid(format!("{} phải là số nguyên từ 1 đến {max}", wire::PAGE_SIZE)),
+            (_, None) => coded_invalid(format!("{} phải là số nguyên không âm", wire::LAST_ID)),
+            (Some(page_size), Some(last_id)) => {
+                let items: Vec<Value> = lock(&self.state)
+                    .tracking
+                    .iter()
+                    .filter(|item| mapping::item_id(item).is_some_and(|id| id > last_id))
+                    .take(page_size as usize)
+                    .cloned()
+                    .collect();
+                coded(StatusCode::OK, wire::OK, "Thành công", Some(Value::Array(items)))
+            }
+        };
+        (last_id, response)
     }
 
     fn cancel(&self, number: &str) -> Response {
