@@ -12,5 +12,11 @@ use lgsp_bus::AdapterKind;
 
 /// Every built-in adapter kind. Adding an adapter is its folder plus one line here.
 pub fn adapter_kinds() -> Vec<Arc<dyn AdapterKind>> {
-    vec![Arc::new(lgsp_dvc::DvcKind), Arc::new(lgsp_population::PopulationKind), Arc::new(lgsp_business::BusinessKind)]
+    vec![
+        Arc::new(lgsp_dvc::DvcKind),
+        Arc::new(lgsp_population::PopulationKind),
+        Arc::new(lgsp_business::BusinessKind),
+        Arc::new(lgsp_onestop::OnestopKind),
+        Arc::new(lgsp_postal::PostalKind),
+    ]
 }
