@@ -22,9 +22,10 @@ pub struct Delivery {
     /// competent agency and why) and, for a dossier.submitted, `documents_reuse` (the papers its
     /// procedure needs and those already on file). Empty when there is nothing to add.
     pub annotations: Arc<serde_json::Value>,
-    /// A newer `seq` of the same (type, subject) already reached this adapter. The adapter must
-    /// not send this message's state (it would overwrite newer state at the peer), but still
-    /// sends its history entries (which carry their own time); it then answers `Superseded`.
+    /// A newer `seq` of the same (type, subject) already reached this adapter. Only types that
+    /// carry state (`x-lgsp-state` in their schema) are ever stale. The adapter must not send
+    /// this message's state (it would overwrite newer state at the peer), but still sends its
+    /// history entries (which carry their own time), and answers `Superseded`.
     pub stale: bool,
     /// 1 on the first try, counting every earlier failure.
     pub attempt: u32,

@@ -15,7 +15,8 @@ use crate::schema::{Catalogue, Violation};
 pub enum Submitted {
     /// New, and confirmed by the broker.
     Accepted,
-    /// Already held under its id: nothing was published again (a re-polled event, say).
+    /// Already held under its id: nothing was published again (a re-polled event, say). A
+    /// resubmission must be the same message: the same id with other content is refused (409).
     Known,
 }
 
@@ -118,8 +119,19 @@ impl Submit for Collecting {
             violations,
         })?;
         let mut envelopes = crate::simulator::lock(&self.envelopes);
-        if envelopes.iter().any(|e| e["id"].as_str() == Some(&checked.id.to_string())) {
-            return Ok(Submitted::Known);
+        let id = checked.id.to_string();
+        if let Some(earlier) = envelopes.iter().find(|e| e["id"].as_str() == Some(&id)) {
+            // As the bus: the same id is the same message, or a conflict.
+            let same = serde_json::from_value::<crate::envelope::Envelope>(earlier.clone()).ok().map(|e| e.digest());
+            return if same == Some(checked.digest()) {
+                Ok(Submitted::Known)
+            } else {
+                Err(Refusal {
+                    status: 409,
+                    reason: format!("id {id} belongs to a different message"),
+                    violations: Vec::new(),
+                })
+            };
         }
         envelopes.push(envelope);
         drop(envelopes);

@@ -35,6 +35,9 @@ struct MessageType {
     validator: Validator,
     /// Pointer into the payload whose value the envelope's subject must equal.
     subject_pointer: Option<String>,
+    /// `x-lgsp-state`: a message of this type carries its subject's whole state, so a newer one
+    /// supersedes it. Other types are events or commands: each one counts.
+    state: bool,
 }
 
 struct Service {
@@ -105,8 +108,11 @@ impl Catalogue {
         for (name, doc) in &documents {
             if let Some(message_type) = message_type_of(name) {
                 let subject_pointer = doc.get("x-lgsp-subject").and_then(Value::as_str).map(String::from);
-                message_types
-                    .insert(message_type.to_string(), MessageType { validator: compile(name)?, subject_pointer });
+                let state = doc.get("x-lgsp-state").and_then(Value::as_bool).unwrap_or(false);
+                message_types.insert(
+                    message_type.to_string(),
+                    MessageType { validator: compile(name)?, subject_pointer, state },
+                );
             } else if let Some(service) = name.strip_suffix(".request.json") {
                 let reply = format!("{service}.reply.json");
                 if !documents.contains_key(&reply) {
@@ -131,6 +137,11 @@ impl Catalogue {
 
     pub fn message_types(&self) -> impl Iterator<Item = &str> {
         self.message_types.keys().map(String::as_str)
+    }
+
+    /// Whether messages of this type carry their subject's state (see `x-lgsp-state`).
+    pub fn is_state(&self, message_type: &str) -> bool {
+        self.message_types.get(message_type).is_some_and(|t| t.state)
     }
 
     pub fn services(&self) -> impl Iterator<Item = &str> {

@@ -27,6 +27,7 @@ use crate::config::{DeliveryPolicy, RequestPolicy};
 use crate::envelope::Envelope;
 use crate::ingress::Ingress;
 use crate::outbox::Outbox;
+use crate::schema::Catalogue;
 use crate::store::{DeliveryState, OutcomeRecord, Store};
 use crate::transport::{Broker, Link, Target};
 use crate::{events, now_ms};
@@ -73,6 +74,7 @@ pub fn spawn(
     for runtime in adapters {
         let ctx = Arc::new(Context {
             runtime: runtime.clone(),
+            catalogue: ingress.catalogue.clone(),
             broker: broker.clone(),
             store: store.clone(),
             shutdown: shutdown.clone(),
@@ -105,6 +107,7 @@ async fn run_own_work(ctx: Arc<Context>, outbox: Outbox) {
 
 struct Context {
     runtime: Arc<AdapterRuntime>,
+    catalogue: Arc<Catalogue>,
     broker: Broker,
     store: Store,
     shutdown: CancellationToken,
@@ -282,7 +285,8 @@ async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
         }
         let key = (envelope.message_type.as_str(), envelope.subject.as_str());
         let newest_seq = newest.get(&key).copied().max(check.last_seq);
-        let stale = newest_seq.is_some_and(|n| envelope.seq < n);
+        // Only a message carrying state can be overtaken; an event or a command always counts.
+        let stale = ctx.catalogue.is_state(&envelope.message_type) && newest_seq.is_some_and(|n| envelope.seq < n);
         if !stale {
             newest.insert(key, envelope.seq);
         }
