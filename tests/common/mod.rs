@@ -39,6 +39,10 @@ impl Harness {
     }
 
     pub async fn start_on(amqp: &str) -> Harness {
+        // LGSP_TEST_LOG=debug (a filter) shows the bus's log while a test runs.
+        if let Ok(filter) = std::env::var("LGSP_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let portal = PortalSim::start(
             "127.0.0.1:0".parse().unwrap(),
             SimOptions { username: "lgsp.hatinh".into(), password: PASSWORD.into(), ..Default::default() },

@@ -249,8 +249,8 @@ impl Broker {
                             // Consumers have stopped by now (they hold the drain). The connections
                             // close before the link's channels are dropped: a channel dropped on a
                             // live connection closes itself, racing the connection's own close.
-                            let _ = publishing.close(200, "lgsp stopping".into()).await;
-                            let _ = consuming.close(200, "lgsp stopping".into()).await;
+                            close(&publishing, 200, "lgsp stopping").await;
+                            close(&consuming, 200, "lgsp stopping").await;
                             sender.send_replace(None);
                             return;
                         }
@@ -258,8 +258,8 @@ impl Broker {
                     sender.send_replace(None);
                     events::broker_connected(false);
                     warn!(%reason, "broker connection lost; reconnecting");
-                    let _ = publishing.close(320, "lgsp reconnecting".into()).await;
-                    let _ = consuming.close(320, "lgsp reconnecting".into()).await;
+                    close(&publishing, 320, "lgsp reconnecting").await;
+                    close(&consuming, 320, "lgsp reconnecting").await;
                 }
                 Err(e) => {
                     warn!(error = %e, retry_in = ?backoff, "cannot connect to the broker");
@@ -293,11 +293,17 @@ impl Broker {
         match setup.await {
             Ok(link) => Ok((link, publishing)),
             Err(e) => {
-                let _ = publishing.close(320, "lgsp setup failed".into()).await;
+                close(&publishing, 320, "lgsp setup failed").await;
                 Err(e)
             }
         }
     }
+}
+
+/// Closes a connection, waiting at most a second: on a connection that is already lost, the
+/// broker's answer may never come, and reconnecting must not wait for it.
+async fn close(connection: &Connection, code: u16, reason: &str) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), connection.close(code, reason.into())).await;
 }
 
 /// Resolves when either connection stops being usable.
