@@ -54,6 +54,9 @@ fn the_default_config_is_valid_as_the_sandbox_runs_it_and_with_secrets_from_the_
         .arg("check-config")
         .env("LGSP__ADAPTERS__DVC__PASSWORD", "from-the-vault")
         .env("LGSP__ADAPTERS__BUSINESS__PASSWORD", "from-the-vault")
+        .env("LGSP__ADAPTERS__ONESTOP_PROVINCE__CLIENT_SECRET", "from-the-vault")
+        .env("LGSP__ADAPTERS__ONESTOP_THACHHA__CLIENT_SECRET", "from-the-vault")
+        .env("LGSP__ADAPTERS__POSTAL__CONSUMER_SECRET", "from-the-vault")
         .output()
         .unwrap();
     assert!(production.status.success(), "{}", String::from_utf8_lossy(&production.stderr));
@@ -88,6 +91,9 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
         .env("LGSP__ADAPTERS__DVC__URL", format!("http://127.0.0.1:{portal}"))
         .env("LGSP__ADAPTERS__POPULATION__URL", format!("http://127.0.0.1:{}/csdl-dan-cu", free_port()))
         .env("LGSP__ADAPTERS__BUSINESS__URL", format!("http://127.0.0.1:{}", free_port()))
+        .env("LGSP__ADAPTERS__ONESTOP_PROVINCE__URL", format!("http://127.0.0.1:{}", free_port()))
+        .env("LGSP__ADAPTERS__ONESTOP_THACHHA__URL", format!("http://127.0.0.1:{}", free_port()))
+        .env("LGSP__ADAPTERS__POSTAL__URL", format!("http://127.0.0.1:{}", free_port()))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -142,5 +148,13 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("0012******01"), "the lookup is logged, masked: {log}");
     assert!(!log.contains("001203000001"), "{log}");
     let tiers = [1, 5, 30, 120, 600, 1800].map(Duration::from_secs);
-    delete_namespace(&amqp_url(), &namespace, &[("dvc", &tiers), ("population", &[]), ("business", &[])]).await;
+    let adapters: [(&str, &[Duration]); 6] = [
+        ("dvc", &tiers),
+        ("population", &[]),
+        ("business", &[]),
+        ("onestop_province", &tiers),
+        ("onestop_thachha", &tiers),
+        ("postal", &tiers),
+    ];
+    delete_namespace(&amqp_url(), &namespace, &adapters).await;
 }

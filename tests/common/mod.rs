@@ -15,7 +15,13 @@ use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_nam
 pub use lgsp_bus::testing::{dossier, status_changed};
 use lgsp_business::BusinessSim;
 use lgsp_dvc::sim::{PortalSim, SimOptions};
+use lgsp_onestop::OnestopSim;
 use lgsp_population::PopulationSim;
+use lgsp_postal::PostalSim;
+
+fn localhost() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
 
 pub const PASSWORD: &str = "test-secret";
 const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
@@ -26,6 +32,11 @@ pub struct Harness {
     pub portal: PortalSim,
     pub population: PopulationSim,
     pub registry: BusinessSim,
+    /// The one-stop system of the provincial agencies (Sở Tư pháp, phường Thành Sen).
+    pub province: OnestopSim,
+    /// The one-stop system of Xã Thạch Hà.
+    pub thachha: OnestopSim,
+    pub post: PostalSim,
     pub namespace: String,
     amqp: String,
     _dir: tempfile::TempDir,
@@ -60,6 +71,24 @@ impl Harness {
         )
         .await
         .unwrap();
+        let onestop = |client_id: &str| lgsp_onestop::SimOptions {
+            client_id: client_id.into(),
+            client_secret: PASSWORD.into(),
+            ..Default::default()
+        };
+        let province = OnestopSim::start(localhost(), onestop("lgsp-h42")).await.unwrap();
+        let thachha = OnestopSim::start(localhost(), onestop("lgsp-thachha")).await.unwrap();
+        let post = PostalSim::start(
+            localhost(),
+            lgsp_postal::SimOptions {
+                consumer_key: "h42-lgsp-consumer".into(),
+                consumer_secret: PASSWORD.into(),
+                customer_code: "LGSP42".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let namespace = unique_namespace();
         let env = [
@@ -75,13 +104,35 @@ impl Harness {
             ("LGSP__ADAPTERS__POPULATION__REQUESTS__TIMEOUT", "2s".to_string()),
             ("LGSP__ADAPTERS__BUSINESS__URL", registry.url().to_string()),
             ("LGSP__ADAPTERS__BUSINESS__PASSWORD", PASSWORD.to_string()),
+            ("LGSP__ADAPTERS__ONESTOP_PROVINCE__URL", province.url().to_string()),
+            ("LGSP__ADAPTERS__ONESTOP_PROVINCE__CLIENT_SECRET", PASSWORD.to_string()),
+            ("LGSP__ADAPTERS__ONESTOP_THACHHA__URL", thachha.url().to_string()),
+            ("LGSP__ADAPTERS__ONESTOP_THACHHA__CLIENT_SECRET", PASSWORD.to_string()),
+            ("LGSP__ADAPTERS__ONESTOP_THACHHA__DELIVERY__RETRY_TIERS", r#"["100ms", "300ms"]"#.to_string()),
+            ("LGSP__ADAPTERS__ONESTOP_PROVINCE__DELIVERY__RETRY_TIERS", r#"["100ms", "300ms"]"#.to_string()),
+            ("LGSP__ADAPTERS__POSTAL__URL", post.url().to_string()),
+            ("LGSP__ADAPTERS__POSTAL__CONSUMER_SECRET", PASSWORD.to_string()),
+            ("LGSP__ADAPTERS__POSTAL__POLL_EVERY", "200ms".to_string()),
+            ("LGSP__ADAPTERS__POSTAL__DELIVERY__RETRY_TIERS", r#"["100ms", "300ms"]"#.to_string()),
         ];
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lgsp.toml");
         let config = Config::load(&path, env.map(|(k, v)| (k.to_string(), v))).unwrap();
         let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
         let api = Api::new(&bus);
         api.wait_ready(&bus).await;
-        Harness { bus: Some(bus), api, portal, population, registry, namespace, amqp: amqp.to_string(), _dir: dir }
+        Harness {
+            bus: Some(bus),
+            api,
+            portal,
+            population,
+            registry,
+            province,
+            thachha,
+            post,
+            namespace,
+            amqp: amqp.to_string(),
+            _dir: dir,
+        }
     }
 
     /// Asks a service as `member`.
@@ -116,6 +167,14 @@ impl Harness {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
-        delete_namespace(&self.amqp, &self.namespace, &[("dvc", &TIERS), ("population", &[]), ("business", &[])]).await;
+        let adapters: [(&str, &[Duration]); 6] = [
+            ("dvc", &TIERS),
+            ("population", &[]),
+            ("business", &[]),
+            ("onestop_province", &TIERS),
+            ("onestop_thachha", &TIERS),
+            ("postal", &TIERS),
+        ];
+        delete_namespace(&self.amqp, &self.namespace, &adapters).await;
     }
 }

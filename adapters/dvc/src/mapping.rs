@@ -220,6 +220,10 @@ pub struct DossierView {
     /// for it (DonViXuLy is the agency), so it is not sent.
     #[allow(dead_code)]
     pub unit_code: Option<String>,
+    /// Where the result goes by post: the postal order carries it; the portal's record has no
+    /// field for it (HinhThuc says "by post"), so it is not sent.
+    #[allow(dead_code)]
+    pub return_address: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -502,7 +502,13 @@ impl Shared {
         let record = state.dossiers.entry(message.subject.clone()).or_default();
         // A dossier this system has not moved on yet takes its latest reception as its state.
         if message.message_type == sender::SUBMITTED && record.sent.is_empty() {
-            record.state = Some(message.payload.clone());
+            let mut state = message.payload.clone();
+            // The competent agency takes the dossier over: it handles it from now on, wherever it
+            // was handed in.
+            if let Some(agency) = message.annotations["routing"]["agency"].as_str() {
+                state["agency_code"] = agency.into();
+            }
+            record.state = Some(state);
         }
         let id = message.id.clone();
         record.messages.push(message);

@@ -266,7 +266,7 @@ pub const AGENCIES: [AgencyAddress; 3] = [
         detail: "Số 1 đường Nguyễn Du, phường Thành Sen, Hà Tĩnh",
     },
     AgencyAddress {
-        code: "000.21.30.H42",
+        code: "000.00.31.H42",
         name: "Ủy ban nhân dân xã Thạch Hà",
         phone: "02393845678",
         province_code: "42",
@@ -274,12 +274,12 @@ pub const AGENCIES: [AgencyAddress; 3] = [
         detail: "Trụ sở UBND xã Thạch Hà, Hà Tĩnh",
     },
     AgencyAddress {
-        code: "000.21.31.H42",
-        name: "Trung tâm Phục vụ hành chính công xã Thạch Hà",
+        code: "000.00.32.H42",
+        name: "Ủy ban nhân dân phường Thành Sen",
         phone: "02393845679",
         province_code: "42",
-        commune_code: "18073",
-        detail: "Trung tâm hành chính xã Thạch Hà, Hà Tĩnh",
+        commune_code: "18100",
+        detail: "Trụ sở UBND phường Thành Sen, Hà Tĩnh",
     },
 ];
 
@@ -299,10 +299,12 @@ fn agency_party(code: &str) -> Value {
             },
             "agency_code": agency.code,
         }),
+        // An agency code ends with its province: 000.00.01.H42 is in province 42.
         None => json!({
             "name": format!("Cơ quan {code}"),
             "phone": UNKNOWN_PHONE,
-            "address": {"detail": format!("Trụ sở cơ quan {code}")},
+            "address": {"province_code": code.get(code.len().saturating_sub(2)..).unwrap_or_default(),
+                        "detail": format!("Trụ sở cơ quan {code}")},
             "agency_code": code,
         }),
     }
@@ -313,12 +315,14 @@ fn agency_party(code: &str) -> Value {
 pub fn delivery_requested(state: &Value, order_number: &str, cod_amount: u64) -> Value {
     let code = state["dossier_code"].as_str().unwrap_or_default();
     let applicant = &state["applicant"];
+    // Where the citizen asked the result to go; else the applicant's address line alone.
+    let address = state.get("return_address").cloned().unwrap_or_else(|| {
+        json!({"detail": applicant.get("address").cloned().unwrap_or_else(|| format!("Địa chỉ ghi trong hồ sơ {code}").into())})
+    });
     let mut receiver = json!({
         "name": applicant["name"],
         "phone": applicant.get("phone").cloned().unwrap_or_else(|| UNKNOWN_PHONE.into()),
-        "address": {
-            "detail": applicant.get("address").cloned().unwrap_or_else(|| format!("Địa chỉ ghi trong hồ sơ {code}").into()),
-        },
+        "address": address,
     });
     if let Some(email) = applicant.get("email") {
         receiver["email"] = email.clone();
@@ -433,12 +437,14 @@ mod tests {
         assert_eq!(payload["description"], "Kết quả giải quyết hồ sơ 000.00.01.H42-261120-0001: Giấy khai sinh");
         assert_eq!(payload["cod_amount"], 8000);
 
-        // Where the dossier has the applicant's address and e-mail, they are used.
+        // The address the citizen asked the result to go to wins; else the applicant's own.
+        assert_eq!(payload["receiver"]["address"], submitted["return_address"]);
         let mut full = example(SUBMITTED, 0);
-        full["applicant"]["address"] = "Thôn 3, xã Thạch Hà, Hà Tĩnh".into();
+        full.as_object_mut().unwrap().remove("return_address");
+        full["applicant"]["address"] = "Số 5, phường Bắc Hà, Hà Tĩnh".into();
         full["applicant"]["email"] = "an.nguyen@example.vn".into();
         let payload = check(DELIVERY_REQUESTED, delivery_requested(&full, "DL-0001", 0));
-        assert_eq!(payload["receiver"]["address"], json!({"detail": "Thôn 3, xã Thạch Hà, Hà Tĩnh"}));
+        assert_eq!(payload["receiver"]["address"], json!({"detail": "Số 5, phường Bắc Hà, Hà Tĩnh"}));
         assert_eq!(payload["receiver"]["email"], "an.nguyen@example.vn");
 
         // Without a phone, and for an agency outside the table, stand-ins keep the order valid.
