@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -149,6 +150,10 @@ impl Competence {
                 ));
             }
         }
+        if file.rule.is_empty() {
+            // Most likely a file caught half-written: it would refuse every dossier.
+            problems.push(ConfigProblem::new("rule", "there is no [[rule]]: every dossier would be refused"));
+        }
         let mut rules = BTreeMap::new();
         for (index, rule) in file.rule.iter().enumerate() {
             let key = format!("rule[{index}]");
@@ -228,29 +233,51 @@ impl Competence {
 /// The competence tables in use, reloaded when their files change.
 #[derive(Clone)]
 pub struct Routes {
-    current: Arc<RwLock<Arc<Competence>>>,
-    loaded_at: Arc<RwLock<SystemTime>>,
+    state: Arc<watch::Sender<RoutesState>>,
+}
+
+/// What operators see of the tables: the ones in use, and the last edit that was refused.
+#[derive(Clone)]
+pub struct RoutesState {
+    pub current: Arc<Competence>,
+    pub loaded_at: SystemTime,
+    /// Set when the files were changed into tables that do not check out, until they do again.
+    pub refused: Option<Refusal>,
+}
+
+#[derive(Clone)]
+pub struct Refusal {
+    pub at: SystemTime,
+    pub problems: Vec<ConfigProblem>,
 }
 
 impl Routes {
     pub fn new(competence: Competence) -> Routes {
-        Routes {
-            current: Arc::new(RwLock::new(Arc::new(competence))),
-            loaded_at: Arc::new(RwLock::new(SystemTime::now())),
-        }
+        let state = RoutesState { current: Arc::new(competence), loaded_at: SystemTime::now(), refused: None };
+        Routes { state: Arc::new(watch::channel(state).0) }
     }
 
     pub fn current(&self) -> Arc<Competence> {
-        self.current.read().expect("routes").clone()
+        self.state.borrow().current.clone()
     }
 
-    pub fn loaded_at(&self) -> SystemTime {
-        *self.loaded_at.read().expect("routes")
+    pub fn state(&self) -> RoutesState {
+        self.state.borrow().clone()
+    }
+
+    /// Sees every reload and refusal, as they happen.
+    pub fn subscribe(&self) -> watch::Receiver<RoutesState> {
+        self.state.subscribe()
     }
 
     fn replace(&self, competence: Competence) {
-        *self.current.write().expect("routes") = Arc::new(competence);
-        *self.loaded_at.write().expect("routes") = SystemTime::now();
+        self.state.send_modify(|state| {
+            (state.current, state.loaded_at, state.refused) = (Arc::new(competence), SystemTime::now(), None)
+        });
+    }
+
+    fn refuse(&self, problems: Vec<ConfigProblem>) {
+        self.state.send_modify(|state| state.refused = Some(Refusal { at: SystemTime::now(), problems }));
     }
 
     /// Checks the files every `every` and takes them when they changed and check out.
@@ -275,12 +302,16 @@ impl Routes {
                         metrics::counter!("lgsp_routing_reloads_total", "result" => "taken").increment(1);
                         routes.replace(competence);
                     }
-                    Ok(_) => {}
+                    // Back to the tables in use, after a refused edit.
+                    Ok(_) => {
+                        routes.state.send_if_modified(|state| state.refused.take().is_some());
+                    }
                     Err(problems) => {
                         metrics::counter!("lgsp_routing_reloads_total", "result" => "refused").increment(1);
                         for problem in &problems {
                             error!(%problem, "routing tables refused; the ones in use stay");
                         }
+                        routes.refuse(problems);
                     }
                 }
             }
@@ -373,6 +404,9 @@ mod tests {
         for expected in ["communes.18100.province", "rule[2].procedure", "rule[2].unit", "rule[2].agency", "rule[3]"] {
             assert!(keys.contains(&expected), "{expected} not in {problems:#?}");
         }
+        // An empty rule file is an editor's half-written save, not a decision to refuse all.
+        let problems = Competence::from_toml(UNITS, "").unwrap_err();
+        assert_eq!(problems[0].key, "rule", "{problems:#?}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct RunningBus {
     pub http_addr: SocketAddr,
     pub store: Store,
     pub broker: Broker,
+    /// The competence tables, when `[routing]` has them.
+    pub routes: Option<Routes>,
     http: JoinHandle<()>,
     engine: JoinSet<()>,
     supervisor: JoinHandle<()>,
@@ -76,7 +78,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect(),
         config.bus.province_code.clone(),
         Arc::new(config.procedures.clone()),
-        routes,
+        routes.clone(),
     ));
     let engine = engine::spawn(&adapters, &broker, &store, &ingress, &stop_consumers);
 
@@ -113,6 +115,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         http_addr,
         store,
         broker,
+        routes,
         http,
         engine,
         supervisor,

@@ -7,6 +7,7 @@ mod dossiers;
 mod messages;
 mod operations;
 mod reports;
+mod routing;
 mod services;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .merge(services::router())
         .merge(reports::router())
         .merge(adapters::router())
+        .merge(routing::router())
         .merge(operations::router())
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)

@@ -335,7 +335,7 @@ impl Store {
                     message_id: row.get(8)?,
                     updated_at: row.get(9)?,
                     competent_agency: row.get(10)?,
-                    payment: json_column(row.get(11)?),
+                    payment: json_column::<serde_json::Value>(row.get(11)?).map(|p| p["status"].clone()),
                     postal: json_column::<serde_json::Value>(row.get(12)?).map(|p| p["status"].clone()),
                 })
             })

@@ -116,6 +116,37 @@ async fn the_dossier_projection_keeps_the_newest_seq() {
 }
 
 #[tokio::test]
+async fn payment_and_postal_news_keep_the_newest_and_name_the_competent_agency() {
+    let (_dir, store) = open();
+    let code = "000.00.01.H42-261120-0001";
+    let mut submitted = accepted(&envelope("dossier.submitted", code, 1, 1), &["onestop"]);
+    submitted.competent_agency = Some("000.00.31.H42".into());
+    store.record_accepted(vec![submitted]).await.unwrap();
+    let news = |message_type: &str, seq: u64, payload: serde_json::Value| {
+        let envelope: Envelope = serde_json::from_value(json!({
+            "id": uuid::Uuid::now_v7(), "type": message_type, "source": "portal.national", "subject": code,
+            "seq": seq, "occurred_at": "2026-11-20T09:15:00+07:00", "payload": payload
+        }))
+        .unwrap();
+        accepted(&Arc::new(envelope), &["onestop"])
+    };
+    // Refunded (seq 3) arrives before the payment it refunds (seq 2): refunded stays.
+    let refunded = json!({"dossier_code": code, "status": "refunded", "transaction_id": "PAY-2"});
+    let paid = json!({"dossier_code": code, "status": "paid", "transaction_id": "PAY-1"});
+    store.record_accepted(vec![news("payment.status", 3, refunded)]).await.unwrap();
+    store.record_accepted(vec![news("payment.status", 2, paid)]).await.unwrap();
+    let delivered = json!({"dossier_code": code, "order_number": "DL-1", "status": "delivered"});
+    let collecting = json!({"dossier_code": code, "order_number": "DL-1", "status": "collecting"});
+    store.record_accepted(vec![news("postal.shipment_status", 5, delivered)]).await.unwrap();
+    store.record_accepted(vec![news("postal.shipment_status", 4, collecting)]).await.unwrap();
+
+    let dossier = store.dossier(code.into()).await.unwrap().unwrap();
+    assert_eq!(dossier.competent_agency.as_deref(), Some("000.00.31.H42"));
+    assert_eq!(dossier.payment.unwrap()["status"], "refunded");
+    assert_eq!(dossier.postal.unwrap()["status"], "delivered");
+}
+
+#[tokio::test]
 async fn reopening_keeps_the_data_and_the_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lgsp.db");

@@ -280,16 +280,14 @@ fn write_accepted(tx: &Transaction, accepted: &Accepted, tally: &mut Tally) -> r
                 tally.with_reusable += u64::from(reusable > 0);
             }
         }
-        // The latest payment and postal state of a dossier the bus knows.
-        "payment.status" => {
-            tx.prepare_cached("UPDATE dossiers SET payment = ?2 WHERE code = ?1")?
-                .execute(params![code, envelope.payload.to_string()])?;
-        }
-        "postal.shipment_status" => {
-            tx.prepare_cached(
-                "UPDATE dossiers SET postal = ?2
-                 WHERE code = ?1 AND (postal IS NULL OR json_extract(postal, '$.seq') <= ?3)",
-            )?
+        // The latest payment and postal state of a dossier the bus knows; one that arrives
+        // after a newer one (a retried delivery, say) does not undo it.
+        "payment.status" | "postal.shipment_status" => {
+            let column = if envelope.message_type == "payment.status" { "payment" } else { "postal" };
+            tx.prepare_cached(&format!(
+                "UPDATE dossiers SET {column} = ?2
+                 WHERE code = ?1 AND ({column} IS NULL OR json_extract({column}, '$.seq') <= ?3)"
+            ))?
             .execute(params![
                 code,
                 serde_json::json!({"seq": envelope.seq, "status": envelope.payload}).to_string(),

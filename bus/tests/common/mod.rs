@@ -148,7 +148,14 @@ impl TestBus {
     /// A bus on its own namespace of the shared broker, its own store, an ephemeral port, and one
     /// scripted adapter `scripted` with short retry tiers.
     pub async fn start() -> TestBus {
+        Self::start_with(|_| String::new()).await
+    }
+
+    /// As [`TestBus::start`], with more config: `extra(dir)` may write files into the bus's
+    /// directory and returns TOML appended to the config.
+    pub async fn start_with(extra: impl FnOnce(&std::path::Path) -> String) -> TestBus {
         let dir = tempfile::tempdir().unwrap();
+        let extra = extra(dir.path());
         let namespace = unique_namespace();
         let text = format!(
             r#"
@@ -173,11 +180,14 @@ impl TestBus {
             max_attempts = 3
             retry_tiers = ["100ms", "200ms"]
             timeout = "5s"
+            {extra}
             "#,
             amqp = amqp_url(),
             store = dir.path().join("lgsp.db").display()
         );
-        let mut config = Config::from_toml(&text, Vec::new()).unwrap();
+        let path = dir.path().join("lgsp.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut config = Config::load(&path, Vec::new()).unwrap();
         config.procedures = Procedures::from_toml(
             r#"
             [procedures."1.001234"]
