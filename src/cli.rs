@@ -1,4 +1,4 @@
-//! Command line: `lgsp serve | sandbox | check-config | bench`.
+//! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use lgsp_bus::schema::Catalogue;
 use lgsp_bus::{registry, server};
 use tracing_subscriber::EnvFilter;
 
-use crate::{adapter_kinds, bench};
+use crate::{adapter_kinds, bench, chaos};
 
 /// lgsp — the provincial integration bus.
 #[derive(Parser)]
@@ -52,6 +52,10 @@ enum Command {
     },
     /// Measure the bus end to end against the broker's own limit, on the same broker.
     Bench(bench::Args),
+    /// Check the delivery promises under faults: RabbitMQ restarts, `kill -9` of the bus, a
+    /// failing portal; prints one figure a line and fails unless nothing was lost, duplicated
+    /// or left at a wrong final state. Runs on a private RabbitMQ node of its own.
+    Chaos(chaos::Args),
     /// The competence tables: which agency receives which dossier.
     #[command(subcommand)]
     Routes(RoutesCommand),
@@ -76,13 +80,17 @@ enum RoutesCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The bench prints its figures; its simulators' and adapters' logs would drown them.
-    let quiet = matches!(cli.command, Command::Bench(_));
+    let quiet = matches!(cli.command, Command::Bench(_) | Command::Chaos(_));
     init_logs(cli.log_format, if quiet { "warn" } else { "info,lapin=warn" });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     runtime.block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    // The chaos run writes a config of its own.
+    if let Command::Chaos(args) = cli.command {
+        return chaos::run(args).await;
+    }
     let kinds = adapter_kinds();
     let config = match load(&cli.config) {
         Ok(config) => config,
@@ -104,6 +112,7 @@ async fn run(cli: Cli) -> ExitCode {
         },
         Command::Routes(RoutesCommand::Check { units, rules }) => routes_check(&config, units, rules),
         Command::Routes(RoutesCommand::Decide { procedure, unit }) => routes_decide(&config, &procedure, &unit),
+        Command::Chaos(_) => unreachable!("handled above"),
     }
 }
 

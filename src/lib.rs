@@ -4,7 +4,10 @@
 //! the `AdapterKind` trait.
 
 pub mod bench;
+pub mod chaos;
 pub mod cli;
+pub mod process;
+pub mod rabbitmq;
 
 use std::sync::Arc;
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::broker::PrivateBroker;
 use common::{Harness, dossier, status_changed};
+use lgsp::rabbitmq::PrivateBroker;
 use tokio::sync::Notify;
 
 const DOSSIERS: u32 = 20;
@@ -18,7 +18,7 @@ const CHANGES: u64 = 15;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
-    let broker = PrivateBroker::start();
+    let broker = PrivateBroker::start().unwrap();
     let h = Arc::new(Harness::start_on(&broker.url()).await);
     let accepted = Arc::new(AtomicUsize::new(0));
     let a_third = Arc::new(Notify::new());
@@ -62,7 +62,7 @@ async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
     let response = h.api.http.post(format!("{}/v1/messages", h.api.base)).json(&probe).send().await.unwrap();
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
-    broker.crash_and_restart();
+    broker.crash_and_restart().unwrap();
 
     let mut sent: HashMap<String, Vec<String>> = HashMap::new();
     for sender in senders {

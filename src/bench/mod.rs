@@ -13,9 +13,9 @@ mod lookups;
 mod messages;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use crate::process::{BusChild, free_port};
 use lapin::Connection;
 use lapin::options::QueueDeleteOptions;
 use lgsp_bus::config::Config;
@@ -81,8 +81,7 @@ const NEED_A_PASSWORD: [&str; 2] = ["dvc", "business"];
 
 /// The bus running as its own process, on the config, with a fresh store and namespace.
 struct BusProcess {
-    child: tokio::process::Child,
-    pid: u32,
+    child: BusChild,
     pub base: String,
     pub client: reqwest::Client,
     namespace: String,
@@ -107,36 +106,32 @@ impl BusProcess {
         concurrency: usize,
     ) -> anyhow::Result<BusProcess> {
         let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut command = tokio::process::Command::new(std::env::current_exe()?);
-        command
-            .arg("--config")
-            .arg(config_path)
-            .arg("serve")
-            .env("LGSP__HTTP__LISTEN", format!("127.0.0.1:{port}"))
-            .env("LGSP__STORE__URL", format!("sqlite://{}", dir.path().join("bench.db").display()))
-            .env("LGSP__AMQP__NAMESPACE", namespace)
-            .env("LGSP_LOG", std::env::var("LGSP_LOG").unwrap_or_else(|_| "warn".into()))
-            .kill_on_drop(true);
+        let port = free_port()?;
+        let mut overrides = vec![
+            ("LGSP__HTTP__LISTEN".to_string(), format!("127.0.0.1:{port}")),
+            ("LGSP__STORE__URL".to_string(), format!("sqlite://{}", dir.path().join("bench.db").display())),
+            ("LGSP__AMQP__NAMESPACE".to_string(), namespace.to_string()),
+            ("LGSP_LOG".to_string(), std::env::var("LGSP_LOG").unwrap_or_else(|_| "warn".into())),
+        ];
         // Passwords of the adapters the bench does not call, which the config still requires.
         for (id, section) in &config.adapters {
             if NEED_A_PASSWORD.contains(&section.kind.as_str()) && !section.settings.contains_key("password") {
-                command.env(lgsp_bus::config::env_var_for(&format!("adapters.{id}.password")), "bench-unused");
+                overrides
+                    .push((lgsp_bus::config::env_var_for(&format!("adapters.{id}.password")), "bench-unused".into()));
             }
         }
-        command.envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        let mut child = command.spawn().context("starting the bus")?;
-        let pid = child.id().context("the bus exited at once")?;
+        overrides.extend(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let mut child = BusChild::spawn(config_path, &overrides, None)?;
         let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
         let base = format!("http://127.0.0.1:{port}");
-        wait_ready(&client, &base, &mut child).await?;
-        Ok(BusProcess { child, pid, base, client, namespace: namespace.to_string(), _dir: dir })
+        child.wait_ready(&client, &base, Duration::from_secs(60)).await?;
+        Ok(BusProcess { child, base, client, namespace: namespace.to_string(), _dir: dir })
     }
 
     /// Stops it (SIGTERM, drained), removes its queues, and says what it used.
     async fn stop(mut self, config: &Config) -> Usage {
-        let peak_rss_kb = peak_rss_kb(self.pid).unwrap_or(0);
-        let cpu_seconds = cpu_seconds(self.pid).unwrap_or(0.0);
+        let peak_rss_kb = self.child.peak_rss_kb().unwrap_or(0);
+        let cpu_seconds = self.child.cpu_seconds().unwrap_or(0.0);
         let metrics = match self.client.get(format!("{}/metrics", self.base)).send().await {
             Ok(response) => response.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -151,46 +146,12 @@ impl BusProcess {
         };
         let store =
             format!("{} writes in {} commits", metric("lgsp_store_writes_total"), metric("lgsp_store_commits_total"));
-        let _ = tokio::process::Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status().await;
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        if let Err(e) = self.child.terminate(Duration::from_secs(30)).await {
+            eprintln!("warning: {e:#}");
+        }
         cleanup(config, &self.namespace).await;
         Usage { peak_rss_kb, cpu_seconds, store }
     }
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut tokio::process::Child) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
-            && response.status().is_success()
-        {
-            return Ok(());
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("the bus exited ({status}) before it was ready");
-        }
-        if Instant::now() > deadline {
-            bail!("the bus was not ready within 60 s (is RabbitMQ running?)");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// VmHWM: the most resident memory the process has had.
-fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).ok_or_else(|| anyhow!("no VmHWM"))?;
-    Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
-}
-
-/// CPU time (user + system) a process has used, from /proc/<pid>/stat.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    Ok((tick(11) + tick(12)) / 100.0)
 }
 
 /// Removes the bench's queues and exchanges from the broker.

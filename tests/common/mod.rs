@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod broker;
-
 use std::path::Path;
 use std::time::Duration;
 

@@ -1,0 +1,106 @@
+//! The bus as a child process (`lgsp serve`), for the runs that measure it or break it on
+//! purpose: `lgsp bench` (its memory and CPU are its own) and `lgsp chaos` (it is killed with
+//! `kill -9` and started again on the same store).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+
+pub struct BusChild {
+    child: tokio::process::Child,
+    pub pid: u32,
+}
+
+impl BusChild {
+    /// Starts `lgsp --config CONFIG serve` with `env` on top of this process's environment;
+    /// its log goes to `log` (appended) or is dropped.
+    pub fn spawn(config: &Path, env: &[(String, String)], log: Option<&Path>) -> anyhow::Result<BusChild> {
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command.arg("--config").arg(config).arg("serve").envs(env.iter().cloned()).kill_on_drop(true);
+        match log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                command.stdout(file.try_clone()?).stderr(file);
+            }
+            None => {
+                command.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
+        let child = command.spawn().context("starting the bus")?;
+        let pid = child.id().context("the bus exited at once")?;
+        Ok(BusChild { child, pid })
+    }
+
+    /// Waits until `GET {base}/readyz` answers 200 (broker and store up), at most `within`.
+    pub async fn wait_ready(&mut self, client: &reqwest::Client, base: &str, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the bus exited ({status}) before it was ready");
+            }
+            if Instant::now() > deadline {
+                bail!("the bus was not ready within {within:?} (is RabbitMQ running?)");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `kill -9`: no drain, no goodbye, as a crash or the OOM killer would.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// SIGTERM, then waits for it to drain and exit; `kill -9` if it takes longer than `within`.
+    pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<()> {
+        let _ = tokio::process::Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status().await;
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(status) => {
+                let status = status?;
+                if status.success() { Ok(()) } else { Err(anyhow!("the bus exited with {status}")) }
+            }
+            Err(_) => {
+                self.kill().await;
+                bail!("the bus did not stop within {within:?} of SIGTERM; killed")
+            }
+        }
+    }
+
+    /// VmHWM: the most resident memory it has had, in KiB.
+    pub fn peak_rss_kb(&self) -> anyhow::Result<u64> {
+        status_field(self.pid, "VmHWM:")
+    }
+
+    /// VmRSS: its resident memory now, in KiB.
+    pub fn rss_kb(&self) -> anyhow::Result<u64> {
+        status_field(self.pid, "VmRSS:")
+    }
+
+    /// CPU time (user + system) it has used, from /proc/<pid>/stat.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
+        let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        Ok((tick(11) + tick(12)) / 100.0)
+    }
+}
+
+fn status_field(pid: u32, name: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with(name)).ok_or_else(|| anyhow!("no {name} for {pid}"))?;
+    Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
