@@ -29,6 +29,10 @@ pub struct Delivery {
     pub stale: bool,
     /// 1 on the first try, counting every earlier failure.
     pub attempt: u32,
+    /// An earlier attempt may have reached the peer without the bus learning how it went (the
+    /// bus stopped mid-call, or the call timed out after it was sent). An adapter whose peer
+    /// can be asked should check before sending again, so the peer does not get it twice.
+    pub uncertain: bool,
 }
 
 /// What became of one delivery.
@@ -51,11 +55,29 @@ pub struct Failure {
     pub reason: String,
     /// The peer's answer as received (status line and body, truncated), when there was one.
     pub peer_answer: Option<String>,
+    /// What kind of answer it was, in a form the per-adapter policy can name (see
+    /// `delivery.permanent` and `delivery.transient`): `http:<status>` for an HTTP status,
+    /// `answer:<code>` for the peer's own refusal code, `unreachable`, `timeout`.
+    pub code: Option<String>,
+    /// The call may have reached the peer (it timed out after being sent): the next attempt is
+    /// marked [`Delivery::uncertain`].
+    pub uncertain: bool,
 }
 
 impl Failure {
     pub fn new(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into(), peer_answer: None }
+        Self { reason: reason.into(), peer_answer: None, code: None, uncertain: false }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Marks that the peer may have taken the call.
+    pub fn uncertain(mut self) -> Self {
+        self.uncertain = true;
+        self
     }
 
     pub fn with_answer(mut self, answer: impl Into<String>) -> Self {

@@ -287,7 +287,8 @@ pub struct MemberConfig {
     pub name: String,
 }
 
-/// `[adapters.<id>]`: the keys the bus owns (`kind`, `routes`, `delivery`, `requests`); the rest
+/// `[adapters.<id>]`: the keys the bus owns (`kind`, `routes`, `delivery`, `requests`,
+/// `breaker`, `limits`); the rest
 /// (`settings`) belongs to the adapter's kind.
 #[derive(Debug, Clone)]
 pub struct AdapterSection {
@@ -299,6 +300,8 @@ pub struct AdapterSection {
     pub delivery: DeliveryPolicy,
     /// How request/reply calls to it are made.
     pub requests: RequestPolicy,
+    pub breaker: BreakerPolicy,
+    pub limits: PeerLimits,
     /// The kind's own settings.
     pub settings: toml::Table,
 }
@@ -328,6 +331,19 @@ impl Default for RequestPolicy {
     }
 }
 
+impl RequestPolicy {
+    fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.timeout.is_zero() {
+            problems.push(ConfigProblem::new("timeout", "must be more than 0"));
+        }
+        if self.concurrency == 0 {
+            problems.push(ConfigProblem::new("concurrency", "must be at least 1"));
+        }
+        problems
+    }
+}
+
 /// `[adapters.<id>.delivery]`: retries, ordering and flow control, owned by the engine.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -347,6 +363,14 @@ pub struct DeliveryPolicy {
     /// Longest one call to the adapter may take before it counts as a transient failure.
     #[serde(default = "default_delivery_timeout", with = "duration")]
     pub timeout: Duration,
+    /// Failure codes dead-lettered at once even when the adapter would retry them, such as
+    /// `"http:409"` (see each adapter's README for its codes).
+    #[serde(default)]
+    pub permanent: Vec<String>,
+    /// Failure codes retried even when the adapter would dead-letter them, such as `"answer:99"`
+    /// for a peer known to refuse while it is being maintained.
+    #[serde(default)]
+    pub transient: Vec<String>,
 }
 
 const fn default_lanes() -> usize {
@@ -389,7 +413,80 @@ impl DeliveryPolicy {
         if self.retry_tiers.iter().any(|t| t.is_zero() || *t > Duration::from_secs(u32::MAX as u64 / 1000)) {
             problems.push(ConfigProblem::new("retry_tiers", "each tier must be more than 0 and at most 49 days"));
         }
+        if let Some(code) = self.permanent.iter().find(|code| self.transient.contains(code)) {
+            problems.push(ConfigProblem::new("permanent", format!("`{code}` is also listed in `transient`")));
+        }
         problems
+    }
+}
+
+/// `[adapters.<id>.breaker]`: when the bus stops calling a failing peer, and how it probes it.
+/// While the breaker is open, the adapter's messages wait in its queue (their attempts are not
+/// spent) and its requests are answered 503 at once; other adapters are not affected.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerPolicy {
+    /// Calls in a row that fail transiently (every message of the call) before the breaker
+    /// opens; 0 turns the breaker off.
+    #[serde(default = "default_breaker_failures")]
+    pub failures: u32,
+    /// How long it stays open before one probe call; doubled after each failed probe.
+    #[serde(default = "default_breaker_open_for", with = "duration")]
+    pub open_for: Duration,
+    /// The longest it stays open between probes.
+    #[serde(default = "default_breaker_max_open_for", with = "duration")]
+    pub max_open_for: Duration,
+}
+
+const fn default_breaker_failures() -> u32 {
+    5
+}
+const fn default_breaker_open_for() -> Duration {
+    Duration::from_secs(5)
+}
+const fn default_breaker_max_open_for() -> Duration {
+    Duration::from_secs(300)
+}
+
+impl Default for BreakerPolicy {
+    fn default() -> Self {
+        parse_section(&toml::Table::new()).expect("defaults are valid")
+    }
+}
+
+impl BreakerPolicy {
+    fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.open_for.is_zero() {
+            problems.push(ConfigProblem::new("open_for", "must be more than 0"));
+        }
+        if self.max_open_for < self.open_for {
+            problems.push(ConfigProblem::new("max_open_for", "must be at least `open_for`"));
+        }
+        problems
+    }
+}
+
+/// `[adapters.<id>.limits]`: what the peer has agreed to take, for deliveries and requests
+/// together. Unlimited when absent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerLimits {
+    /// Calls to the peer at once.
+    pub concurrency: Option<u32>,
+    /// Calls per second, on average.
+    pub rate: Option<u32>,
+    /// Calls that may go at once after a quiet spell, above the rate (default: one second's worth).
+    pub burst: Option<u32>,
+}
+
+impl PeerLimits {
+    fn problems(&self) -> Vec<ConfigProblem> {
+        [("concurrency", self.concurrency), ("rate", self.rate), ("burst", self.burst)]
+            .into_iter()
+            .filter(|(_, value)| *value == Some(0))
+            .map(|(key, _)| ConfigProblem::new(key, "must be at least 1 (leave it out for no limit)"))
+            .collect()
     }
 }
 
@@ -600,33 +697,10 @@ impl AdapterSection {
                 Vec::<String>::deserialize(value).map_err(|e| ConfigProblem::new("", e.to_string())),
             ),
         };
-        let delivery = match table.remove("delivery") {
-            None => Some(DeliveryPolicy::default()),
-            Some(toml::Value::Table(t)) => keep(&mut problems, "delivery", parse_section::<DeliveryPolicy>(&t)),
-            Some(_) => {
-                problems.push(ConfigProblem::new("delivery", "must be a table"));
-                None
-            }
-        };
-        if let Some(delivery) = &delivery {
-            problems.extend(delivery.problems().into_iter().map(|p| p.under("delivery")));
-        }
-        let requests = match table.remove("requests") {
-            None => Some(RequestPolicy::default()),
-            Some(toml::Value::Table(t)) => keep(&mut problems, "requests", parse_section::<RequestPolicy>(&t)),
-            Some(_) => {
-                problems.push(ConfigProblem::new("requests", "must be a table"));
-                None
-            }
-        };
-        if let Some(requests) = &requests {
-            if requests.timeout.is_zero() {
-                problems.push(ConfigProblem::new("requests.timeout", "must be more than 0"));
-            }
-            if requests.concurrency == 0 {
-                problems.push(ConfigProblem::new("requests.concurrency", "must be at least 1"));
-            }
-        }
+        let delivery = subsection(&mut table, "delivery", DeliveryPolicy::problems, &mut problems);
+        let requests = subsection(&mut table, "requests", RequestPolicy::problems, &mut problems);
+        let breaker = subsection(&mut table, "breaker", BreakerPolicy::problems, &mut problems);
+        let limits = subsection(&mut table, "limits", PeerLimits::problems, &mut problems);
         if let Some(routes) = &routes {
             for route in routes {
                 if let Err(reason) = crate::routing::check_pattern(route) {
@@ -634,12 +708,37 @@ impl AdapterSection {
                 }
             }
         }
-        match (kind, delivery, requests) {
-            (Some(kind), Some(delivery), Some(requests)) if problems.is_empty() => {
-                Ok(AdapterSection { kind, routes, delivery, requests, settings: table })
+        match (kind, delivery, requests, breaker, limits) {
+            (Some(kind), Some(delivery), Some(requests), Some(breaker), Some(limits)) if problems.is_empty() => {
+                Ok(AdapterSection { kind, routes, delivery, requests, breaker, limits, settings: table })
             }
             _ => Err(problems),
         }
+    }
+}
+
+/// One of the tables the bus owns in `[adapters.<id>]`: its defaults when absent, else read and
+/// checked with `check`.
+fn subsection<T: DeserializeOwned + Default>(
+    table: &mut toml::Table,
+    name: &str,
+    check: fn(&T) -> Vec<ConfigProblem>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    let parsed = match table.remove(name) {
+        None => T::default(),
+        Some(toml::Value::Table(t)) => keep(problems, name, parse_section::<T>(&t))?,
+        Some(_) => {
+            problems.push(ConfigProblem::new(name, "must be a table"));
+            return None;
+        }
+    };
+    let found = check(&parsed);
+    if found.is_empty() {
+        Some(parsed)
+    } else {
+        problems.extend(found.into_iter().map(|p| p.under(name)));
+        None
     }
 }
 

@@ -54,3 +54,17 @@ pub fn dead_lettered(adapter: &str, id: &str, subject: &str, attempt: u32, reaso
     counter!("lgsp_messages_dead_lettered_total", "adapter" => adapter.to_string()).increment(1);
     error!(adapter, id, subject, attempt, reason = %redact(reason), "dead-lettered: needs an operator");
 }
+
+/// The adapter's peer keeps failing: the bus stops calling it until `open_for` has passed.
+pub fn breaker_opened(adapter: &str, failures: u32, open_for: Duration, probe_failed: bool) {
+    gauge!("lgsp_breaker_open", "adapter" => adapter.to_string()).set(1.0);
+    counter!("lgsp_breaker_opened_total", "adapter" => adapter.to_string()).increment(1);
+    let why = if probe_failed { "the probe call failed" } else { "calls in a row failed" };
+    warn!(adapter, failures, open_for = ?open_for,
+        "circuit breaker open ({why}): messages wait in the queue, requests are answered 503, one probe call after the pause");
+}
+
+pub fn breaker_closed(adapter: &str) {
+    gauge!("lgsp_breaker_open", "adapter" => adapter.to_string()).set(0.0);
+    info!(adapter, "circuit breaker closed: the peer answers again");
+}

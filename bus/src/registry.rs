@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::adapter::{AdapterKind, BuildContext, Simulator};
 use crate::config::{Config, ConfigProblem};
 use crate::engine::AdapterRuntime;
+use crate::engine::guard::PeerGuard;
 use crate::memory::{Memory, Remember};
 use crate::routing::check_pattern;
 
@@ -64,6 +65,7 @@ pub fn build(
                     policy: section.delivery.clone(),
                     services,
                     requests: section.requests.clone(),
+                    guard: PeerGuard::new(id, section.breaker.clone(), &section.limits),
                 };
                 built.push(Built { runtime: Arc::new(runtime), sandbox: simulator.map(|s| (s, settings)) });
             }

@@ -96,7 +96,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
                 .flat_map(|a| a.services.iter().map(|service| (service.clone(), a.requests.timeout)))
                 .collect(),
         ),
-        adapters: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.adapter.clone())).collect()),
+        adapters: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.clone())).collect()),
     };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

@@ -266,6 +266,10 @@ prefetch = 1000
 max_attempts = 50
 retry_tiers = ["200ms", "500ms", "1s", "2s"]
 timeout = "10s"
+
+[adapters.dvc.breaker]
+open_for = "500ms"
+max_open_for = "2s"
 "#,
         store = dir.join("chaos.db").display()
     );

@@ -46,9 +46,14 @@ pub mod headers {
     pub const ADAPTER: &str = "x-lgsp-adapter";
     /// The bus's annotations of the message (JSON): see `Delivery::annotations`.
     pub const ANNOTATIONS: &str = "x-lgsp-annotations";
+    /// An earlier attempt may have reached the peer: see `Delivery::uncertain`.
+    pub const UNCERTAIN: &str = "x-lgsp-uncertain";
 }
 
+pub mod guard;
 mod services;
+
+use guard::PeerGuard;
 
 /// One configured adapter, as the engine runs it.
 pub struct AdapterRuntime {
@@ -59,6 +64,8 @@ pub struct AdapterRuntime {
     /// Request/reply services it answers, and how.
     pub services: Vec<String>,
     pub requests: RequestPolicy,
+    /// Its peer's circuit breaker and limits, for deliveries and requests alike.
+    pub guard: PeerGuard,
 }
 
 /// Runs, per adapter, a consumer of its messages (if it has routes) and a server of its
@@ -139,6 +146,7 @@ struct Incoming {
     envelope: Arc<Envelope>,
     /// Failed attempts before this one.
     failures: u32,
+    uncertain: bool,
     accepted_at: Option<i64>,
     first_failed_at: Option<i64>,
     annotations: Arc<serde_json::Value>,
@@ -214,6 +222,12 @@ impl Incoming {
         let header = |name: &str| amqp.properties.headers().as_ref().and_then(|h| h.inner().get(name)).and_then(as_i64);
         Incoming {
             failures: header(headers::ATTEMPTS).unwrap_or(0).max(0) as u32,
+            // Redelivered: the bus stopped (or lost the channel) while this one was in hand.
+            uncertain: amqp.redelivered
+                || matches!(
+                    amqp.properties.headers().as_ref().and_then(|h| h.inner().get(headers::UNCERTAIN)),
+                    Some(AMQPValue::Boolean(true))
+                ),
             accepted_at: header(headers::ACCEPTED_AT),
             first_failed_at: header(headers::FIRST_FAILED_AT),
             annotations: Arc::new(annotations(&amqp)),
@@ -295,6 +309,7 @@ async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
             annotations: item.annotations.clone(),
             stale,
             attempt: item.failures + 1,
+            uncertain: item.uncertain,
         });
         work.push((item, newest_seq));
     }
@@ -302,7 +317,8 @@ async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
         return;
     }
 
-    let outcomes = call_adapter(ctx, &deliveries).await;
+    // On shutdown the batch is left unacked: the broker gives it back when the channel closes.
+    let Some(outcomes) = call_adapter(ctx, &deliveries).await else { return };
 
     // Copies for retry tiers and dead letters are confirmed before anything is acked.
     let settled = futures::future::join_all(
@@ -325,17 +341,48 @@ async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
     }
 }
 
-async fn call_adapter(ctx: &Context, deliveries: &[Delivery]) -> Vec<Outcome> {
+/// Calls the adapter once its peer's guard lets it (`None` on shutdown); the outcomes as the
+/// adapter's policy classes them.
+async fn call_adapter(ctx: &Context, deliveries: &[Delivery]) -> Option<Vec<Outcome>> {
     let policy = &ctx.runtime.policy;
+    let pass = ctx.runtime.guard.wait(&ctx.shutdown).await?;
     let all = |failure: Failure| vec![Outcome::Transient(failure); deliveries.len()];
-    match tokio::time::timeout(policy.timeout, ctx.runtime.adapter.deliver(deliveries)).await {
+    let outcomes = match tokio::time::timeout(policy.timeout, ctx.runtime.adapter.deliver(deliveries)).await {
         Ok(outcomes) if outcomes.len() == deliveries.len() => outcomes,
         Ok(outcomes) => {
             error!(adapter = %ctx.runtime.id, got = outcomes.len(), expected = deliveries.len(), "adapter returned the wrong number of outcomes");
             all(Failure::new(format!("adapter returned {} outcomes for {} messages", outcomes.len(), deliveries.len())))
         }
-        Err(_) => all(Failure::new(format!("no answer from the adapter within {:?}", policy.timeout))),
+        // The adapter was cut off mid-call: the peer may have taken it.
+        Err(_) => all(Failure::new(format!("no answer from the adapter within {:?}", policy.timeout))
+            .with_code("timeout")
+            .uncertain()),
+    };
+    pass.finish(outcomes.iter().all(|o| matches!(o, Outcome::Transient(_))));
+    Some(outcomes.into_iter().map(|outcome| classify(policy, outcome)).collect())
+}
+
+/// The adapter's policy overrides how the adapter classed a failure, by its code.
+fn classify(policy: &DeliveryPolicy, outcome: Outcome) -> Outcome {
+    let listed = |list: &[String], failure: &Failure| failure.code.as_ref().is_some_and(|code| list.contains(code));
+    match outcome {
+        Outcome::Transient(failure) if listed(&policy.permanent, &failure) => {
+            let reason = format!("{} (permanent by the adapter's delivery policy)", failure.reason);
+            Outcome::Permanent(Failure { reason, ..failure })
+        }
+        Outcome::Permanent(failure) if listed(&policy.transient, &failure) => {
+            let reason = format!("{} (retried by the adapter's delivery policy)", failure.reason);
+            Outcome::Transient(Failure { reason, ..failure })
+        }
+        other => other,
     }
+}
+
+/// How long a message waits in retry tier `wait`: a random 80–100 % of it, so that messages
+/// that failed together (a peer's outage) do not all come back at the same moment. The tier's
+/// own TTL bounds it from above.
+fn jittered(wait: Duration) -> Duration {
+    wait.mul_f64(fastrand::f64().mul_add(0.2, 0.8))
 }
 
 /// Turns an outcome into its record, publishing the retry or dead-letter copy first. `None`
@@ -375,7 +422,7 @@ async fn settle(
             let tier = (item.failures as usize).min(policy.retry_tiers.len() - 1);
             let wait = policy.retry_tiers[tier];
             let queue = ctx.broker.names().retry_queue(&runtime.id, wait);
-            publish_copy(ctx, item, &queue, &failure, delivery.attempt, now).await?;
+            publish_copy(ctx, item, &queue, &failure, delivery.attempt, now, Some(jittered(wait))).await?;
             events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
             Some(record(DeliveryState::Retrying, Some(describe(&failure))))
         }
@@ -399,7 +446,7 @@ async fn dead_letter(
 ) -> Option<OutcomeRecord> {
     let runtime = &ctx.runtime;
     let queue = ctx.broker.names().dead_letter_queue(&runtime.id);
-    publish_copy(ctx, item, &queue, failure, attempt, now).await?;
+    publish_copy(ctx, item, &queue, failure, attempt, now, None).await?;
     events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
     Some(OutcomeRecord {
         message_id: item.envelope.id.to_string(),
@@ -421,7 +468,8 @@ fn describe(failure: &Failure) -> String {
     crate::privacy::redact(&text)
 }
 
-/// Publishes the message again, to a retry tier or the dead-letter queue, carrying its history.
+/// Publishes the message again, to a retry tier (expiring after `wait`) or the dead-letter
+/// queue, carrying its history.
 async fn publish_copy(
     ctx: &Context,
     item: &Incoming,
@@ -429,6 +477,7 @@ async fn publish_copy(
     failure: &Failure,
     attempt: u32,
     now: i64,
+    wait: Option<Duration>,
 ) -> Option<()> {
     let mut table = item.amqp.properties.headers().clone().unwrap_or_default();
     let text = |s: &str| AMQPValue::LongString(crate::privacy::redact(s).into());
@@ -441,7 +490,13 @@ async fn publish_copy(
         Some(answer) => table.insert(headers::PEER_ANSWER.into(), text(answer)),
         None => table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void),
     };
-    let properties = copy_properties(&item.amqp.properties).with_headers(table);
+    if failure.uncertain || item.uncertain {
+        table.insert(headers::UNCERTAIN.into(), AMQPValue::Boolean(true));
+    }
+    let mut properties = copy_properties(&item.amqp.properties).with_headers(table);
+    if let Some(wait) = wait {
+        properties = properties.with_expiration(wait.as_millis().max(1).to_string().into());
+    }
     match ctx.broker.publish(Target::Queue(queue), &item.amqp.data, properties).await {
         Ok(()) => Some(()),
         Err(e) => {
@@ -559,5 +614,19 @@ where
                 wait = (wait * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_waits_80_to_100_percent_of_its_tier() {
+        let tier = Duration::from_secs(10);
+        let waits: Vec<Duration> = (0..1000).map(|_| jittered(tier)).collect();
+        assert!(waits.iter().all(|w| *w >= tier.mul_f64(0.8) && *w <= tier));
+        let spread = waits.iter().max().unwrap().saturating_sub(*waits.iter().min().unwrap());
+        assert!(spread > Duration::from_secs(1), "retries of one tier are spread: {spread:?}");
     }
 }

@@ -12,6 +12,7 @@ use lapin::types::FieldTable;
 use tracing::{info, warn};
 
 use super::Context;
+use super::guard::Now;
 use crate::adapter::{Failure, ServiceError, ServiceRequest};
 use crate::transport::{Reply, Request};
 
@@ -69,10 +70,27 @@ async fn answer(ctx: Arc<Context>, delivery: lapin::message::Delivery) {
                 body: request.body,
             };
             let timeout = ctx.runtime.requests.timeout;
-            match tokio::time::timeout(timeout, ctx.runtime.adapter.call(&request)).await {
-                Ok(Ok(reply)) => Reply::Reply(reply),
-                Ok(Err(ServiceError::Refused(failure))) => refused(failure),
-                Ok(Err(ServiceError::Unavailable(failure))) => unavailable(failure),
+            let call = async {
+                let pass = match ctx.runtime.guard.now().await {
+                    Now::Go(pass) => pass,
+                    Now::Open { retry_in } => {
+                        let reason = format!(
+                            "its peer is failing, so the bus is not calling it for {:.1} s (circuit breaker open)",
+                            retry_in.as_secs_f64()
+                        );
+                        return Reply::Paused { reason, retry_in_secs: retry_in.as_secs().max(1) };
+                    }
+                };
+                let reply = match ctx.runtime.adapter.call(&request).await {
+                    Ok(reply) => Reply::Reply(reply),
+                    Err(ServiceError::Refused(failure)) => refused(failure),
+                    Err(ServiceError::Unavailable(failure)) => unavailable(failure),
+                };
+                pass.finish(matches!(reply, Reply::Unavailable { .. }));
+                reply
+            };
+            match tokio::time::timeout(timeout, call).await {
+                Ok(reply) => reply,
                 Err(_) => unavailable(Failure::new(format!("the adapter did not answer within {timeout:?}"))),
             }
         }

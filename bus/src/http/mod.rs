@@ -18,8 +18,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::adapter::Adapter;
 use crate::config::{HttpConfig, MemberConfig};
+use crate::engine::AdapterRuntime;
 use crate::ingress::Ingress;
 use crate::schema::Catalogue;
 use crate::store::Store;
@@ -39,8 +39,8 @@ pub struct AppState {
     pub max_batch_messages: usize,
     /// Request/reply services adapters answer, with how long a caller waits.
     pub services: Arc<BTreeMap<String, Duration>>,
-    /// The adapters, by id, for their webhooks.
-    pub adapters: Arc<BTreeMap<String, Arc<dyn Adapter>>>,
+    /// The adapters, by id: their webhooks, and how they are doing.
+    pub adapters: Arc<BTreeMap<String, Arc<AdapterRuntime>>>,
 }
 
 /// The whole API; tests can call it without a socket.

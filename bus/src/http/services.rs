@@ -173,6 +173,16 @@ async fn answer(
             .detail(redact(&reason))),
         ),
         Ok(Reply::Unavailable { reason, .. }) => ("unavailable", Err(peer_failed(service, &redact(&reason)))),
+        Ok(Reply::Paused { reason, retry_in_secs }) => (
+            "paused",
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "registry-paused",
+                "The registry is failing; not called",
+            )
+            .detail(format!("`{service}`: {reason}"))
+            .retry_after(retry_in_secs)),
+        ),
         Err(e) => ("invalid_reply", Err(peer_failed(service, &format!("unreadable reply: {e}")))),
     }
 }

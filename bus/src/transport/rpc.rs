@@ -32,8 +32,19 @@ pub struct Request {
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     Reply(Value),
-    Refused { reason: String, peer_answer: Option<String> },
-    Unavailable { reason: String, peer_answer: Option<String> },
+    Refused {
+        reason: String,
+        peer_answer: Option<String>,
+    },
+    Unavailable {
+        reason: String,
+        peer_answer: Option<String>,
+    },
+    /// The peer's circuit breaker is open: not called; worth asking again in `retry_in_secs`.
+    Paused {
+        reason: String,
+        retry_in_secs: u64,
+    },
 }
 
 const REPLY_TO: &str = "amq.rabbitmq.reply-to";

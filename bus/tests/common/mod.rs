@@ -24,6 +24,7 @@ pub struct Seen {
     pub seq: u64,
     pub stale: bool,
     pub attempt: u32,
+    pub uncertain: bool,
 }
 
 type Script = Box<dyn Fn(&Delivery) -> Outcome + Send + Sync>;
@@ -101,6 +102,7 @@ impl Adapter for Scripted {
                 seq: d.envelope.seq,
                 stale: d.stale,
                 attempt: d.attempt,
+                uncertain: d.uncertain,
             }))
         });
         outcomes

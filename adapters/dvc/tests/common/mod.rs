@@ -69,7 +69,13 @@ pub fn delivery(message_type: &str, payload: Value) -> Delivery {
         correlation_id: None,
         payload,
     };
-    Delivery { envelope: Arc::new(envelope), annotations: Arc::new(serde_json::json!({})), stale: false, attempt: 1 }
+    Delivery {
+        envelope: Arc::new(envelope),
+        annotations: Arc::new(serde_json::json!({})),
+        stale: false,
+        attempt: 1,
+        uncertain: false,
+    }
 }
 
 pub fn stale(mut delivery: Delivery) -> Delivery {

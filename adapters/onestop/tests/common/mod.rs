@@ -66,6 +66,7 @@ pub fn fixture(name: &str) -> Delivery {
         annotations: Arc::new(value["annotations"].clone()),
         stale: value["stale"].as_bool().unwrap_or(false),
         attempt: 1,
+        uncertain: false,
     }
 }
 
@@ -89,7 +90,13 @@ pub fn delivery(message_type: &str, payload: Value) -> Delivery {
         payload,
     };
     let annotations = json!({"routing": {"agency": AGENCY, "reason": "test"}});
-    Delivery { envelope: Arc::new(envelope), annotations: Arc::new(annotations), stale: false, attempt: 1 }
+    Delivery {
+        envelope: Arc::new(envelope),
+        annotations: Arc::new(annotations),
+        stale: false,
+        attempt: 1,
+        uncertain: false,
+    }
 }
 
 pub fn stale(mut delivery: Delivery) -> Delivery {
