@@ -96,8 +96,7 @@ impl Settings for DvcConfig {
 impl DvcConfig {
     /// `{url}{endpoint}`: the portal's endpoints hang below its adapter_url, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
-        let joined = format!("{}{endpoint}", self.url.as_str().trim_end_matches('/'));
-        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+        peer::endpoint_url(&self.url, endpoint)
     }
 }
 

@@ -91,8 +91,7 @@ impl OnestopConfig {
 
     /// `{url}{endpoint}`: the endpoints hang below the base URL, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
-        let joined = format!("{}{endpoint}", self.url.as_str().trim_end_matches('/'));
-        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+        peer::endpoint_url(&self.url, endpoint)
     }
 
     /// Where tokens come from: `token_endpoint` below `url`, or as written when it is a URL.

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lgsp_bus::peer;
 use lgsp_bus::simulator::lock;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -149,13 +150,9 @@ impl OnestopSender {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let response = self
-                .http
-                .post(&self.messages_url)
-                .json(envelope)
-                .send()
-                .await
-                .map_err(|e| SenderError::Unreachable { url: self.messages_url.clone(), reason: root_cause(&e) })?;
+            let response = self.http.post(&self.messages_url).json(envelope).send().await.map_err(|e| {
+                SenderError::Unreachable { url: self.messages_url.clone(), reason: peer::root_cause(&e) }
+            })?;
             let status = response.status().as_u16();
             if status == 503 && attempts <= RETRIES_ON_503 {
                 tokio::time::sleep(FIRST_PAUSE * 2u32.pow(attempts - 1)).await;
@@ -350,15 +347,6 @@ fn description(state: &Value) -> String {
         format!("Kết quả giải quyết hồ sơ {code}: {}", names.join(", "))
     };
     text.chars().take(500).collect()
-}
-
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]
