@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -20,6 +20,42 @@ use url::{Host, Url};
 
 /// Longer than any client waits: a "timeout" is a call that is never answered.
 pub const HANG: Duration = Duration::from_secs(3600);
+
+/// What a simulator told to misbehave does to a call instead of answering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The peer is down: every call is refused (`down`).
+    Down,
+    /// The call is never answered in time (a `timeout_rate` share of calls): see [`hang`].
+    Hang,
+    /// The call fails inside the peer (an `error_rate` share of calls).
+    Error,
+}
+
+/// The misbehaviour every behaviour has, as every simulator shows it: after `latency_ms`, the
+/// peer is [`Fault::Down`] if `down`; otherwise it leaves a `timeout_rate` share of calls hanging,
+/// then fails an `error_rate` share of the others. `None`: the call is answered as usual.
+pub async fn fault(latency_ms: u64, down: bool, error_rate: f64, timeout_rate: f64) -> Option<Fault> {
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+    }
+    if down {
+        return Some(Fault::Down);
+    }
+    if timeout_rate > 0.0 && fastrand::f64() < timeout_rate {
+        return Some(Fault::Hang);
+    }
+    if error_rate > 0.0 && fastrand::f64() < error_rate {
+        return Some(Fault::Error);
+    }
+    None
+}
+
+/// A [`Fault::Hang`]: no answer for longer than any client waits, and then a 504.
+pub async fn hang() -> Response {
+    tokio::time::sleep(HANG).await;
+    StatusCode::GATEWAY_TIMEOUT.into_response()
+}
 
 /// The check every behaviour shares: its `error_rate` and `timeout_rate` are shares of calls.
 pub fn check_rates(error_rate: f64, timeout_rate: f64) -> Result<(), String> {
@@ -184,6 +220,14 @@ pub fn sandbox_address(url: &Url, simulator: &str) -> anyhow::Result<SocketAddr>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn down_comes_before_a_hang_and_a_hang_before_an_error() {
+        assert_eq!(fault(0, true, 1.0, 1.0).await, Some(Fault::Down));
+        assert_eq!(fault(0, false, 1.0, 1.0).await, Some(Fault::Hang));
+        assert_eq!(fault(0, false, 1.0, 0.0).await, Some(Fault::Error));
+        assert_eq!(fault(0, false, 0.0, 0.0).await, None);
+    }
 
     #[test]
     fn a_sandbox_serves_plain_http_on_loopback_only() {

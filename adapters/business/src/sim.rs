@@ -8,7 +8,9 @@
 //! HTTP (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
 use lgsp_bus::config::{Settings, duration};
-use lgsp_bus::simulator::{Changes, Controls, HANG, Served, behaviour_routes, check_rates, lock, sandbox_address};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -369,26 +371,19 @@ impl Shared {
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = self.controls.behaviour();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some(refusal(StatusCode::SERVICE_UNAVAILABLE, "Hệ thống đang bảo trì (mô phỏng)"));
-        }
-        if behaviour.rate_limited {
-            let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, "Vượt quá số lượt truy vấn cho phép (mô phỏng)");
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            return Some(response);
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some(refusal(StatusCode::INTERNAL_SERVER_ERROR, "Lỗi hệ thống (mô phỏng)"));
-        }
-        None
+        let b = self.controls.behaviour();
+        // Rate limited, it refuses every call as when down, with its own answer.
+        Some(match fault(b.latency_ms, b.down || b.rate_limited, b.error_rate, b.timeout_rate).await? {
+            Fault::Down if b.down => refusal(StatusCode::SERVICE_UNAVAILABLE, "Hệ thống đang bảo trì (mô phỏng)"),
+            Fault::Down => {
+                let mut response =
+                    refusal(StatusCode::TOO_MANY_REQUESTS, "Vượt quá số lượt truy vấn cho phép (mô phỏng)");
+                response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                response
+            }
+            Fault::Hang => hang().await,
+            Fault::Error => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Lỗi hệ thống (mô phỏng)"),
+        })
     }
 }
 

@@ -27,7 +27,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgsp_bus::config::{Settings, duration};
-use lgsp_bus::simulator::{Changes, Controls, HANG, Served, behaviour_routes, check_rates, lock, sandbox_address};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -403,21 +405,12 @@ impl Shared {
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = self.controls.behaviour();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some(refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Hệ thống đang bảo trì (mô phỏng)"));
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some(refusal(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Lỗi hệ thống (mô phỏng)"));
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Hệ thống đang bảo trì (mô phỏng)"),
+            Fault::Hang => hang().await,
+            Fault::Error => refusal(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Lỗi hệ thống (mô phỏng)"),
+        })
     }
 
     /// Checks and keeps one message; the answer says how it went.

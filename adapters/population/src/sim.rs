@@ -11,7 +11,9 @@
 //! Its citizens are [`SANDBOX`]: two people, and nobody else.
 
 use lgsp_bus::config::Settings;
-use lgsp_bus::simulator::{Changes, Controls, HANG, Served, behaviour_routes, check_rates, lock, sandbox_address};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -350,21 +352,12 @@ impl Shared {
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = self.controls.behaviour();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some((StatusCode::SERVICE_UNAVAILABLE, "registry is down (simulated)").into_response());
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some((StatusCode::INTERNAL_SERVER_ERROR, "internal error (simulated)").into_response());
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => (StatusCode::SERVICE_UNAVAILABLE, "registry is down (simulated)").into_response(),
+            Fault::Hang => hang().await,
+            Fault::Error => (StatusCode::INTERNAL_SERVER_ERROR, "internal error (simulated)").into_response(),
+        })
     }
 
     fn answer(&self, headers: &HeaderMap, body: &[u8]) -> Response {

@@ -12,7 +12,9 @@
 //! misbehave, from Rust ([`PostalSim::set_behaviour`]) or over HTTP (`PUT /_sim/behaviour`).
 
 use lgsp_bus::config::{Settings, duration};
-use lgsp_bus::simulator::{Changes, Controls, HANG, Served, behaviour_routes, check_rates, lock, sandbox_address};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -731,33 +733,20 @@ impl Shared {
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = self.controls.behaviour();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some(answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                wire::INTERNAL_ERROR,
-                "Hệ thống đang bảo trì (mô phỏng)",
-                None,
-            ));
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            lock(&self.state).withheld += 1;
-            self.changes.bump();
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some(answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                wire::INTERNAL_ERROR,
-                "Lỗi hệ thống (mô phỏng)",
-                None,
-            ));
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => {
+                answer(StatusCode::SERVICE_UNAVAILABLE, wire::INTERNAL_ERROR, "Hệ thống đang bảo trì (mô phỏng)", None)
+            }
+            Fault::Hang => {
+                lock(&self.state).withheld += 1;
+                self.changes.bump();
+                hang().await
+            }
+            Fault::Error => {
+                answer(StatusCode::INTERNAL_SERVER_ERROR, wire::INTERNAL_ERROR, "Lỗi hệ thống (mô phỏng)", None)
+            }
+        })
     }
 }
 
