@@ -351,18 +351,10 @@ fn description(state: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use lgsp_bus::schema::Catalogue;
+    use lgsp_bus::testing::adapter::example;
 
     use super::*;
-
-    /// `examples[index]` of `schemas/<message_type>.json`.
-    fn example(message_type: &str, index: usize) -> Value {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../schemas/{message_type}.json"));
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        schema["examples"][index].clone()
-    }
 
     fn check(message_type: &str, payload: Value) -> Value {
         let catalogue = Catalogue::embedded().unwrap();
