@@ -12,7 +12,7 @@ use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
 
-use crate::mapping::is_agency_code;
+use lgsp_bus::competence::is_agency_code;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -30,7 +30,8 @@ use url::Url;
 
 use crate::client::MESSAGE_ID_HEADER;
 use crate::config::DvcConfig;
-use crate::mapping::{is_agency_code, parse_portal_time, wire};
+use crate::mapping::{parse_portal_time, wire};
+use lgsp_bus::competence::is_agency_code;
 
 /// Who may log in, where, and for how long a session lasts.
 #[derive(Debug, Clone)]
