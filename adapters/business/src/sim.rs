@@ -545,7 +545,6 @@ impl lgsp_bus::Simulator for BusinessSimulator {
     }
 }
 
-/// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
 #[cfg(test)]
 mod tests {
     use lgsp_bus::schema::Catalogue;

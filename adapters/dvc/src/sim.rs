@@ -559,7 +559,6 @@ impl lgsp_bus::Simulator for PortalSimulator {
     }
 }
 
-/// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
 #[cfg(test)]
 mod tests {
     use super::*;

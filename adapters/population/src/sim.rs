@@ -487,7 +487,6 @@ impl lgsp_bus::Simulator for PopulationSimulator {
     }
 }
 
-/// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
 #[cfg(test)]
 mod tests {
     use super::*;
