@@ -327,7 +327,9 @@ fn is_procedure_code(code: &str) -> bool {
     code.len() >= 8 && matches!(&code[..2], "1." | "2." | "3.") && code[2..8].bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_agency_code(code: &str) -> bool {
+/// An agency identifier code, such as `000.00.01.H42` (`agency_code` in the schemas): what the
+/// competence rules name, and what adapters check `madonvi`, `agencies` and the like against.
+pub fn is_agency_code(code: &str) -> bool {
     let b = code.as_bytes();
     b.len() == 13
         && [3, 6, 9].iter().all(|&i| b[i] == b'.')
@@ -338,6 +340,25 @@ fn is_agency_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agency_codes() {
+        assert!(is_agency_code("000.00.01.H42"));
+        for bad in [
+            "H42",
+            "000.00.01",
+            "000.00.01.h42",
+            "000.00.01.H4",
+            "00.000.01.H42",
+            "0000.0.01.H42",
+            "00.00.01.H42",
+            "000-00-01-H42",
+            "000.00.01.H42 ",
+            "000.00.01.H42-261120",
+        ] {
+            assert!(!is_agency_code(bad), "{bad}");
+        }
+    }
 
     const UNITS: &str = r#"
         [provinces.42]

@@ -100,6 +100,24 @@ pub mod duration {
             .map_err(|e| format!("`{text}` is not a duration such as 500ms, 10s or 2m ({e})"))
     }
 
+    /// For optional durations, written back the same way: a simulator's `token_ttl` of `"2s"`.
+    pub mod optional {
+        use super::*;
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(duration) => serializer.serialize_str(&humantime::format_duration(*duration).to_string()),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+            let text: Option<String> = Option::deserialize(deserializer)?;
+            text.map(|text| parse(&text).map_err(serde::de::Error::custom)).transpose()
+        }
+    }
+
     /// For lists of durations, such as the retry tiers.
     pub mod list {
         use super::*;

@@ -1,10 +1,33 @@
 //! What every adapter's client needs to reach its peer: one HTTP client, kept alive, that trusts
-//! the public CAs and, where the peer uses one, a private CA from a PEM file.
+//! the public CAs and, where the peer uses one, a private CA from a PEM file; the checks of the
+//! settings saying where the peer is; and words for a call that got no answer.
 
 use std::path::Path;
 use std::time::Duration;
 
+use url::Url;
+
 use crate::config::{ConfigProblem, Secret, env_var_for};
+
+/// Why an adapter's client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A setting it cannot use, such as a `ca_file` without a certificate.
+    #[error("{}", .0.reason)]
+    Setting(ConfigProblem),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+impl ClientError {
+    /// As `lgsp check-config` lists it: keyed by the setting, if one is to blame.
+    pub fn into_problems(self) -> Vec<ConfigProblem> {
+        match self {
+            ClientError::Setting(problem) => vec![problem],
+            other => vec![ConfigProblem::new("", other.to_string())],
+        }
+    }
+}
 
 /// The certificates of a CA file; an error says why it cannot be used.
 pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
@@ -20,7 +43,7 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
 /// An HTTP client for one peer: `timeout` per call (connecting included), connections kept
 /// alive, `agent` (such as `lgsp-dvc/0.1.0`) as its user agent, and the CAs of `ca_file` trusted
 /// besides the public ones.
-pub fn http_client(agent: &str, timeout: Duration, ca_file: Option<&Path>) -> Result<reqwest::ClientBuilder, String> {
+pub fn http_client(agent: &str, timeout: Duration, ca_file: Option<&Path>) -> Result<reqwest::Client, ClientError> {
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -28,14 +51,43 @@ pub fn http_client(agent: &str, timeout: Duration, ca_file: Option<&Path>) -> Re
         .tcp_keepalive(Duration::from_secs(60))
         .user_agent(agent);
     if let Some(path) = ca_file {
-        builder = builder.tls_certs_merge(read_ca_file(path)?);
+        let certs = read_ca_file(path).map_err(|reason| ClientError::Setting(ConfigProblem::new("ca_file", reason)))?;
+        builder = builder.tls_certs_merge(certs);
     }
-    Ok(builder)
+    Ok(builder.build()?)
+}
+
+/// Why a call to `peer` (such as "the portal") at `url` got no answer: none within `timeout`, no
+/// connection, or another failure, each with its innermost cause.
+pub fn unreachable(peer: &str, url: &Url, timeout: Duration, error: &reqwest::Error) -> String {
+    let host = url.host_str().unwrap_or_default();
+    if error.is_timeout() {
+        format!("no answer from {peer} at {host} within {timeout:?}")
+    } else if error.is_connect() {
+        format!("cannot connect to {peer} at {host}: {}", root_cause(error))
+    } else {
+        format!("call to {peer} at {host} failed: {}", root_cause(error))
+    }
+}
+
+/// The innermost error says what happened ("Connection refused"); the outer ones only where.
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// `{url}{endpoint}`: a peer's endpoint below its base URL, which may have a path of its own.
+pub fn endpoint_url(url: &Url, endpoint: &str) -> Url {
+    let joined = format!("{}{endpoint}", url.as_str().trim_end_matches('/'));
+    Url::parse(&joined).unwrap_or_else(|_| url.clone())
 }
 
 /// Problems with a peer's base `url`. When `appended`, endpoint paths are appended to it, so it
 /// cannot carry a query either.
-pub fn url_problems(url: &url::Url, appended: bool) -> Vec<ConfigProblem> {
+pub fn url_problems(url: &Url, appended: bool) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     if !["http", "https"].contains(&url.scheme()) {
         problems.push(ConfigProblem::new("url", "must start with http:// or https://"));

@@ -1,13 +1,166 @@
-//! What every peer simulator needs besides its peer's contract: a record that tests can wait on
-//! without polling, and a place to serve that can never be mistaken for the real peer.
+//! What every peer simulator needs besides its peer's contract: a server running in the
+//! background, the controls tests turn (behaviour, clock), a record that tests can wait on without
+//! polling, and a place to serve that can never be mistaken for the real peer.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 use tokio::sync::watch;
 use url::{Host, Url};
+
+/// Longer than any client waits: a "timeout" is a call that is never answered.
+pub const HANG: Duration = Duration::from_secs(3600);
+
+/// What a simulator told to misbehave does to a call instead of answering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The peer is down: every call is refused (`down`).
+    Down,
+    /// The call is never answered in time (a `timeout_rate` share of calls): see [`hang`].
+    Hang,
+    /// The call fails inside the peer (an `error_rate` share of calls).
+    Error,
+}
+
+/// The misbehaviour every behaviour has, as every simulator shows it: after `latency_ms`, the
+/// peer is [`Fault::Down`] if `down`; otherwise it leaves a `timeout_rate` share of calls hanging,
+/// then fails an `error_rate` share of the others. `None`: the call is answered as usual.
+pub async fn fault(latency_ms: u64, down: bool, error_rate: f64, timeout_rate: f64) -> Option<Fault> {
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+    }
+    if down {
+        return Some(Fault::Down);
+    }
+    if timeout_rate > 0.0 && fastrand::f64() < timeout_rate {
+        return Some(Fault::Hang);
+    }
+    if error_rate > 0.0 && fastrand::f64() < error_rate {
+        return Some(Fault::Error);
+    }
+    None
+}
+
+/// A [`Fault::Hang`]: no answer for longer than any client waits, and then a 504.
+pub async fn hang() -> Response {
+    tokio::time::sleep(HANG).await;
+    StatusCode::GATEWAY_TIMEOUT.into_response()
+}
+
+/// The check every behaviour shares: its `error_rate` and `timeout_rate` are shares of calls.
+pub fn check_rates(error_rate: f64, timeout_rate: f64) -> Result<(), String> {
+    for (name, rate) in [("error_rate", error_rate), ("timeout_rate", timeout_rate)] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("{name} must be between 0 and 1"));
+        }
+    }
+    Ok(())
+}
+
+/// Where a running simulator serves. It serves until the runtime stops, whoever holds this.
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    addr: SocketAddr,
+    scheme: &'static str,
+}
+
+impl Served {
+    /// Serves `app` on `listener` (plain TCP, or one that speaks TLS) in the background; `scheme`
+    /// is what [`Self::url`] says, and `stopped_event` the event logged if the server fails.
+    pub fn spawn<L>(
+        listener: L,
+        scheme: &'static str,
+        app: Router,
+        stopped_event: &'static str,
+    ) -> std::io::Result<Served>
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(event = stopped_event, error = %e);
+            }
+        });
+        Ok(Served { addr, scheme })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to configure: `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> Url {
+        Url::parse(&format!("{}://{}", self.scheme, self.addr)).expect("a socket address makes a url")
+    }
+}
+
+/// What tests and sandbox users turn on a running simulator: how it misbehaves (`B`, each
+/// simulator's own), and how far its clock runs ahead of the real one, so that tokens and sessions
+/// expire without waiting.
+#[derive(Debug, Default)]
+pub struct Controls<B> {
+    behaviour: Mutex<B>,
+    clock_offset: Mutex<Duration>,
+}
+
+impl<B: Clone + Default> Controls<B> {
+    pub fn behaviour(&self) -> B {
+        lock(&self.behaviour).clone()
+    }
+
+    pub fn set_behaviour(&self, behaviour: B) {
+        *lock(&self.behaviour) = behaviour;
+    }
+
+    /// Moves the simulator's clock on.
+    pub fn advance_clock(&self, by: Duration) {
+        *lock(&self.clock_offset) += by;
+    }
+
+    /// How far the simulator's clock is ahead of the real one.
+    pub fn clock_offset(&self) -> Duration {
+        *lock(&self.clock_offset)
+    }
+
+    /// The time on the simulator's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + self.clock_offset()
+    }
+
+    /// Behaves again, on the real clock.
+    pub fn reset(&self) {
+        self.set_behaviour(B::default());
+        *lock(&self.clock_offset) = Duration::ZERO;
+    }
+}
+
+/// `GET /_sim/behaviour` and `PUT /_sim/behaviour`: the behaviour over HTTP, for tests in other
+/// processes and for sandbox users. A behaviour that `check` refuses is answered 400 and not taken.
+pub fn behaviour_routes<B>(controls: Arc<Controls<B>>, check: fn(&B) -> Result<(), String>) -> Router
+where
+    B: Clone + Default + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    let read = |State(controls): State<Arc<Controls<B>>>| async move { Json(controls.behaviour()) };
+    let write = move |State(controls): State<Arc<Controls<B>>>, Json(behaviour): Json<B>| async move {
+        if let Err(reason) = check(&behaviour) {
+            return (StatusCode::BAD_REQUEST, reason).into_response();
+        }
+        controls.set_behaviour(behaviour);
+        StatusCode::NO_CONTENT.into_response()
+    };
+    Router::new().route("/_sim/behaviour", get(read).put(write)).with_state(controls)
+}
 
 /// Locks a simulator's state; a test that panicked holding it must not hide the record from the
 /// others.
@@ -67,6 +220,14 @@ pub fn sandbox_address(url: &Url, simulator: &str) -> anyhow::Result<SocketAddr>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn down_comes_before_a_hang_and_a_hang_before_an_error() {
+        assert_eq!(fault(0, true, 1.0, 1.0).await, Some(Fault::Down));
+        assert_eq!(fault(0, false, 1.0, 1.0).await, Some(Fault::Hang));
+        assert_eq!(fault(0, false, 1.0, 0.0).await, Some(Fault::Error));
+        assert_eq!(fault(0, false, 0.0, 0.0).await, None);
+    }
 
     #[test]
     fn a_sandbox_serves_plain_http_on_loopback_only() {

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use lgsp_bus::Secret;
+use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -15,6 +16,8 @@ use url::Url;
 
 use crate::config::BusinessConfig;
 use crate::mapping::{self, wire};
+
+pub use lgsp_bus::peer::ClientError;
 
 /// A token with less than this left is renewed before the next call, so that it does not expire
 /// on its way. A registry whose tokens live shorter than this gets a renewal before every call.
@@ -47,14 +50,6 @@ pub enum Lookup {
     Found(Value),
     /// 404 with the registry's answer: no enterprise or branch has this code.
     NotFound,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    CaFile(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// Why a lookup got no answer. Only [`LookupError::Refused`] blames the request; every other one
@@ -98,10 +93,8 @@ impl LookupError {
 impl RegistryClient {
     pub fn new(config: &BusinessConfig) -> Result<RegistryClient, ClientError> {
         let agent = concat!("lgsp-business/", env!("CARGO_PKG_VERSION"));
-        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
-            .map_err(ClientError::CaFile)?;
         Ok(RegistryClient {
-            http: builder.build()?,
+            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
             token_url: config.endpoint(&config.token_endpoint),
             refresh_url: config.endpoint(&config.refresh_endpoint),
             lookup_url: config.endpoint(&config.lookup_endpoint),
@@ -244,15 +237,7 @@ impl RegistryClient {
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> LookupError {
-        let host = url.host_str().unwrap_or_default();
-        let reason = if error.is_timeout() {
-            format!("no answer from the registry at {host} within {:?}", self.timeout)
-        } else if error.is_connect() {
-            format!("cannot connect to the registry at {host}: {}", root_cause(error))
-        } else {
-            format!("call to the registry at {host} failed: {}", root_cause(error))
-        };
-        LookupError::Unreachable(reason)
+        LookupError::Unreachable(peer::unreachable("the registry", url, self.timeout, error))
     }
 }
 
@@ -267,15 +252,6 @@ fn refusal(text: &str) -> (String, String) {
 
 fn is_json_object(text: &str) -> bool {
     serde_json::from_str::<Value>(text).is_ok_and(|answer| answer.is_object())
-}
-
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@
 //! every lookup, and can be told to misbehave, from Rust ([`BusinessSim::set_behaviour`]) or over
 //! HTTP (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
-use lgsp_bus::config::Settings;
-use lgsp_bus::simulator::{Changes, lock, sandbox_address};
+use lgsp_bus::config::{Settings, duration};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -77,7 +79,7 @@ pub struct Behaviour {
     /// Every call answered HTTP 429, as a platform enforcing its quota does.
     pub rate_limited: bool,
     /// Lifetime of the access tokens issued from now on, such as `"2s"`; short ones force renewals.
-    #[serde(with = "optional_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
     pub token_ttl: Option<Duration>,
     /// Every lookup answered 401, whatever its token (a registry that lost its signing keys).
     pub refuse_tokens: bool,
@@ -85,11 +87,7 @@ pub struct Behaviour {
 
 impl Behaviour {
     fn check(&self) -> Result<(), String> {
-        for (name, rate) in [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate)] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1"));
-            }
-        }
+        check_rates(self.error_rate, self.timeout_rate)?;
         if self.token_ttl.is_some_and(|ttl| ttl.is_zero()) {
             return Err("token_ttl must be more than 0".into());
         }
@@ -129,22 +127,17 @@ pub struct SimState {
 #[derive(Clone)]
 pub struct BusinessSim {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    scheme: &'static str,
+    served: Served,
 }
 
 struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
-    behaviour: Mutex<Behaviour>,
-    /// Added to the real clock, so that tests can expire tokens without sleeping.
-    clock_offset: Mutex<Duration>,
+    /// How it misbehaves, and its clock: ahead when tests expire tokens without sleeping.
+    controls: Arc<Controls<Behaviour>>,
     /// Bumped on every recorded call, login, renewal and reset; wakes `wait_until`.
     changes: Changes,
 }
-
-/// Longer than any client waits: a "timeout" is a call that is never answered.
-const HANG: Duration = Duration::from_secs(3600);
 
 impl BusinessSim {
     /// Serves plain HTTP on `listen` (`127.0.0.1:0` picks a free port) in the background.
@@ -158,30 +151,23 @@ impl BusinessSim {
     where
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             options,
             state: Mutex::default(),
-            behaviour: Mutex::default(),
-            clock_offset: Mutex::default(),
+            controls: Arc::default(),
             changes: Changes::default(),
         });
-        let app = router(shared.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(event = "business_sim_stopped", error = %e);
-            }
-        });
-        Ok(BusinessSim { shared, addr, scheme })
+        let served = Served::spawn(listener, scheme, router(shared.clone()), "business_sim_stopped")?;
+        Ok(BusinessSim { shared, served })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// The `url` to configure: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> Url {
-        Url::parse(&format!("{}://{}", self.scheme, self.addr)).expect("a socket address makes a url")
+        self.served.url()
     }
 
     pub fn options(&self) -> &SimOptions {
@@ -189,16 +175,16 @@ impl BusinessSim {
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *lock(&self.shared.behaviour) = behaviour;
+        self.shared.controls.set_behaviour(behaviour);
     }
 
     pub fn behaviour(&self) -> Behaviour {
-        lock(&self.shared.behaviour).clone()
+        self.shared.controls.behaviour()
     }
 
     /// Moves the simulator's clock on, so that tokens expire without waiting.
     pub fn advance_clock(&self, by: Duration) {
-        *lock(&self.shared.clock_offset) += by;
+        self.shared.controls.advance_clock(by);
     }
 
     /// Forgets every token and refresh token it issued, as a registry that restarted would.
@@ -236,10 +222,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&options.refresh_endpoint, post(refresh))
         .route(&format!("{}/{{mst}}", options.lookup_endpoint.trim_end_matches('/')), get(lookup))
         .route("/_sim/calls", get(control_calls))
-        .route("/_sim/behaviour", get(control_get_behaviour).put(control_put_behaviour))
         .route("/_sim/revoke", post(control_revoke))
         .route("/_sim/reset", post(control_reset))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(behaviour_routes(shared.controls.clone(), Behaviour::check))
 }
 
 /// A refusal, shaped as the registry's: `{message}`.
@@ -277,7 +263,7 @@ async fn refresh(State(shared): State<Arc<Shared>>, body: Result<Json<Value>, Js
         Err(rejection) => return unreadable_body(rejection),
     };
     let presented = body.get(wire::REFRESH_TOKEN).and_then(Value::as_str).unwrap_or_default();
-    let now = shared.now();
+    let now = shared.controls.now();
     {
         let mut state = lock(&shared.state);
         // Used once: valid or not, it is gone after this call.
@@ -293,13 +279,13 @@ async fn lookup(State(shared): State<Arc<Shared>>, Path(mst): Path<String>, head
     if let Some(misbehaviour) = shared.misbehave().await {
         return misbehaviour;
     }
-    let refuse_tokens = lock(&shared.behaviour).refuse_tokens;
+    let refuse_tokens = shared.controls.behaviour().refuse_tokens;
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix(wire::BEARER))
         .map(str::trim);
-    let now = shared.now();
+    let now = shared.controls.now();
     let mut state = lock(&shared.state);
     let token_fresh =
         !refuse_tokens && presented.and_then(|token| state.tokens.get(token)).is_some_and(|expires| *expires > now);
@@ -337,18 +323,6 @@ async fn control_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedCa
     Json(lock(&shared.state).calls.clone())
 }
 
-async fn control_get_behaviour(State(shared): State<Arc<Shared>>) -> Json<Behaviour> {
-    Json(lock(&shared.behaviour).clone())
-}
-
-async fn control_put_behaviour(State(shared): State<Arc<Shared>>, Json(behaviour): Json<Behaviour>) -> Response {
-    if let Err(reason) = behaviour.check() {
-        return (StatusCode::BAD_REQUEST, reason).into_response();
-    }
-    *lock(&shared.behaviour) = behaviour;
-    StatusCode::NO_CONTENT.into_response()
-}
-
 async fn control_revoke(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.revoke_tokens();
     StatusCode::NO_CONTENT
@@ -360,10 +334,6 @@ async fn control_reset(State(shared): State<Arc<Shared>>) -> StatusCode {
 }
 
 impl Shared {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + *lock(&self.clock_offset)
-    }
-
     fn changed(&self) {
         self.changes.bump();
     }
@@ -376,15 +346,14 @@ impl Shared {
 
     fn reset(&self) {
         *lock(&self.state) = SimState::default();
-        *lock(&self.behaviour) = Behaviour::default();
-        *lock(&self.clock_offset) = Duration::ZERO;
+        self.controls.reset();
         self.changed();
     }
 
     /// A new token and refresh token, as the token and renewal calls answer them.
     fn issue(&self, count: impl FnOnce(&mut SimState)) -> Value {
-        let ttl = lock(&self.behaviour).token_ttl.unwrap_or(self.options.token_ttl);
-        let now = self.now();
+        let ttl = self.controls.behaviour().token_ttl.unwrap_or(self.options.token_ttl);
+        let now = self.controls.now();
         let expires = now + ttl;
         let (token, refresh_token) = (random_token(), random_token());
         let mut state = lock(&self.state);
@@ -402,26 +371,19 @@ impl Shared {
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = lock(&self.behaviour).clone();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some(refusal(StatusCode::SERVICE_UNAVAILABLE, "Hệ thống đang bảo trì (mô phỏng)"));
-        }
-        if behaviour.rate_limited {
-            let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, "Vượt quá số lượt truy vấn cho phép (mô phỏng)");
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            return Some(response);
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some(refusal(StatusCode::INTERNAL_SERVER_ERROR, "Lỗi hệ thống (mô phỏng)"));
-        }
-        None
+        let b = self.controls.behaviour();
+        // Rate limited, it refuses every call as when down, with its own answer.
+        Some(match fault(b.latency_ms, b.down || b.rate_limited, b.error_rate, b.timeout_rate).await? {
+            Fault::Down if b.down => refusal(StatusCode::SERVICE_UNAVAILABLE, "Hệ thống đang bảo trì (mô phỏng)"),
+            Fault::Down => {
+                let mut response =
+                    refusal(StatusCode::TOO_MANY_REQUESTS, "Vượt quá số lượt truy vấn cho phép (mô phỏng)");
+                response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                response
+            }
+            Fault::Hang => hang().await,
+            Fault::Error => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Lỗi hệ thống (mô phỏng)"),
+        })
     }
 }
 
@@ -550,25 +512,6 @@ pub fn sandbox_record(mst: &str) -> Option<Value> {
     Some(record)
 }
 
-/// `token_ttl` as people write durations: `"2s"`, `"500ms"`.
-mod optional_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(duration) => serializer.serialize_str(&humantime::format_duration(*duration).to_string()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(deserializer)?;
-        text.map(|text| lgsp_bus::config::duration::parse(&text).map_err(serde::de::Error::custom)).transpose()
-    }
-}
-
 /// The `lgsp sandbox` face of the simulator: serves where the adapter's settings point.
 pub struct BusinessSimulator;
 
@@ -602,7 +545,6 @@ impl lgsp_bus::Simulator for BusinessSimulator {
     }
 }
 
-/// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
 #[cfg(test)]
 mod tests {
     use lgsp_bus::schema::Catalogue;

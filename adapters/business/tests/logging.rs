@@ -3,37 +3,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use lgsp_bus::Adapter;
 use lgsp_business::Behaviour;
 
-/// A writer the test reads back: what the adapter logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn lookups_are_logged_with_code_dossier_and_outcome_never_the_record() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("lgsp_business=trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = lgsp_bus::testing::logs::capture("lgsp_business=trace");
 
     let sim = start_sim().await;
     let adapter = adapter(&sim);
@@ -43,7 +19,7 @@ async fn lookups_are_logged_with_code_dossier_and_outcome_never_the_record() {
     sim.revoke_tokens();
     unavailable(adapter.call(&request(BRANCH)).await);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let lines: Vec<&str> = logs.lines().filter(|l| l.contains("event=\"business_lookup")).collect();
     assert_eq!(lines.len(), 3, "{logs}");
     for (line, mst) in lines.iter().zip([ENTERPRISE, UNKNOWN, BRANCH]) {

@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use crate::config::DvcConfig;
 use crate::mapping::{self, Call, Verdict, wire};
+use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
+
+pub use lgsp_bus::peer::ClientError;
 
 /// Carries the envelope ids of a call's items, in item order. The portal ignores it; the
 /// simulator records it so tests can count deliveries per message.
@@ -43,14 +46,6 @@ pub struct PortalAnswer {
     pub message: String,
     /// The whole answer, for the lookups that return data.
     pub body: Value,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    CaFile(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// Why a call did not go through, and whether retrying may help.
@@ -122,10 +117,8 @@ impl CallError {
 impl PortalClient {
     pub fn new(config: &DvcConfig) -> Result<PortalClient, ClientError> {
         let agent = concat!("lgsp-dvc/", env!("CARGO_PKG_VERSION"));
-        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
-            .map_err(ClientError::CaFile)?;
         Ok(PortalClient {
-            http: builder.build()?,
+            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
             auth_url: config.endpoint(&config.auth_endpoint),
             integration_url: config.endpoint(&config.integration_endpoint),
             username: config.username.clone(),
@@ -234,15 +227,7 @@ impl PortalClient {
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
-        let host = url.host_str().unwrap_or_default();
-        let reason = if error.is_timeout() {
-            format!("no answer from the portal at {host} within {:?}", self.timeout)
-        } else if error.is_connect() {
-            format!("cannot connect to the portal at {host}: {}", root_cause(error))
-        } else {
-            format!("call to the portal at {host} failed: {}", root_cause(error))
-        };
-        CallError::Unreachable(reason)
+        CallError::Unreachable(peer::unreachable("the portal", url, self.timeout, error))
     }
 }
 
@@ -254,15 +239,6 @@ struct RawAnswer {
     body: Value,
     /// The answer as text, citizen IDs masked: what an error carries.
     masked: String,
-}
-
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
 
-use crate::mapping::is_agency_code;
+use lgsp_bus::competence::is_agency_code;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,8 +96,7 @@ impl Settings for DvcConfig {
 impl DvcConfig {
     /// `{url}{endpoint}`: the portal's endpoints hang below its adapter_url, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
-        let joined = format!("{}{endpoint}", self.url.as_str().trim_end_matches('/'));
-        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+        peer::endpoint_url(&self.url, endpoint)
     }
 }
 

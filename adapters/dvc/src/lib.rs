@@ -15,6 +15,7 @@ pub mod sim;
 use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
+use lgsp_bus::peer::ClientError;
 use lgsp_bus::{Adapter, AdapterKind, BuildContext, ConfigProblem, Simulator};
 
 pub use adapter::DvcAdapter;
@@ -36,10 +37,7 @@ impl AdapterKind for DvcKind {
         _: &BuildContext,
     ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         let config = DvcConfig::from_settings(id, settings)?;
-        let adapter = DvcAdapter::new(&config).map_err(|e| match e {
-            client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],
-            other => vec![ConfigProblem::new("", other.to_string())],
-        })?;
+        let adapter = DvcAdapter::new(&config).map_err(ClientError::into_problems)?;
         Ok(Arc::new(adapter))
     }
 

@@ -512,21 +512,6 @@ pub fn parse_portal_time(text: &str) -> Option<PrimitiveDateTime> {
     PrimitiveDateTime::parse(text, wire::DATE_FORMAT).ok()
 }
 
-/// An agency identifier code such as `000.00.01.H42` (the shape of `madonvi` and `DonViXuLy`).
-pub fn is_agency_code(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
-    b.len() == 13
-        && digits(0..3)
-        && b[3] == b'.'
-        && digits(4..6)
-        && b[6] == b'.'
-        && digits(7..9)
-        && b[9] == b'.'
-        && b[10].is_ascii_uppercase()
-        && digits(11..13)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -713,13 +698,5 @@ mod tests {
         let body = request_body("s1", "m", &call);
         assert_eq!(body["service"], "CapNhatTienDoHoSoMC");
         assert!(body.get("isUpdating").is_none());
-    }
-
-    #[test]
-    fn agency_codes_and_citizen_ids() {
-        assert!(is_agency_code("000.00.01.H42"));
-        for bad in ["000.00.01.h42", "000.00.01.H4", "00.000.01.H42", "000-00-01-H42", "000.00.01.H42 "] {
-            assert!(!is_agency_code(bad), "{bad}");
-        }
     }
 }

@@ -8,7 +8,9 @@
 //! (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
 use lgsp_bus::config::Settings;
-use lgsp_bus::simulator::{Changes, lock, sandbox_address};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,8 @@ use url::Url;
 
 use crate::client::MESSAGE_ID_HEADER;
 use crate::config::DvcConfig;
-use crate::mapping::{is_agency_code, parse_portal_time, wire};
+use crate::mapping::{parse_portal_time, wire};
+use lgsp_bus::competence::is_agency_code;
 
 /// Who may log in, where, and for how long a session lasts.
 #[derive(Debug, Clone)]
@@ -79,12 +82,7 @@ pub struct Behaviour {
 
 impl Behaviour {
     fn check(&self) -> Result<(), String> {
-        for (name, rate) in [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate)] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1"));
-            }
-        }
-        Ok(())
+        check_rates(self.error_rate, self.timeout_rate)
     }
 }
 
@@ -140,22 +138,17 @@ impl SimState {
 #[derive(Clone)]
 pub struct PortalSim {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    scheme: &'static str,
+    served: Served,
 }
 
 struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
-    behaviour: Mutex<Behaviour>,
-    /// Added to the real clock, so that tests can expire sessions without sleeping.
-    clock_offset: Mutex<Duration>,
+    /// How it misbehaves, and its clock: ahead when tests expire sessions without sleeping.
+    controls: Arc<Controls<Behaviour>>,
     /// Bumped on every recorded call and reset; wakes `wait_until`.
     changes: Changes,
 }
-
-/// Longer than any client waits: a "timeout" is a call that is never answered.
-const HANG: Duration = Duration::from_secs(3600);
 
 impl PortalSim {
     /// Serves plain HTTP on `listen` (`127.0.0.1:0` picks a free port) in the background.
@@ -169,30 +162,23 @@ impl PortalSim {
     where
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             options,
             state: Mutex::default(),
-            behaviour: Mutex::default(),
-            clock_offset: Mutex::default(),
+            controls: Arc::default(),
             changes: Changes::default(),
         });
-        let app = router(shared.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(event = "dvc_sim_stopped", error = %e);
-            }
-        });
-        Ok(PortalSim { shared, addr, scheme })
+        let served = Served::spawn(listener, scheme, router(shared.clone()), "dvc_sim_stopped")?;
+        Ok(PortalSim { shared, served })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// The adapter_url to configure: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> Url {
-        Url::parse(&format!("{}://{}", self.scheme, self.addr)).expect("a socket address makes a url")
+        self.served.url()
     }
 
     pub fn options(&self) -> &SimOptions {
@@ -200,12 +186,12 @@ impl PortalSim {
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *lock(&self.shared.behaviour) = behaviour;
+        self.shared.controls.set_behaviour(behaviour);
     }
 
     /// Moves the simulator's clock on, so that sessions expire without waiting.
     pub fn advance_clock(&self, by: Duration) {
-        *lock(&self.shared.clock_offset) += by;
+        self.shared.controls.advance_clock(by);
     }
 
     /// Forgets every call, dossier and session, and behaves again.
@@ -245,9 +231,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&shared.options.integration_endpoint, post(integration))
         .route("/_sim/calls", get(control_calls))
         .route("/_sim/dossiers/{code}", get(control_dossier))
-        .route("/_sim/behaviour", get(control_get_behaviour).put(control_put_behaviour))
         .route("/_sim/reset", post(control_reset))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(behaviour_routes(shared.controls.clone(), Behaviour::check))
 }
 
 async fn auth(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
@@ -280,18 +266,6 @@ async fn control_dossier(State(shared): State<Arc<Shared>>, Path(code): Path<Str
     }
 }
 
-async fn control_get_behaviour(State(shared): State<Arc<Shared>>) -> Json<Behaviour> {
-    Json(lock(&shared.behaviour).clone())
-}
-
-async fn control_put_behaviour(State(shared): State<Arc<Shared>>, Json(behaviour): Json<Behaviour>) -> Response {
-    if let Err(reason) = behaviour.check() {
-        return (StatusCode::BAD_REQUEST, reason).into_response();
-    }
-    *lock(&shared.behaviour) = behaviour;
-    StatusCode::NO_CONTENT.into_response()
-}
-
 async fn control_reset(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.reset();
     StatusCode::NO_CONTENT
@@ -307,33 +281,23 @@ fn text<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
 
 impl Shared {
     fn now(&self) -> Instant {
-        Instant::now() + *lock(&self.clock_offset)
+        Instant::now() + self.controls.clock_offset()
     }
 
     fn reset(&self) {
         *lock(&self.state) = SimState::default();
-        *lock(&self.behaviour) = Behaviour::default();
-        *lock(&self.clock_offset) = Duration::ZERO;
+        self.controls.reset();
         self.changes.bump();
     }
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = lock(&self.behaviour).clone();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some((StatusCode::SERVICE_UNAVAILABLE, "portal is down (simulated)").into_response());
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some((StatusCode::INTERNAL_SERVER_ERROR, "internal error (simulated)").into_response());
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => (StatusCode::SERVICE_UNAVAILABLE, "portal is down (simulated)").into_response(),
+            Fault::Hang => hang().await,
+            Fault::Error => (StatusCode::INTERNAL_SERVER_ERROR, "internal error (simulated)").into_response(),
+        })
     }
 
     fn login(&self, body: &Value) -> Value {
@@ -355,7 +319,7 @@ impl Shared {
 
     fn integrate(&self, body: &Value, message_ids: Vec<String>) -> Value {
         let now = self.now();
-        let behaviour = lock(&self.behaviour).clone();
+        let behaviour = self.controls.behaviour();
         let mut state = lock(&self.state);
         let session_valid =
             text(body, wire::SESSION).and_then(|token| state.sessions.get(token)).is_some_and(|expires| *expires > now);
@@ -595,7 +559,6 @@ impl lgsp_bus::Simulator for PortalSimulator {
     }
 }
 
-/// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
 #[cfg(test)]
 mod tests {
     use super::*;

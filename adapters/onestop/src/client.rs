@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use lgsp_bus::Secret;
+use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -15,6 +16,8 @@ use url::Url;
 
 use crate::config::OnestopConfig;
 use crate::mapping::{self, Verdict, wire};
+
+pub use lgsp_bus::peer::ClientError;
 
 /// A token with less than this left is renewed before the next call, so that it does not expire
 /// on its way. A system whose tokens live shorter than this gets a new token for every call.
@@ -36,14 +39,6 @@ struct Token {
     value: String,
     /// When to get a new one (on our clock); None: keep it until the system refuses it.
     renew_at: Option<Instant>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    CaFile(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// How the system took a message.
@@ -103,10 +98,8 @@ impl SendError {
 impl OnestopClient {
     pub fn new(config: &OnestopConfig) -> Result<OnestopClient, ClientError> {
         let agent = concat!("lgsp-onestop/", env!("CARGO_PKG_VERSION"));
-        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
-            .map_err(ClientError::CaFile)?;
         Ok(OnestopClient {
-            http: builder.build()?,
+            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
             token_url: config.token_url(),
             messages_url: config.messages_url(),
             client_id: config.client_id.clone(),
@@ -210,25 +203,8 @@ impl OnestopClient {
     }
 
     fn transport_error(&self, what: &str, url: &Url, error: &reqwest::Error) -> SendError {
-        let host = url.host_str().unwrap_or_default();
-        let reason = if error.is_timeout() {
-            format!("no answer from the {what} at {host} within {:?}", self.timeout)
-        } else if error.is_connect() {
-            format!("cannot connect to the {what} at {host}: {}", root_cause(error))
-        } else {
-            format!("call to the {what} at {host} failed: {}", root_cause(error))
-        };
-        SendError::Unreachable(reason)
+        SendError::Unreachable(peer::unreachable(&format!("the {what}"), url, self.timeout, error))
     }
-}
-
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

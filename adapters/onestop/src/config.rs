@@ -13,7 +13,8 @@ use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
 
-use crate::mapping::{is_agency_code, wire};
+use crate::mapping::wire;
+use lgsp_bus::competence::is_agency_code;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,8 +92,7 @@ impl OnestopConfig {
 
     /// `{url}{endpoint}`: the endpoints hang below the base URL, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
-        let joined = format!("{}{endpoint}", self.url.as_str().trim_end_matches('/'));
-        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+        peer::endpoint_url(&self.url, endpoint)
     }
 
     /// Where tokens come from: `token_endpoint` below `url`, or as written when it is a URL.

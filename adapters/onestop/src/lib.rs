@@ -16,6 +16,7 @@ pub mod sim;
 use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
+use lgsp_bus::peer::ClientError;
 use lgsp_bus::{Adapter, AdapterKind, BuildContext, ConfigProblem, Simulator};
 
 pub use adapter::OnestopAdapter;
@@ -37,10 +38,7 @@ impl AdapterKind for OnestopKind {
         _: &BuildContext,
     ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         let config = OnestopConfig::from_settings(id, settings)?;
-        let adapter = OnestopAdapter::new(id, &config).map_err(|e| match e {
-            client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],
-            other => vec![ConfigProblem::new("", other.to_string())],
-        })?;
+        let adapter = OnestopAdapter::new(id, &config).map_err(ClientError::into_problems)?;
         Ok(Arc::new(adapter))
     }
 

@@ -191,21 +191,6 @@ pub fn explanation(text: &str) -> String {
     text
 }
 
-/// An agency identifier code, such as `000.00.01.H42`.
-pub fn is_agency_code(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
-    b.len() == 13
-        && digits(0..3)
-        && b[3] == b'.'
-        && digits(4..6)
-        && b[6] == b'.'
-        && digits(7..9)
-        && b[9] == b'.'
-        && b[10].is_ascii_uppercase()
-        && digits(11..13)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -342,13 +327,5 @@ mod tests {
         assert_eq!(explanation("<h1>Bad   Gateway</h1>\n"), "<h1>Bad Gateway</h1>");
         let long = explanation(&"á".repeat(400));
         assert!(long.len() <= MAX_EXPLANATION + 3 && long.ends_with('…'));
-    }
-
-    #[test]
-    fn agency_codes() {
-        assert!(is_agency_code("000.00.01.H42"));
-        for bad in ["H42", "000.00.01.h42", "000.00.01.H4", "000-00-01-H42", "000.00.01.H42 ", "0000.0.01.H42"] {
-            assert!(!is_agency_code(bad), "{bad}");
-        }
     }
 }

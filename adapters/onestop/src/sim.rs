@@ -26,8 +26,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use lgsp_bus::config::Settings;
-use lgsp_bus::simulator::{Changes, lock, sandbox_address};
+use lgsp_bus::config::{Settings, duration};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -78,7 +80,7 @@ pub struct Behaviour {
     /// Every call answered HTTP 503.
     pub down: bool,
     /// Lifetime of the tokens issued from now on, such as `"2s"`; short ones force renewals.
-    #[serde(with = "optional_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
     pub token_ttl: Option<Duration>,
     /// Every message answered 401, whatever its token (a system that lost its signing keys).
     pub refuse_tokens: bool,
@@ -88,11 +90,7 @@ pub struct Behaviour {
 
 impl Behaviour {
     fn check(&self) -> Result<(), String> {
-        for (name, rate) in [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate)] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1"));
-            }
-        }
+        check_rates(self.error_rate, self.timeout_rate)?;
         if self.token_ttl.is_some_and(|ttl| ttl < Duration::from_secs(1)) {
             return Err("token_ttl must be at least 1s (expires_in counts seconds)".into());
         }
@@ -187,22 +185,17 @@ impl SimState {
 #[derive(Clone)]
 pub struct OnestopSim {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    scheme: &'static str,
+    served: Served,
 }
 
 struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
-    behaviour: Mutex<Behaviour>,
-    /// Added to the real clock, so that tests can expire tokens without sleeping.
-    clock_offset: Mutex<Duration>,
+    /// How it misbehaves, and its clock: ahead when tests expire tokens without sleeping.
+    controls: Arc<Controls<Behaviour>>,
     /// Bumped on every recorded message, call, token and reset; wakes `wait_until`.
     changes: Changes,
 }
-
-/// Longer than any client waits: a "timeout" is a call that is never answered.
-const HANG: Duration = Duration::from_secs(3600);
 
 impl OnestopSim {
     /// Serves plain HTTP on `listen` (`127.0.0.1:0` picks a free port) in the background.
@@ -220,30 +213,23 @@ impl OnestopSim {
             let reason = "the token and messages endpoints must differ";
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, reason));
         }
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             options,
             state: Mutex::default(),
-            behaviour: Mutex::default(),
-            clock_offset: Mutex::default(),
+            controls: Arc::default(),
             changes: Changes::default(),
         });
-        let app = router(shared.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(event = "onestop_sim_stopped", error = %e);
-            }
-        });
-        Ok(OnestopSim { shared, addr, scheme })
+        let served = Served::spawn(listener, scheme, router(shared.clone()), "onestop_sim_stopped")?;
+        Ok(OnestopSim { shared, served })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// The `url` to configure: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> Url {
-        Url::parse(&format!("{}://{}", self.scheme, self.addr)).expect("a socket address makes a url")
+        self.served.url()
     }
 
     pub fn options(&self) -> &SimOptions {
@@ -251,16 +237,16 @@ impl OnestopSim {
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *lock(&self.shared.behaviour) = behaviour;
+        self.shared.controls.set_behaviour(behaviour);
     }
 
     pub fn behaviour(&self) -> Behaviour {
-        lock(&self.shared.behaviour).clone()
+        self.shared.controls.behaviour()
     }
 
     /// Moves the simulator's clock on, so that tokens expire without waiting.
     pub fn advance_clock(&self, by: Duration) {
-        *lock(&self.shared.clock_offset) += by;
+        self.shared.controls.advance_clock(by);
     }
 
     /// Forgets every token it issued, as a system that restarted would.
@@ -310,10 +296,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/messages", get(control_messages))
         .route("/_sim/dossiers/{code}", get(control_dossier))
         .route("/_sim/calls", get(control_calls))
-        .route("/_sim/behaviour", get(control_get_behaviour).put(control_put_behaviour))
         .route("/_sim/revoke", post(control_revoke))
         .route("/_sim/reset", post(control_reset))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(behaviour_routes(shared.controls.clone(), Behaviour::check))
 }
 
 /// A refusal, as OAuth2 (RFC 6749 §5.2) and the system shape them: `{error, message}`.
@@ -349,9 +335,9 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     {
         return refusal(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
     }
-    let ttl = lock(&shared.behaviour).token_ttl.unwrap_or(options.token_ttl);
+    let ttl = shared.controls.behaviour().token_ttl.unwrap_or(options.token_ttl);
     let access_token: String = std::iter::repeat_with(fastrand::alphanumeric).take(40).collect();
-    let expires = shared.now() + ttl;
+    let expires = shared.controls.now() + ttl;
     {
         let mut state = lock(&shared.state);
         state.tokens.insert(access_token.clone(), expires);
@@ -375,7 +361,11 @@ async fn message(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     let key = headers.get(wire::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(String::from);
     let response = shared.take(&headers, key.as_deref(), &body);
     let mut state = lock(&shared.state);
-    state.calls.push(RecordedCall { idempotency_key: key, status: response.status().as_u16(), at: shared.now() });
+    state.calls.push(RecordedCall {
+        idempotency_key: key,
+        status: response.status().as_u16(),
+        at: shared.controls.now(),
+    });
     drop(state);
     shared.changes.bump();
     response
@@ -396,18 +386,6 @@ async fn control_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedCa
     Json(lock(&shared.state).calls.clone())
 }
 
-async fn control_get_behaviour(State(shared): State<Arc<Shared>>) -> Json<Behaviour> {
-    Json(lock(&shared.behaviour).clone())
-}
-
-async fn control_put_behaviour(State(shared): State<Arc<Shared>>, Json(behaviour): Json<Behaviour>) -> Response {
-    if let Err(reason) = behaviour.check() {
-        return (StatusCode::BAD_REQUEST, reason).into_response();
-    }
-    *lock(&shared.behaviour) = behaviour;
-    StatusCode::NO_CONTENT.into_response()
-}
-
 async fn control_revoke(State(shared): State<Arc<Shared>>) -> StatusCode {
     lock(&shared.state).tokens.clear();
     StatusCode::NO_CONTENT
@@ -419,40 +397,26 @@ async fn control_reset(State(shared): State<Arc<Shared>>) -> StatusCode {
 }
 
 impl Shared {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + *lock(&self.clock_offset)
-    }
-
     fn reset(&self) {
         *lock(&self.state) = SimState::default();
-        *lock(&self.behaviour) = Behaviour::default();
-        *lock(&self.clock_offset) = Duration::ZERO;
+        self.controls.reset();
         self.changes.bump();
     }
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = lock(&self.behaviour).clone();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some(refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Hệ thống đang bảo trì (mô phỏng)"));
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some(refusal(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Lỗi hệ thống (mô phỏng)"));
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Hệ thống đang bảo trì (mô phỏng)"),
+            Fault::Hang => hang().await,
+            Fault::Error => refusal(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Lỗi hệ thống (mô phỏng)"),
+        })
     }
 
     /// Checks and keeps one message; the answer says how it went.
     fn take(&self, headers: &HeaderMap, key: Option<&str>, body: &[u8]) -> Response {
-        let behaviour = lock(&self.behaviour).clone();
-        let now = self.now();
+        let behaviour = self.controls.behaviour();
+        let now = self.controls.now();
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -565,24 +529,6 @@ fn check_envelope(body: &Value) -> Result<ReceivedMessage, String> {
         annotations: object("annotations")?,
         received_at: OffsetDateTime::UNIX_EPOCH,
     })
-}
-
-mod optional_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(duration) => serializer.serialize_str(&humantime::format_duration(*duration).to_string()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(deserializer)?;
-        text.map(|text| lgsp_bus::config::duration::parse(&text).map_err(serde::de::Error::custom)).transpose()
-    }
 }
 
 /// The `lgsp sandbox` face of the simulator: serves where the adapter's settings point.

@@ -4,37 +4,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use common::*;
 use lgsp_bus::{Adapter, Outcome};
 use lgsp_onestop::Behaviour;
 
-/// A writer the test reads back: what the adapter logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn deliveries_are_logged_with_ids_and_dossier_never_the_payload_or_citizen_ids() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("lgsp_onestop=trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = lgsp_bus::testing::logs::capture("lgsp_onestop=trace");
 
     let sim = start_sim().await;
     let adapter = adapter(&sim);
@@ -54,7 +31,7 @@ async fn deliveries_are_logged_with_ids_and_dossier_never_the_payload_or_citizen
     let bus = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     assert!(sim.sender("onestop.sotuphap", &bus).advance(code(&submitted), 2, None).await.is_err());
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let events = ["onestop_token_issued", "onestop_delivered", "onestop_superseded", "onestop_delivery_failed"];
     for event in events {
         assert!(logs.contains(&format!("event=\"{event}\"")), "{event} not logged: {logs}");

@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
+use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
-use lgsp_bus::{Failure, Secret, ServiceError};
+use lgsp_bus::{ConfigProblem, Failure, Secret, ServiceError};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use url::Url;
 
 use crate::config::PopulationConfig;
 use crate::mapping::{self, AnswerError, CongDan};
+
+pub use lgsp_bus::peer::ClientError;
 
 /// SOAP 1.1 over HTTP. [S]
 pub const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
@@ -27,16 +30,6 @@ pub struct RegistryClient {
     soap_action: HeaderValue,
     token: Option<Secret>,
     timeout: Duration,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    CaFile(String),
-    #[error("{0}")]
-    Setting(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// Why a lookup gave no citizens.
@@ -64,12 +57,11 @@ impl CallError {
 impl RegistryClient {
     pub fn new(config: &PopulationConfig) -> Result<RegistryClient, ClientError> {
         let agent = concat!("lgsp-population/", env!("CARGO_PKG_VERSION"));
-        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
-            .map_err(ClientError::CaFile)?;
-        let soap_action = HeaderValue::from_str(&format!("\"{}\"", config.soap_action.trim()))
-            .map_err(|_| ClientError::Setting("soap_action cannot be sent as a header".into()))?;
+        let soap_action = HeaderValue::from_str(&format!("\"{}\"", config.soap_action.trim())).map_err(|_| {
+            ClientError::Setting(ConfigProblem::new("soap_action", "soap_action cannot be sent as a header"))
+        })?;
         Ok(RegistryClient {
-            http: builder.build()?,
+            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
             url: config.url.clone(),
             soap_action,
             token: config.token.clone(),
@@ -127,23 +119,6 @@ impl RegistryClient {
     }
 
     fn transport_error(&self, error: &reqwest::Error) -> CallError {
-        let host = self.host();
-        let reason = if error.is_timeout() {
-            format!("no answer from the population registry at {host} within {:?}", self.timeout)
-        } else if error.is_connect() {
-            format!("cannot connect to the population registry at {host}: {}", root_cause(error))
-        } else {
-            format!("call to the population registry at {host} failed: {}", root_cause(error))
-        };
-        CallError::Unreachable(reason)
+        CallError::Unreachable(peer::unreachable("the population registry", &self.url, self.timeout, error))
     }
-}
-
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }

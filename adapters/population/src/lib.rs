@@ -16,6 +16,7 @@ pub mod sim;
 use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
+use lgsp_bus::peer::ClientError;
 use lgsp_bus::{Adapter, AdapterKind, BuildContext, ConfigProblem, Simulator};
 
 pub use adapter::PopulationAdapter;
@@ -37,11 +38,7 @@ impl AdapterKind for PopulationKind {
         _: &BuildContext,
     ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         let config = PopulationConfig::from_settings(id, settings)?;
-        let adapter = PopulationAdapter::new(&config).map_err(|e| match e {
-            client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],
-            client::ClientError::Setting(reason) => vec![ConfigProblem::new("soap_action", reason)],
-            other => vec![ConfigProblem::new("", other.to_string())],
-        })?;
+        let adapter = PopulationAdapter::new(&config).map_err(ClientError::into_problems)?;
         Ok(Arc::new(adapter))
     }
 

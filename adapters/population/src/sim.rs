@@ -11,7 +11,9 @@
 //! Its citizens are [`SANDBOX`]: two people, and nobody else.
 
 use lgsp_bus::config::Settings;
-use lgsp_bus::simulator::{Changes, lock, sandbox_address};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -201,12 +203,7 @@ pub struct Behaviour {
 
 impl Behaviour {
     fn check(&self) -> Result<(), String> {
-        for (name, rate) in [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate)] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1"));
-            }
-        }
-        Ok(())
+        check_rates(self.error_rate, self.timeout_rate)
     }
 }
 
@@ -238,20 +235,17 @@ pub struct SimState {
 #[derive(Clone)]
 pub struct PopulationSim {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    scheme: &'static str,
+    served: Served,
 }
 
 struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
-    behaviour: Mutex<Behaviour>,
+    /// How it misbehaves.
+    controls: Arc<Controls<Behaviour>>,
     /// Bumped on every recorded call and reset; wakes `wait_until`.
     changes: Changes,
 }
-
-/// Longer than any client waits: a "timeout" is a call that is never answered.
-const HANG: Duration = Duration::from_secs(3600);
 
 impl PopulationSim {
     /// Serves plain HTTP on `listen` (`127.0.0.1:0` picks a free port) in the background.
@@ -265,30 +259,23 @@ impl PopulationSim {
     where
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             options,
             state: Mutex::default(),
-            behaviour: Mutex::default(),
+            controls: Arc::default(),
             changes: Changes::default(),
         });
-        let app = router(shared.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(event = "population_sim_stopped", error = %e);
-            }
-        });
-        Ok(PopulationSim { shared, addr, scheme })
+        let served = Served::spawn(listener, scheme, router(shared.clone()), "population_sim_stopped")?;
+        Ok(PopulationSim { shared, served })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// The endpoint to configure as the adapter's `url`: `http://127.0.0.1:PORT/path`.
     pub fn url(&self) -> Url {
-        Url::parse(&format!("{}://{}{}", self.scheme, self.addr, self.shared.options.path))
-            .expect("a socket address and a path make a url")
+        lgsp_bus::peer::endpoint_url(&self.served.url(), &self.shared.options.path)
     }
 
     pub fn options(&self) -> &SimOptions {
@@ -296,11 +283,11 @@ impl PopulationSim {
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *lock(&self.shared.behaviour) = behaviour;
+        self.shared.controls.set_behaviour(behaviour);
     }
 
     pub fn behaviour(&self) -> Behaviour {
-        lock(&self.shared.behaviour).clone()
+        self.shared.controls.behaviour()
     }
 
     /// Forgets every call, and behaves again.
@@ -322,9 +309,9 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(&shared.options.path, post(soap))
         .route("/_sim/calls", get(control_calls))
-        .route("/_sim/behaviour", get(control_get_behaviour).put(control_put_behaviour))
         .route("/_sim/reset", post(control_reset))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(behaviour_routes(shared.controls.clone(), Behaviour::check))
 }
 
 async fn soap(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -336,18 +323,6 @@ async fn soap(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
 
 async fn control_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedCall>> {
     Json(lock(&shared.state).calls.clone())
-}
-
-async fn control_get_behaviour(State(shared): State<Arc<Shared>>) -> Json<Behaviour> {
-    Json(lock(&shared.behaviour).clone())
-}
-
-async fn control_put_behaviour(State(shared): State<Arc<Shared>>, Json(behaviour): Json<Behaviour>) -> Response {
-    if let Err(reason) = behaviour.check() {
-        return (StatusCode::BAD_REQUEST, reason).into_response();
-    }
-    *lock(&shared.behaviour) = behaviour;
-    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn control_reset(State(shared): State<Arc<Shared>>) -> StatusCode {
@@ -371,27 +346,18 @@ fn server_fault(reason: impl AsRef<str>) -> Response {
 impl Shared {
     fn reset(&self) {
         *lock(&self.state) = SimState::default();
-        *lock(&self.behaviour) = Behaviour::default();
+        self.controls.reset();
         self.changes.bump();
     }
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = lock(&self.behaviour).clone();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some((StatusCode::SERVICE_UNAVAILABLE, "registry is down (simulated)").into_response());
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some((StatusCode::INTERNAL_SERVER_ERROR, "internal error (simulated)").into_response());
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => (StatusCode::SERVICE_UNAVAILABLE, "registry is down (simulated)").into_response(),
+            Fault::Hang => hang().await,
+            Fault::Error => (StatusCode::INTERNAL_SERVER_ERROR, "internal error (simulated)").into_response(),
+        })
     }
 
     fn answer(&self, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -407,7 +373,7 @@ impl Shared {
         if !header(header::CONTENT_TYPE.as_str()).trim_start().to_ascii_lowercase().starts_with("text/xml") {
             return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected text/xml (SOAP 1.1)").into_response();
         }
-        let behaviour = lock(&self.behaviour).clone();
+        let behaviour = self.controls.behaviour();
         let read =
             std::str::from_utf8(body).map_err(|_| None).and_then(|text| mapping::read_request(text).map_err(Some));
         if behaviour.fault {
@@ -521,7 +487,6 @@ impl lgsp_bus::Simulator for PopulationSimulator {
     }
 }
 
-/// Where to listen for `url`, which must point at this machine: the simulator is never exposed.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use lgsp_bus::Secret;
+use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -15,6 +16,8 @@ use url::Url;
 
 use crate::config::PostalConfig;
 use crate::mapping::{self, Verdict, wire};
+
+pub use lgsp_bus::peer::ClientError;
 
 /// A token with less than this left is renewed before the next call, so that it does not expire
 /// on its way. A gateway whose tokens live shorter than this gets a renewal before every call.
@@ -56,14 +59,6 @@ pub enum Cancelled {
     Cancelled,
     /// It was cancelled before: ours, from an attempt whose answer was lost.
     AlreadyCancelled,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    CaFile(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// Why a call did not go through, and whether retrying may help.
@@ -140,10 +135,8 @@ struct Accepted {
 impl PostalClient {
     pub fn new(config: &PostalConfig) -> Result<PostalClient, ClientError> {
         let agent = concat!("lgsp-postal/", env!("CARGO_PKG_VERSION"));
-        let builder = lgsp_bus::peer::http_client(agent, config.timeout, config.ca_file.as_deref())
-            .map_err(ClientError::CaFile)?;
         Ok(PostalClient {
-            http: builder.build()?,
+            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
             token_url: config.endpoint(&config.token_endpoint),
             order_url: config.endpoint(&config.order_endpoint),
             cancel_url: config.endpoint(&config.cancel_endpoint),
@@ -294,25 +287,8 @@ impl PostalClient {
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
-        let host = url.host_str().unwrap_or_default();
-        let reason = if error.is_timeout() {
-            format!("no answer from the postal service at {host} within {:?}", self.timeout)
-        } else if error.is_connect() {
-            format!("cannot connect to the postal service at {host}: {}", root_cause(error))
-        } else {
-            format!("call to the postal service at {host} failed: {}", root_cause(error))
-        };
-        CallError::Unreachable(reason)
+        CallError::Unreachable(peer::unreachable("the postal service", url, self.timeout, error))
     }
-}
-
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -129,10 +129,10 @@ impl Settings for PostalConfig {
 }
 
 impl PostalConfig {
-    /// `{url}{endpoint}`: the endpoints hang below the base URL, which may have a path.
+    /// `{url}{endpoint}` without a trailing `/`: the endpoints hang below the base URL, which may
+    /// have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
-        let joined = format!("{}{}", self.url.as_str().trim_end_matches('/'), endpoint.trim_end_matches('/'));
-        Url::parse(&joined).unwrap_or_else(|_| self.url.clone())
+        peer::endpoint_url(&self.url, endpoint.trim_end_matches('/'))
     }
 }
 

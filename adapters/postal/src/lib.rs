@@ -23,6 +23,7 @@ pub mod tracking;
 use lgsp_bus::config::Settings;
 use std::sync::Arc;
 
+use lgsp_bus::peer::ClientError;
 use lgsp_bus::{Adapter, AdapterKind, BuildContext, ConfigProblem, Simulator};
 
 pub use adapter::PostalAdapter;
@@ -44,10 +45,7 @@ impl AdapterKind for PostalKind {
         context: &BuildContext,
     ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
         let config = PostalConfig::from_settings(id, settings)?;
-        let adapter = PostalAdapter::new(&config, context.memory.clone()).map_err(|e| match e {
-            client::ClientError::CaFile(reason) => vec![ConfigProblem::new("ca_file", reason)],
-            other => vec![ConfigProblem::new("", other.to_string())],
-        })?;
+        let adapter = PostalAdapter::new(&config, context.memory.clone()).map_err(ClientError::into_problems)?;
         Ok(Arc::new(adapter))
     }
 

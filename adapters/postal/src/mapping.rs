@@ -3,6 +3,7 @@
 //! Every name and code of the postal service's wire format lives in [`wire`], so that a wrong
 //! guess is corrected in one place; the simulator checks requests against the same table.
 
+use lgsp_bus::competence::is_agency_code;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::macros::{format_description, offset};
@@ -542,19 +543,6 @@ pub fn shipment_status(item: &TrackingItem, order: &OrderRecord, source: &str) -
     envelope
 }
 
-/// An agency identifier code such as `000.00.01.H42`.
-pub fn is_agency_code(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('.').collect();
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    parts.len() == 4
-        && digits(parts[0], 3)
-        && digits(parts[1], 2)
-        && digits(parts[2], 2)
-        && parts[3].len() == 3
-        && parts[3].as_bytes()[0].is_ascii_uppercase()
-        && digits(&parts[3][1..], 2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -727,13 +715,5 @@ mod tests {
             assert_eq!(status_word(code), Some(word));
         }
         assert_eq!(status_word(0), None);
-    }
-
-    #[test]
-    fn agency_codes_are_recognised() {
-        assert!(is_agency_code("000.00.01.H42"));
-        for not in ["000.00.01.h42", "000.00.01", "00.00.01.H42", "000.00.01.H4", "000.00.01.H42-261120"] {
-            assert!(!is_agency_code(not), "{not}");
-        }
     }
 }

@@ -11,8 +11,10 @@
 //! if one is set ([`PostalSim::set_webhook`]). It records every call, and can be told to
 //! misbehave, from Rust ([`PostalSim::set_behaviour`]) or over HTTP (`PUT /_sim/behaviour`).
 
-use lgsp_bus::config::Settings;
-use lgsp_bus::simulator::{Changes, lock, sandbox_address};
+use lgsp_bus::config::{Settings, duration};
+use lgsp_bus::simulator::{
+    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -85,7 +87,7 @@ pub struct Behaviour {
     /// Every call answered HTTP 503.
     pub down: bool,
     /// Lifetime of the tokens issued from now on, such as `"2s"`; short ones force renewals.
-    #[serde(with = "optional_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "duration::optional", skip_serializing_if = "Option::is_none")]
     pub token_ttl: Option<Duration>,
     /// Every call answered 401, whatever its token (a gateway that lost its keys).
     pub refuse_tokens: bool,
@@ -93,11 +95,7 @@ pub struct Behaviour {
 
 impl Behaviour {
     fn check(&self) -> Result<(), String> {
-        for (name, rate) in [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate)] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0 and 1"));
-            }
-        }
+        check_rates(self.error_rate, self.timeout_rate)?;
         if self.token_ttl.is_some_and(|ttl| ttl.is_zero()) {
             return Err("token_ttl must be more than 0".into());
         }
@@ -197,25 +195,21 @@ pub struct WebhookTarget {
 #[derive(Clone)]
 pub struct PostalSim {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    scheme: &'static str,
+    served: Served,
 }
 
 struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
-    behaviour: Mutex<Behaviour>,
     webhook: Mutex<Option<WebhookTarget>>,
     /// Items to push, in the order they were recorded: one task sends them one after another.
     pushes: mpsc::UnboundedSender<(Value, WebhookTarget)>,
-    /// Added to the real clock, so that tests can expire tokens without sleeping.
-    clock_offset: Mutex<Duration>,
+    /// How it misbehaves, and its clock: ahead when tests expire tokens without sleeping.
+    controls: Arc<Controls<Behaviour>>,
     /// Bumped on every recorded call, move, push, token and reset; wakes `wait_until`.
     changes: Changes,
 }
 
-/// Longer than any client waits: a "timeout" is a call that is never answered.
-const HANG: Duration = Duration::from_secs(3600);
 /// How long a push waits for the webhook's answer.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -231,34 +225,27 @@ impl PostalSim {
     where
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
-        let addr = listener.local_addr()?;
         let (pushes, queue) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             options,
             state: Mutex::default(),
-            behaviour: Mutex::default(),
+            controls: Arc::default(),
             webhook: Mutex::default(),
             pushes,
-            clock_offset: Mutex::default(),
             changes: Changes::default(),
         });
         tokio::spawn(push_all(Arc::downgrade(&shared), queue));
-        let app = router(shared.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(event = "postal_sim_stopped", error = %e);
-            }
-        });
-        Ok(PostalSim { shared, addr, scheme })
+        let served = Served::spawn(listener, scheme, router(shared.clone()), "postal_sim_stopped")?;
+        Ok(PostalSim { shared, served })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// The `url` to configure: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> Url {
-        Url::parse(&format!("{}://{}", self.scheme, self.addr)).expect("a socket address makes a url")
+        self.served.url()
     }
 
     pub fn options(&self) -> &SimOptions {
@@ -266,16 +253,16 @@ impl PostalSim {
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *lock(&self.shared.behaviour) = behaviour;
+        self.shared.controls.set_behaviour(behaviour);
     }
 
     pub fn behaviour(&self) -> Behaviour {
-        lock(&self.shared.behaviour).clone()
+        self.shared.controls.behaviour()
     }
 
     /// Moves the simulator's clock on, so that tokens expire without waiting.
     pub fn advance_clock(&self, by: Duration) {
-        *lock(&self.shared.clock_offset) += by;
+        self.shared.controls.advance_clock(by);
     }
 
     /// Forgets every token it issued, as a gateway that restarted would.
@@ -359,10 +346,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/tracking", get(control_tracking))
         .route("/_sim/calls", get(control_calls))
         .route("/_sim/webhook", put(control_put_webhook).delete(control_delete_webhook))
-        .route("/_sim/behaviour", get(control_get_behaviour).put(control_put_behaviour))
         .route("/_sim/revoke", post(control_revoke))
         .route("/_sim/reset", post(control_reset))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(behaviour_routes(shared.controls.clone(), Behaviour::check))
 }
 
 /// An answer shaped as the postal service's: `{code, message}`, and `data` when given.
@@ -419,13 +406,13 @@ struct Call {
 
 impl Shared {
     fn receive(&self, headers: &HeaderMap, body: Result<Json<Value>, JsonRejection>) -> Call {
-        let refuse_tokens = lock(&self.behaviour).refuse_tokens;
+        let refuse_tokens = self.controls.behaviour().refuse_tokens;
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
-        let now = self.now();
+        let now = self.controls.now();
         let token_fresh = !refuse_tokens
             && presented.and_then(|token| lock(&self.state).tokens.get(token).copied()).is_some_and(|exp| exp > now);
         let body = if !token_fresh {
@@ -586,18 +573,6 @@ async fn control_delete_webhook(State(shared): State<Arc<Shared>>) -> StatusCode
     StatusCode::NO_CONTENT
 }
 
-async fn control_get_behaviour(State(shared): State<Arc<Shared>>) -> Json<Behaviour> {
-    Json(lock(&shared.behaviour).clone())
-}
-
-async fn control_put_behaviour(State(shared): State<Arc<Shared>>, Json(behaviour): Json<Behaviour>) -> Response {
-    if let Err(reason) = behaviour.check() {
-        return (StatusCode::BAD_REQUEST, reason).into_response();
-    }
-    *lock(&shared.behaviour) = behaviour;
-    StatusCode::NO_CONTENT.into_response()
-}
-
 async fn control_revoke(State(shared): State<Arc<Shared>>) -> StatusCode {
     lock(&shared.state).tokens.clear();
     StatusCode::NO_CONTENT
@@ -609,24 +584,19 @@ async fn control_reset(State(shared): State<Arc<Shared>>) -> StatusCode {
 }
 
 impl Shared {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + *lock(&self.clock_offset)
-    }
-
     fn reset(&self) {
         *lock(&self.state) = SimState::default();
-        *lock(&self.behaviour) = Behaviour::default();
-        *lock(&self.clock_offset) = Duration::ZERO;
+        self.controls.reset();
         self.changes.bump();
     }
 
     /// A new token, as the token call answers it.
     fn issue(&self) -> Value {
-        let ttl = lock(&self.behaviour).token_ttl.unwrap_or(self.options.token_ttl);
+        let ttl = self.controls.behaviour().token_ttl.unwrap_or(self.options.token_ttl);
         let token: String = std::iter::repeat_with(fastrand::alphanumeric).take(40).collect();
         {
             let mut state = lock(&self.state);
-            state.tokens.insert(token.clone(), self.now() + ttl);
+            state.tokens.insert(token.clone(), self.controls.now() + ttl);
             state.logins += 1;
         }
         self.changes.bump();
@@ -752,7 +722,7 @@ impl Shared {
             wire::item::ORDER_NUMBER: number,
             wire::item::STATUS: status,
             wire::item::STATUS_NAME: mapping::status_wording(status).unwrap_or_default(),
-            wire::item::TIME: mapping::postal_time(self.now()),
+            wire::item::TIME: mapping::postal_time(self.controls.now()),
         });
         state.tracking.push(item.clone());
         if let Some(target) = lock(&self.webhook).clone() {
@@ -763,33 +733,20 @@ impl Shared {
 
     /// The answer to give instead of the real one, if the simulator is told to misbehave.
     async fn misbehave(&self) -> Option<Response> {
-        let behaviour = lock(&self.behaviour).clone();
-        if behaviour.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(behaviour.latency_ms)).await;
-        }
-        if behaviour.down {
-            return Some(answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                wire::INTERNAL_ERROR,
-                "Hệ thống đang bảo trì (mô phỏng)",
-                None,
-            ));
-        }
-        if behaviour.timeout_rate > 0.0 && fastrand::f64() < behaviour.timeout_rate {
-            lock(&self.state).withheld += 1;
-            self.changes.bump();
-            tokio::time::sleep(HANG).await;
-            return Some(StatusCode::GATEWAY_TIMEOUT.into_response());
-        }
-        if behaviour.error_rate > 0.0 && fastrand::f64() < behaviour.error_rate {
-            return Some(answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                wire::INTERNAL_ERROR,
-                "Lỗi hệ thống (mô phỏng)",
-                None,
-            ));
-        }
-        None
+        let b = self.controls.behaviour();
+        Some(match fault(b.latency_ms, b.down, b.error_rate, b.timeout_rate).await? {
+            Fault::Down => {
+                answer(StatusCode::SERVICE_UNAVAILABLE, wire::INTERNAL_ERROR, "Hệ thống đang bảo trì (mô phỏng)", None)
+            }
+            Fault::Hang => {
+                lock(&self.state).withheld += 1;
+                self.changes.bump();
+                hang().await
+            }
+            Fault::Error => {
+                answer(StatusCode::INTERNAL_SERVER_ERROR, wire::INTERNAL_ERROR, "Lỗi hệ thống (mô phỏng)", None)
+            }
+        })
     }
 }
 
@@ -818,25 +775,6 @@ async fn push_all(shared: std::sync::Weak<Shared>, mut queue: mpsc::UnboundedRec
         let Some(shared) = shared.upgrade() else { return };
         lock(&shared.state).webhook_calls.push(call);
         shared.changes.bump();
-    }
-}
-
-/// `token_ttl` as people write durations: `"2s"`, `"500ms"`.
-mod optional_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(duration) => serializer.serialize_str(&humantime::format_duration(*duration).to_string()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(deserializer)?;
-        text.map(|text| lgsp_bus::config::duration::parse(&text).map_err(serde::de::Error::custom)).transpose()
     }
 }
 

@@ -50,7 +50,7 @@ async fn a_delivery_becomes_an_order_for_the_sending_agency() {
 async fn the_schemas_examples_are_placed() {
     let sim = start_sim().await;
     let adapter = adapter(&sim);
-    let batch = [delivery(PICKUP, example(PICKUP)), delivery(DELIVERY, example(DELIVERY))];
+    let batch = [delivery(PICKUP, example(PICKUP, 0)), delivery(DELIVERY, example(DELIVERY, 0))];
     assert_eq!(adapter.deliver(&batch).await, [Outcome::Delivered, Outcome::Delivered]);
     assert_eq!(sim.orders().len(), 2);
 }

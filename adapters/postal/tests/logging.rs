@@ -3,36 +3,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use lgsp_bus::{Adapter, Outbox, Outcome};
 
-/// A writer the test reads back: what the adapter logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn orders_and_statuses_are_logged_by_number_and_dossier_never_with_the_people_in_them() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("lgsp_postal=trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = lgsp_bus::testing::logs::capture("lgsp_postal=trace");
 
     let sim = start_sim().await;
     let adapter = adapter(&sim);
@@ -48,7 +24,7 @@ async fn orders_and_statuses_are_logged_by_number_and_dossier_never_with_the_peo
     let unsigned = lgsp_bus::WebhookRequest { headers: Vec::new(), body: bytes::Bytes::from_static(b"{}") };
     assert_eq!(adapter.webhook(unsigned, &outbox).await.status, 401);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     for event in [
         "postal_token_issued",
         "postal_order_placed",

@@ -1,5 +1,7 @@
 //! Helpers for tests that run a real bus on a real broker (feature `testing`).
 
+pub mod adapter;
+pub mod logs;
 pub mod tls;
 
 use std::time::Duration;

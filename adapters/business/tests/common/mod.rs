@@ -5,11 +5,11 @@
 
 use lgsp_bus::config::Settings;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use lgsp_bus::schema::Catalogue;
-use lgsp_bus::{Adapter, Failure, ServiceError, ServiceRequest};
+#[allow(unused_imports)] // each test file uses its own share of these
+pub use lgsp_bus::testing::adapter::{catalogue, refused, unavailable};
+use lgsp_bus::{Adapter, ServiceRequest};
 use lgsp_business::{BusinessAdapter, BusinessConfig, BusinessSim, SimOptions};
 use serde_json::{Value, json};
 
@@ -60,11 +60,6 @@ pub fn request(mst: &str) -> ServiceRequest {
     }
 }
 
-pub fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| Catalogue::embedded().unwrap())
-}
-
 /// The adapter's reply to a lookup of `mst`, checked against the reply schema as the bus does.
 pub async fn lookup(adapter: &BusinessAdapter, mst: &str) -> Value {
     let reply = adapter.call(&request(mst)).await.unwrap_or_else(|e| panic!("lookup of {mst}: {e:?}"));
@@ -76,22 +71,6 @@ pub async fn lookup(adapter: &BusinessAdapter, mst: &str) -> Value {
 pub fn expected_reply(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/{name}.out.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The failure of an `Unavailable`; panics on anything else.
-pub fn unavailable(result: Result<Value, ServiceError>) -> Failure {
-    match result {
-        Err(ServiceError::Unavailable(failure)) => failure,
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-}
-
-/// The failure of a `Refused`; panics on anything else.
-pub fn refused(result: Result<Value, ServiceError>) -> Failure {
-    match result {
-        Err(ServiceError::Refused(failure)) => failure,
-        other => panic!("expected Refused, got {other:?}"),
-    }
 }
 
 /// (code, token fresh, status) of every lookup the simulator recorded.

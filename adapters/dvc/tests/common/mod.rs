@@ -5,14 +5,13 @@
 
 use lgsp_bus::config::Settings;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use lgsp_bus::{Delivery, Envelope, Failure, Outcome};
+use lgsp_bus::Delivery;
+#[allow(unused_imports)] // each test file uses its own share of these
+pub use lgsp_bus::testing::adapter::{delivery, example, permanent, stale, transient};
 use lgsp_dvc::{DvcAdapter, DvcConfig, PortalSim, SimOptions};
 use serde_json::Value;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub const UNIT: &str = "000.00.00.H42";
 pub const SUBMITTED: &str = "dossier.submitted";
@@ -44,43 +43,10 @@ pub fn adapter(sim: &PortalSim) -> DvcAdapter {
     DvcAdapter::new(&config(&settings(sim))).unwrap()
 }
 
-/// `examples[index]` of `schemas/<message_type>.json`.
-pub fn example(message_type: &str, index: usize) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../schemas/{message_type}.json"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    schema["examples"][index].clone()
-}
-
 /// `fixtures/<name>.in.json`.
 pub fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/{name}.in.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-pub fn delivery(message_type: &str, payload: Value) -> Delivery {
-    let subject = payload["dossier_code"].as_str().unwrap_or("no-code").to_string();
-    let envelope = Envelope {
-        id: Uuid::now_v7(),
-        message_type: message_type.into(),
-        source: "onestop.test".into(),
-        subject,
-        seq: 1,
-        occurred_at: OffsetDateTime::now_utc(),
-        correlation_id: None,
-        payload,
-    };
-    Delivery {
-        envelope: Arc::new(envelope),
-        annotations: Arc::new(serde_json::json!({})),
-        stale: false,
-        attempt: 1,
-        uncertain: false,
-    }
-}
-
-pub fn stale(mut delivery: Delivery) -> Delivery {
-    delivery.stale = true;
-    delivery
 }
 
 pub fn id(delivery: &Delivery) -> String {
@@ -89,20 +55,4 @@ pub fn id(delivery: &Delivery) -> String {
 
 pub fn code(delivery: &Delivery) -> &str {
     &delivery.envelope.subject
-}
-
-/// The failure of a Transient outcome; panics on any other.
-pub fn transient(outcome: &Outcome) -> &Failure {
-    match outcome {
-        Outcome::Transient(failure) => failure,
-        other => panic!("expected a transient failure, got {other:?}"),
-    }
-}
-
-/// The failure of a Permanent outcome; panics on any other.
-pub fn permanent(outcome: &Outcome) -> &Failure {
-    match outcome {
-        Outcome::Permanent(failure) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lgsp_bus::peer;
 use lgsp_bus::simulator::lock;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -149,13 +150,9 @@ impl OnestopSender {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let response = self
-                .http
-                .post(&self.messages_url)
-                .json(envelope)
-                .send()
-                .await
-                .map_err(|e| SenderError::Unreachable { url: self.messages_url.clone(), reason: root_cause(&e) })?;
+            let response = self.http.post(&self.messages_url).json(envelope).send().await.map_err(|e| {
+                SenderError::Unreachable { url: self.messages_url.clone(), reason: peer::root_cause(&e) }
+            })?;
             let status = response.status().as_u16();
             if status == 503 && attempts <= RETRIES_ON_503 {
                 tokio::time::sleep(FIRST_PAUSE * 2u32.pow(attempts - 1)).await;
@@ -352,29 +349,12 @@ fn description(state: &Value) -> String {
     text.chars().take(500).collect()
 }
 
-/// The innermost error says what happened ("Connection refused"); the outer ones only where.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
-}
-
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use lgsp_bus::schema::Catalogue;
+    use lgsp_bus::testing::adapter::example;
 
     use super::*;
-
-    /// `examples[index]` of `schemas/<message_type>.json`.
-    fn example(message_type: &str, index: usize) -> Value {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../schemas/{message_type}.json"));
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        schema["examples"][index].clone()
-    }
 
     fn check(message_type: &str, payload: Value) -> Value {
         let catalogue = Catalogue::embedded().unwrap();

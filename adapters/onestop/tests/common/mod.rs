@@ -7,12 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lgsp_bus::Delivery;
 use lgsp_bus::config::Settings;
-use lgsp_bus::{Delivery, Envelope, Failure, Outcome};
+#[allow(unused_imports)] // each test file uses its own share of these
+pub use lgsp_bus::testing::adapter::{example, permanent, stale, transient};
 use lgsp_onestop::{OnestopAdapter, OnestopConfig, OnestopSim, SimOptions};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub const AGENCY: &str = "000.00.01.H42";
 pub const SUBMITTED: &str = "dossier.submitted";
@@ -50,13 +50,6 @@ pub fn adapter_with(settings: &toml::Table) -> OnestopAdapter {
     OnestopAdapter::new("onestop_test", &config(settings)).unwrap()
 }
 
-/// `examples[index]` of `schemas/<message_type>.json`.
-pub fn example(message_type: &str, index: usize) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../schemas/{message_type}.json"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    schema["examples"][index].clone()
-}
-
 /// `fixtures/<name>.in.json` as the bus hands it over.
 pub fn fixture(name: &str) -> Delivery {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/{name}.in.json"));
@@ -78,29 +71,8 @@ pub fn expected_body(name: &str) -> Value {
 
 /// A fresh message (new id) of `message_type` about `payload`'s dossier.
 pub fn delivery(message_type: &str, payload: Value) -> Delivery {
-    let subject = payload["dossier_code"].as_str().unwrap_or("no-code").to_string();
-    let envelope = Envelope {
-        id: Uuid::now_v7(),
-        message_type: message_type.into(),
-        source: "onestop.test".into(),
-        subject,
-        seq: 1,
-        occurred_at: OffsetDateTime::now_utc(),
-        correlation_id: None,
-        payload,
-    };
-    let annotations = json!({"routing": {"agency": AGENCY, "reason": "test"}});
-    Delivery {
-        envelope: Arc::new(envelope),
-        annotations: Arc::new(annotations),
-        stale: false,
-        attempt: 1,
-        uncertain: false,
-    }
-}
-
-pub fn stale(mut delivery: Delivery) -> Delivery {
-    delivery.stale = true;
+    let mut delivery = lgsp_bus::testing::adapter::delivery(message_type, payload);
+    delivery.annotations = Arc::new(json!({"routing": {"agency": AGENCY, "reason": "test"}}));
     delivery
 }
 
@@ -110,20 +82,4 @@ pub fn id(delivery: &Delivery) -> String {
 
 pub fn code(delivery: &Delivery) -> &str {
     &delivery.envelope.subject
-}
-
-/// The failure of a Transient outcome; panics on any other.
-pub fn transient(outcome: &Outcome) -> &Failure {
-    match outcome {
-        Outcome::Transient(failure) => failure,
-        other => panic!("expected a transient failure, got {other:?}"),
-    }
-}
-
-/// The failure of a Permanent outcome; panics on any other.
-pub fn permanent(outcome: &Outcome) -> &Failure {
-    match outcome {
-        Outcome::Permanent(failure) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
 }

@@ -4,10 +4,10 @@
 #![allow(dead_code)] // each test file uses its own share of these
 
 use lgsp_bus::config::Settings;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use lgsp_bus::schema::Catalogue;
+#[allow(unused_imports)] // each test file uses its own share of these
+pub use lgsp_bus::testing::adapter::{catalogue, refused, unavailable};
 use lgsp_bus::{Failure, ServiceError, ServiceRequest};
 use lgsp_population::{PopulationAdapter, PopulationConfig, PopulationSim, SimOptions};
 use serde_json::{Value, json};
@@ -72,11 +72,6 @@ pub fn verify_for(dossier: &str, cccd: &str, name: &str, born: &str, fields: &[&
     request
 }
 
-pub fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| Catalogue::embedded().unwrap())
-}
-
 /// The reply, after the bus's own check of it.
 pub fn checked(reply: Result<Value, ServiceError>) -> Value {
     let reply = reply.unwrap_or_else(|e| panic!("expected a reply, got {e:?}"));
@@ -84,20 +79,6 @@ pub fn checked(reply: Result<Value, ServiceError>) -> Value {
         panic!("{reply} breaks the reply schema: {violations:?}");
     }
     reply
-}
-
-pub fn refused(reply: Result<Value, ServiceError>) -> Failure {
-    match reply {
-        Err(ServiceError::Refused(failure)) => failure,
-        other => panic!("expected Refused, got {other:?}"),
-    }
-}
-
-pub fn unavailable(reply: Result<Value, ServiceError>) -> Failure {
-    match reply {
-        Err(ServiceError::Unavailable(failure)) => failure,
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
 }
 
 /// No citizen ID in anything a failure carries.

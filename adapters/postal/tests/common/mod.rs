@@ -5,14 +5,13 @@
 
 use lgsp_bus::config::Settings;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use lgsp_bus::{Delivery, Envelope, Failure, Memory, Outcome};
+#[allow(unused_imports)] // each test file uses its own share of these
+pub use lgsp_bus::testing::adapter::{delivery, example, permanent, transient};
+use lgsp_bus::{Delivery, Memory};
 use lgsp_postal::{PostalAdapter, PostalConfig, PostalSim, SimOptions};
 use serde_json::Value;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub const PICKUP: &str = "postal.pickup_requested";
 pub const DELIVERY: &str = "postal.delivery_requested";
@@ -55,13 +54,6 @@ pub fn adapter_with(settings: &toml::Table, memory: Memory) -> PostalAdapter {
     PostalAdapter::new(&config(settings), memory).unwrap()
 }
 
-/// `examples[0]` of `schemas/<message_type>.json`.
-pub fn example(message_type: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../schemas/{message_type}.json"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    schema["examples"][0].clone()
-}
-
 /// `fixtures/<name>`.
 pub fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
@@ -87,49 +79,12 @@ pub fn cancel(dossier_code: &str, order_number: &str) -> Delivery {
     delivery(CANCEL, payload)
 }
 
-pub fn delivery(message_type: &str, payload: Value) -> Delivery {
-    let subject = payload["dossier_code"].as_str().unwrap_or("no-code").to_string();
-    let envelope = Envelope {
-        id: Uuid::now_v7(),
-        message_type: message_type.into(),
-        source: "onestop.test".into(),
-        subject,
-        seq: 1,
-        occurred_at: OffsetDateTime::now_utc(),
-        correlation_id: None,
-        payload,
-    };
-    Delivery {
-        envelope: Arc::new(envelope),
-        annotations: Arc::new(serde_json::json!({})),
-        stale: false,
-        attempt: 1,
-        uncertain: false,
-    }
-}
-
 pub fn order_number(delivery: &Delivery) -> String {
     delivery.envelope.payload["order_number"].as_str().unwrap().to_string()
 }
 
 pub fn dossier(delivery: &Delivery) -> String {
     delivery.envelope.subject.clone()
-}
-
-/// The failure of a Transient outcome; panics on any other.
-pub fn transient(outcome: &Outcome) -> &Failure {
-    match outcome {
-        Outcome::Transient(failure) => failure,
-        other => panic!("expected a transient failure, got {other:?}"),
-    }
-}
-
-/// The failure of a Permanent outcome; panics on any other.
-pub fn permanent(outcome: &Outcome) -> &Failure {
-    match outcome {
-        Outcome::Permanent(failure) => failure,
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
 }
 
 /// (order number, status code, seq) of each submitted shipment status, in submission order.
