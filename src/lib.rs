@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cli;
+mod dead_letters;
 
 use std::sync::Arc;
 
