@@ -1,4 +1,4 @@
-//! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos`.
+//! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos | dead-letters`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use lgsp_bus::schema::Catalogue;
 use lgsp_bus::{registry, server};
 use tracing_subscriber::EnvFilter;
 
+use crate::dead_letters::{self, DeadLettersArgs};
 use crate::{adapter_kinds, bench, chaos};
 
 /// lgsp — the provincial integration bus.
@@ -59,6 +60,8 @@ enum Command {
     /// The competence tables: which agency receives which dossier.
     #[command(subcommand)]
     Routes(RoutesCommand),
+    /// The dead-letter archive of a running bus: list, show, replay, purge.
+    DeadLetters(DeadLettersArgs),
 }
 
 #[derive(Subcommand)]
@@ -87,16 +90,21 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    // The chaos run writes a config of its own.
-    if let Command::Chaos(args) = cli.command {
-        return chaos::run(args).await;
-    }
+    let command = match cli.command {
+        // These speak to a running bus: the config is read only to find it, when --bus does not say.
+        Command::DeadLetters(args) => {
+            return dead_letters::run(args, || load(&cli.config).map(|config| bus_url(config.http.listen))).await;
+        }
+        // The chaos run writes a config of its own.
+        Command::Chaos(args) => return chaos::run(args).await,
+        command => command,
+    };
     let kinds = adapter_kinds();
     let config = match load(&cli.config) {
         Ok(config) => config,
         Err(code) => return code,
     };
-    match cli.command {
+    match command {
         Command::CheckConfig { sandbox } => check_config(&cli.config, &config, sandbox),
         Command::Serve { sandbox } => match server::start(config, &kinds, sandbox).await {
             Ok(bus) => {
@@ -112,8 +120,19 @@ async fn run(cli: Cli) -> ExitCode {
         },
         Command::Routes(RoutesCommand::Check { units, rules }) => routes_check(&config, units, rules),
         Command::Routes(RoutesCommand::Decide { procedure, unit }) => routes_decide(&config, &procedure, &unit),
-        Command::Chaos(_) => unreachable!("handled above"),
+        Command::DeadLetters(_) | Command::Chaos(_) => unreachable!("handled before the config is loaded"),
     }
+}
+
+/// Where the bus listening on `listen` is reached from this machine.
+fn bus_url(listen: std::net::SocketAddr) -> String {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr =
+            if addr.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { std::net::Ipv6Addr::LOCALHOST.into() };
+        addr.set_ip(loopback);
+    }
+    format!("http://{addr}")
 }
 
 fn load(path: &Path) -> Result<Config, ExitCode> {

@@ -8,6 +8,7 @@ pub mod chaos;
 pub mod cli;
 pub mod process;
 pub mod rabbitmq;
+mod dead_letters;
 
 use std::sync::Arc;
 

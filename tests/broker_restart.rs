@@ -1,6 +1,7 @@
 //! The broker dies (`kill -9`) in the middle of a stream and comes back: the bus says so while
 //! it is down (503 with Retry-After, /readyz 503), recovers by itself, and every message it
-//! answered 202 reaches the portal exactly once, each dossier ending at its newest state.
+//! answered 202 reaches the portal exactly once, each dossier ending at its newest state; and
+//! the dead-letter keeper, like every consumer, resumes on the new connection.
 
 mod common;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use common::{Harness, dossier, status_changed};
 use lgsp::rabbitmq::PrivateBroker;
+use lgsp_dvc::sim::Behaviour;
 use tokio::sync::Notify;
 
 const DOSSIERS: u32 = 20;
@@ -93,5 +95,12 @@ async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
     }
     assert_eq!(h.api.get("/readyz").await.0, 200);
     assert!(refusals.load(Ordering::Relaxed) > 0, "the senders met the outage (503, Retry-After)");
+
+    // The dead-letter keeper came back with the other consumers: a refusal is archived.
+    let refused = dossier(98);
+    h.portal.set_behaviour(Behaviour { refuse_dossiers: vec![refused.clone()], ..Default::default() });
+    let poison = status_changed(&refused, 1, 4);
+    assert_eq!(h.api.post(&poison).await.0, 202);
+    h.api.wait_dead_letter(poison["id"].as_str().unwrap(), "dvc", "dead").await;
     Arc::try_unwrap(h).ok().unwrap().stop().await;
 }

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lgsp_bus::testing::{amqp_url, delete_namespace, unique_namespace};
+use lgsp_dvc::sim::Behaviour;
 
 fn lgsp() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lgsp"));
@@ -157,4 +158,47 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
         ("postal", &tiers),
     ];
     delete_namespace(&amqp_url(), &namespace, &adapters).await;
+}
+
+/// `lgsp dead-letters` against a running bus: a dossier the portal refuses is listed with the
+/// portal's reason, a bad filter is named, and once the portal takes it again `replay --all`
+/// hands it back and it is delivered.
+#[tokio::test]
+async fn dead_letters_are_listed_and_replayed_from_the_command_line() {
+    let h = common::Harness::start().await;
+    let refused = common::dossier(7);
+    h.portal.set_behaviour(Behaviour { refuse_dossiers: vec![refused.clone()], ..Default::default() });
+    let poison = common::status_changed(&refused, 1, 4);
+    assert_eq!(h.api.post(&poison).await.0, 202);
+    let id = poison["id"].as_str().unwrap();
+    h.api.wait_dead_letter(id, "dvc", "dead").await;
+
+    // The bus answers on this runtime: the CLI runs as a child process, awaited.
+    let cli = |args: &[&str]| {
+        let mut command = lgsp();
+        command.arg("dead-letters").args(args).args(["--bus", &h.api.base, "--operator", "test"]);
+        async move {
+            let output = tokio::process::Command::from(command).output().await.unwrap();
+            let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+            (output.status.code(), text(&output.stdout), text(&output.stderr))
+        }
+    };
+    let (code, listed, errors) = cli(&["list", "--adapter", "dvc"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    let row = listed.lines().find(|line| line.starts_with(id)).unwrap_or_else(|| panic!("{id} not listed: {listed}"));
+    assert!(row.contains("dvc") && row.contains(&refused) && row.contains(" dead ") && row.contains("03"), "{row}");
+    assert!(listed.ends_with("1 of 1 shown\n"), "{listed}");
+
+    let (code, _, errors) = cli(&["list", "--since", "yesterday"]).await;
+    assert_eq!(code, Some(1));
+    assert!(errors.contains("400") && errors.contains("--since:"), "{errors}");
+
+    h.portal.set_behaviour(Behaviour::default());
+    let (code, replayed, errors) = cli(&["replay", "--all", "--adapter", "dvc"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(replayed.contains("replayed 1 of 1"), "{replayed}");
+    h.api.wait_state(id, "delivered").await;
+    h.wait_portal_has(id).await;
+    assert!(cli(&["list"]).await.1.ends_with("0 of 0 shown\n"));
+    h.stop().await;
 }

@@ -68,3 +68,37 @@ pub fn breaker_closed(adapter: &str) {
     gauge!("lgsp_breaker_open", "adapter" => adapter.to_string()).set(0.0);
     info!(adapter, "circuit breaker closed: the peer answers again");
 }
+
+/// A dead letter reached the archive. Never the payload; the reason masked.
+pub fn dead_letter_archived(record: &crate::store::DeadLetterRecord) {
+    counter!("lgsp_dead_letters_archived_total", "adapter" => record.adapter.clone()).increment(1);
+    info!(
+        adapter = %record.adapter,
+        id = %record.message_id,
+        r#type = record.message_type.as_deref().unwrap_or("-"),
+        subject = record.subject.as_deref().unwrap_or("-"),
+        attempts = record.attempts,
+        reason = %redact(record.last_error.as_deref().unwrap_or("-")),
+        "dead letter archived"
+    );
+}
+
+/// Dead letters of the adapter waiting in the archive for an operator.
+pub fn dead_letters_waiting(adapter: &str, count: u64) {
+    gauge!("lgsp_dead_letters", "adapter" => adapter.to_string()).set(count as f64);
+}
+
+pub fn dead_letter_replayed(record: &crate::store::DeadLetterRecord, operator: &str) {
+    counter!("lgsp_dead_letters_replayed_total", "adapter" => record.adapter.clone()).increment(1);
+    info!(adapter = %record.adapter, id = %record.message_id, subject = record.subject.as_deref().unwrap_or("-"),
+        operator, "dead letter replayed");
+}
+
+pub fn dead_letter_not_replayed(adapter: &str, id: &str, operator: &str, error: &dyn std::fmt::Display) {
+    warn!(adapter, id, operator, error = %error, "dead letter not replayed; it stays replaying");
+}
+
+pub fn dead_letter_purged(adapter: &str, id: &str, operator: &str) {
+    counter!("lgsp_dead_letters_purged_total", "adapter" => adapter.to_string()).increment(1);
+    info!(adapter, id, operator, "dead letter purged");
+}

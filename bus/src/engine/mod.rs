@@ -32,7 +32,8 @@ use crate::store::{DeliveryState, OutcomeRecord, Store};
 use crate::transport::{Broker, Link, Target};
 use crate::{events, now_ms};
 
-/// AMQP headers the bus sets on the messages it publishes.
+/// AMQP headers the bus sets on the messages it publishes. A retry or dead-letter copy carries
+/// its history: attempts, first and last failure times, the last error and the peer's answer.
 pub mod headers {
     /// When the bus accepted the message (Unix ms), for the delivery-latency metric.
     pub const ACCEPTED_AT: &str = "x-lgsp-accepted-at";
@@ -50,6 +51,7 @@ pub mod headers {
     pub const UNCERTAIN: &str = "x-lgsp-uncertain";
 }
 
+pub mod dead_letters;
 pub mod guard;
 mod services;
 
@@ -87,10 +89,11 @@ pub fn spawn(
             shutdown: shutdown.clone(),
         });
         if !runtime.routes.is_empty() {
-            tasks.spawn(run_adapter(ctx.clone()));
+            tasks.spawn(on_each_link(ctx.clone(), "deliveries", consume));
+            tasks.spawn(on_each_link(ctx.clone(), "dead letters", dead_letters::keep));
         }
         if !runtime.services.is_empty() {
-            tasks.spawn(services::serve(ctx.clone()));
+            tasks.spawn(on_each_link(ctx.clone(), "requests", services::serve));
         }
         tasks.spawn(run_own_work(ctx, Outbox::new(&runtime.id, ingress.clone())));
     }
@@ -120,16 +123,24 @@ struct Context {
     shutdown: CancellationToken,
 }
 
-async fn run_adapter(ctx: Arc<Context>) {
+/// Runs one of the adapter's consumers on each live link until shutdown: when the connection is
+/// lost it ends, and starts again on the next one; when it fails on a live connection (its
+/// channel closed by the broker, say) it starts again after a pause. Every consumer of the
+/// engine (deliveries, requests, dead letters) lives in this loop.
+async fn on_each_link<F, Fut>(ctx: Arc<Context>, what: &'static str, consume: F)
+where
+    F: Fn(Arc<Context>, Link) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
     let adapter = ctx.runtime.id.as_str();
     while let Some(link) = ctx.broker.wait_link(&ctx.shutdown).await {
-        match consume(&ctx, &link).await {
-            Ok(()) => info!(adapter, "consumer stopped"),
+        let generation = link.generation;
+        match consume(ctx.clone(), link).await {
+            Ok(()) => info!(adapter, what, "consumer stopped"),
             Err(e) => {
-                warn!(adapter, error = %e, "consumer interrupted; resuming when the broker is back");
-                // A channel-level failure on a live connection: pause briefly, then consume again.
+                warn!(adapter, what, error = %e, "consumer interrupted; resuming when the broker is back");
                 tokio::select! {
-                    _ = ctx.broker.wait_link_lost(link.generation, &ctx.shutdown) => {}
+                    _ = ctx.broker.wait_link_lost(generation, &ctx.shutdown) => {}
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
@@ -138,6 +149,24 @@ async fn run_adapter(ctx: Arc<Context>) {
             break;
         }
     }
+}
+
+/// Opens a channel of its own on the link and consumes `queue`, at most `prefetch` unacked.
+/// Dropping the last handle of the channel closes it (closing it explicitly as well makes lapin
+/// log a spurious connection error); what was not acked then returns to the queue.
+async fn subscribe(
+    link: &Link,
+    queue: &str,
+    prefetch: u16,
+    tag: &str,
+) -> Result<(lapin::Channel, lapin::Consumer), String> {
+    let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
+    channel.basic_qos(prefetch, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
+    let consumer = channel
+        .basic_consume(queue.into(), tag.into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((channel, consumer))
 }
 
 /// A delivery read off the queue, ready for a lane.
@@ -152,23 +181,13 @@ struct Incoming {
     annotations: Arc<serde_json::Value>,
 }
 
-async fn consume(ctx: &Arc<Context>, link: &Link) -> Result<(), String> {
-    let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
-    // Dropping the last handle closes the channel (closing it here as well makes lapin log a
-    // spurious connection error); unacked messages then return to the queue.
-    consume_on(ctx, link, &channel).await
-}
-
-async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -> Result<(), String> {
-    let (settler, acks) = Settler::start(channel.clone());
+/// Consumes the adapter's queue: deliveries are sharded by subject into lanes.
+async fn consume(ctx: Arc<Context>, link: Link) -> Result<(), String> {
     let runtime = &ctx.runtime;
     let queue = ctx.broker.names().queue(&runtime.id);
-    channel.basic_qos(runtime.policy.prefetch, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
     let tag = format!("lgsp-{}-{}", runtime.id, link.generation);
-    let mut consumer = channel
-        .basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (channel, mut consumer) = subscribe(&link, &queue, runtime.policy.prefetch, &tag).await?;
+    let (settler, acks) = Settler::start(channel.clone());
     info!(adapter = %runtime.id, lanes = runtime.policy.lanes, prefetch = runtime.policy.prefetch, "consuming");
 
     let mut lanes = Vec::with_capacity(runtime.policy.lanes);
@@ -194,7 +213,7 @@ async fn consume_on(ctx: &Arc<Context>, link: &Link, channel: &lapin::Channel) -
                 let lane = lane_of(&envelope.subject, lanes.len());
                 let _ = lanes[lane].send(Incoming::new(amqp, envelope));
             }
-            Err(e) => dead_letter_unreadable(ctx, &settler, amqp, &format!("not a valid envelope: {e}")).await,
+            Err(e) => dead_letter_unreadable(&ctx, &settler, amqp, &format!("not a valid envelope: {e}")).await,
         }
     };
     // Stop deliveries first, so that closing the channel finds no consumer running.
@@ -524,12 +543,18 @@ fn copy_properties(original: &BasicProperties) -> BasicProperties {
 /// A message that is not an envelope cannot be delivered; it waits for an operator.
 async fn dead_letter_unreadable(ctx: &Context, settler: &Settler, amqp: AmqpDelivery, reason: &str) {
     let queue = ctx.broker.names().dead_letter_queue(&ctx.runtime.id);
+    let now = now_ms();
+    // The same history headers as any dead letter: it was never attempted.
     let mut table = FieldTable::default();
+    table.insert(headers::ATTEMPTS.into(), AMQPValue::LongLongInt(0));
+    table.insert(headers::FIRST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
+    table.insert(headers::LAST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
     table.insert(headers::LAST_ERROR.into(), AMQPValue::LongString(reason.into()));
+    table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void);
     table.insert(headers::ADAPTER.into(), AMQPValue::LongString(ctx.runtime.id.as_str().into()));
     let properties = BasicProperties::default().with_headers(table);
     if ctx.broker.publish(Target::Queue(&queue), &amqp.data, properties).await.is_ok() {
-        events::dead_lettered(&ctx.runtime.id, "-", "-", 1, reason);
+        events::dead_lettered(&ctx.runtime.id, "-", "-", 0, reason);
         settler.ack(&amqp);
     } else {
         settler.requeue(&amqp);

@@ -7,49 +7,33 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicAckOptions;
 use tracing::{info, warn};
 
-use super::Context;
 use super::guard::Now;
+use super::{Context, subscribe};
 use crate::adapter::{Failure, ServiceError, ServiceRequest};
-use crate::transport::{Reply, Request};
+use crate::transport::{Link, Reply, Request};
 
-pub(super) async fn serve(ctx: Arc<Context>) {
+/// Answers the adapter's requests on one link (see `on_each_link`).
+pub(super) async fn serve(ctx: Arc<Context>, link: Link) -> Result<(), String> {
     let adapter = ctx.runtime.id.as_str();
-    while let Some(link) = ctx.broker.wait_link(&ctx.shutdown).await {
-        let result: Result<(), String> = async {
-            let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
-            let concurrency = ctx.runtime.requests.concurrency;
-            channel.basic_qos(concurrency, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
-            let queue = ctx.broker.names().request_queue(adapter);
-            let tag = format!("lgsp-{adapter}-requests-{}", link.generation);
-            let mut requests = channel
-                .basic_consume(queue.into(), tag.into(), BasicConsumeOptions::default(), FieldTable::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            info!(adapter, services = ?ctx.runtime.services, concurrency, "answering requests");
-            loop {
-                let delivery = tokio::select! {
-                    next = requests.next() => match next {
-                        Some(Ok(delivery)) => delivery,
-                        Some(Err(e)) => return Err(e.to_string()),
-                        None => return Err("the broker ended the consumer".into()),
-                    },
-                    _ = ctx.shutdown.cancelled() => return Ok(()),
-                };
-                tokio::spawn(answer(ctx.clone(), delivery));
-            }
-        }
-        .await;
-        if let Err(e) = result {
-            warn!(adapter, error = %e, "request consumer interrupted; resuming when the broker is back");
-            ctx.broker.wait_link_lost(link.generation, &ctx.shutdown).await;
-        }
-        if ctx.shutdown.is_cancelled() {
-            break;
-        }
+    let concurrency = ctx.runtime.requests.concurrency;
+    let queue = ctx.broker.names().request_queue(adapter);
+    let tag = format!("lgsp-{adapter}-requests-{}", link.generation);
+    // The channel lives as long as its consumer: dropping both closes it.
+    let (_channel, mut requests) = subscribe(&link, &queue, concurrency, &tag).await?;
+    info!(adapter, services = ?ctx.runtime.services, concurrency, "answering requests");
+    loop {
+        let delivery = tokio::select! {
+            next = requests.next() => match next {
+                Some(Ok(delivery)) => delivery,
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Err("the broker ended the consumer".into()),
+            },
+            _ = ctx.shutdown.cancelled() => return Ok(()),
+        };
+        tokio::spawn(answer(ctx.clone(), delivery));
     }
 }
 

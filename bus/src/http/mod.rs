@@ -3,6 +3,7 @@
 pub use crate::problem;
 
 mod adapters;
+mod dead_letters;
 mod dossiers;
 mod messages;
 mod operations;
@@ -53,6 +54,7 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .merge(adapters::router())
         .merge(routing::router())
         .merge(operations::router())
+        .merge(dead_letters::router())
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
         .with_state(state)
 }

@@ -95,6 +95,35 @@ const STEPS: &[&str] = &[
          value   TEXT NOT NULL,
          PRIMARY KEY (adapter, key)
      ) WITHOUT ROWID;",
+    // 4: the dead-letter archive, which operators list, show, replay and purge; the broker's
+    // dead-letter queues only hand messages over to it. `type` is NULL for a body that was not an
+    // envelope (kept as text). `replayed_at` is when the last replay began: a death after it is
+    // a new one, an older copy is not. A purged row is kept, for the audit.
+    "CREATE TABLE dead_letters (
+         message_id      TEXT NOT NULL,
+         adapter         TEXT NOT NULL,
+         type            TEXT,
+         subject         TEXT,
+         source          TEXT,
+         seq             INTEGER,
+         body            TEXT NOT NULL,
+         attempts        INTEGER NOT NULL,
+         first_failed_at INTEGER,
+         last_failed_at  INTEGER,
+         dead_at         INTEGER NOT NULL,
+         last_error      TEXT,
+         peer_answer     TEXT,
+         accepted_at     INTEGER,
+         annotations     TEXT,
+         state           TEXT NOT NULL CHECK (state IN ('dead', 'replaying', 'replayed', 'purged')),
+         replayed_at     INTEGER,
+         replays         INTEGER NOT NULL DEFAULT 0,
+         purged_at       INTEGER,
+         PRIMARY KEY (message_id, adapter)
+     ) WITHOUT ROWID;
+     CREATE INDEX dead_letters_by_adapter ON dead_letters (adapter, state, dead_at);
+     CREATE INDEX dead_letters_by_type ON dead_letters (type, state, dead_at);
+     CREATE INDEX dead_letters_by_time ON dead_letters (state, dead_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -5,6 +5,7 @@
 //! transaction (group commit), so the store keeps up with the broker; callers await their own
 //! write's commit. Reads use a small pool of their own connections and never wait on writes.
 
+mod dead_letters;
 mod migrations;
 mod writer;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
+pub use dead_letters::{DeadLetterFilter, DeadLetterRecord, DeadLetterState, DeadLetterView};
 pub use writer::{Accepted, DossierUpdate, LookupRecord, OutcomeRecord};
 
 #[derive(Debug, thiserror::Error)]

@@ -284,3 +284,80 @@ async fn lookups_are_kept_for_the_audit() {
     assert_eq!(of_an[0].returned, ["permanent_address"]);
     assert_eq!(store.lookups(Some("000.00.01.H42-261120-0001"), None, 10).await.unwrap().len(), 2);
 }
+
+fn dead_letter(envelope: &Envelope, dead_at: i64) -> DeadLetterRecord {
+    DeadLetterRecord {
+        message_id: envelope.id.to_string(),
+        adapter: "dvc".into(),
+        message_type: Some(envelope.message_type.clone()),
+        subject: Some(envelope.subject.clone()),
+        source: Some(envelope.source.clone()),
+        seq: Some(envelope.seq),
+        body: serde_json::to_string(envelope).unwrap(),
+        attempts: 1,
+        first_failed_at: Some(dead_at),
+        last_failed_at: Some(dead_at),
+        dead_at,
+        last_error: Some("portal refused: error_code 03".into()),
+        peer_answer: Some("{\"error_code\":\"03\"}".into()),
+        accepted_at: Some(1_000),
+        annotations: None,
+    }
+}
+
+async fn state_of(store: &Store, envelope: &Envelope) -> (DeadLetterState, DeliveryState) {
+    let row = store.dead_letter(&envelope.id.to_string(), "dvc").await.unwrap().unwrap();
+    let delivery = store.message(envelope.id).await.unwrap().unwrap().deliveries[0].state;
+    (row.state, delivery)
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_archived_once_listed_by_filter_and_replayed_only_when_dead() {
+    let (_dir, store) = open();
+    let m = envelope("dossier.status_changed", "000.00.01.H42-261120-0001", 1, 4);
+    let id = m.id.to_string();
+    store.record_accepted(vec![accepted(&m, &["dvc"])]).await.unwrap();
+    // The keeper may archive the copy before the engine records the outcome: no replay yet.
+    store.archive_dead_letters(vec![dead_letter(&m, 3_000), dead_letter(&m, 3_000)]).await.unwrap();
+    assert!(!store.claim_replay(&id, "dvc", 4_000).await.unwrap());
+    store.record_outcomes(vec![outcome(&m, DeliveryState::DeadLettered, 1)]).await.unwrap();
+
+    let filter = |f: DeadLetterFilter| DeadLetterFilter { limit: 10, ..f };
+    let (rows, total) = store.dead_letters(&filter(DeadLetterFilter::default())).await.unwrap();
+    assert_eq!((rows.len(), total), (1, 1));
+    assert_eq!(rows[0].record.last_error.as_deref(), Some("portal refused: error_code 03"));
+    assert!(rows[0].record.body.is_empty(), "a list leaves bodies out");
+    for (f, expected) in [
+        (DeadLetterFilter { adapter: Some("postal".into()), ..Default::default() }, 0),
+        (DeadLetterFilter { message_type: Some("dossier.status_changed".into()), ..Default::default() }, 1),
+        (DeadLetterFilter { since: Some(3_000), until: Some(3_001), ..Default::default() }, 1),
+        (DeadLetterFilter { since: Some(3_001), ..Default::default() }, 0),
+        (DeadLetterFilter { state: Some(DeadLetterState::Replayed), ..Default::default() }, 0),
+    ] {
+        assert_eq!(store.dead_letters(&filter(f.clone())).await.unwrap().1, expected, "{f:?}");
+    }
+    assert_eq!(store.dead_letter_count("dvc").await.unwrap(), 1);
+
+    // Claimed: replaying, and the delivery pending again; then replayed, once.
+    assert!(store.claim_replay(&id, "dvc", 4_000).await.unwrap());
+    assert_eq!(state_of(&store, &m).await, (DeadLetterState::Replaying, DeliveryState::Accepted));
+    store.mark_replayed(&id, "dvc").await.unwrap();
+    assert_eq!(state_of(&store, &m).await.0, DeadLetterState::Replayed);
+    assert!(!store.claim_replay(&id, "dvc", 4_500).await.unwrap(), "replayed already");
+    assert!(!store.purge_dead_letter(&id, "dvc", 4_500).await.unwrap(), "only a dead one is purged");
+
+    // A copy of the old death changes nothing; a death after the replay is a new one.
+    store.archive_dead_letters(vec![dead_letter(&m, 3_000)]).await.unwrap();
+    assert_eq!(state_of(&store, &m).await.0, DeadLetterState::Replayed);
+    store.archive_dead_letters(vec![DeadLetterRecord { attempts: 3, ..dead_letter(&m, 5_000) }]).await.unwrap();
+    let row = store.dead_letter(&id, "dvc").await.unwrap().unwrap();
+    assert_eq!((row.state, row.record.attempts, row.replays), (DeadLetterState::Dead, 3, 1));
+
+    // Purged: kept, with when; never replayed, and a late copy does not revive it.
+    assert!(store.purge_dead_letter(&id, "dvc", 6_000).await.unwrap());
+    store.archive_dead_letters(vec![dead_letter(&m, 7_000)]).await.unwrap();
+    let row = store.dead_letter(&id, "dvc").await.unwrap().unwrap();
+    assert_eq!((row.state, row.purged_at), (DeadLetterState::Purged, Some(6_000)));
+    assert!(!store.claim_replay(&id, "dvc", 8_000).await.unwrap());
+    assert_eq!(store.dead_letter_count("dvc").await.unwrap(), 0);
+}

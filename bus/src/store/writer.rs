@@ -115,6 +115,8 @@ pub(super) enum Write {
     Accepted(Vec<Accepted>),
     Outcomes(Vec<OutcomeRecord>),
     Lookup(LookupRecord),
+    /// The dead-letter archive.
+    DeadLetters(super::dead_letters::Change),
     /// One key of an adapter's memory.
     Remember {
         adapter: String,
@@ -221,6 +223,7 @@ fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<Tally> {
                 }
             }
             Write::Lookup(lookup) => write_lookup(&tx, lookup)?,
+            Write::DeadLetters(change) => super::dead_letters::write(&tx, change)?,
             Write::Remember { adapter, key, value } => {
                 tx.prepare_cached(
                     "INSERT INTO adapter_memory (adapter, key, value) VALUES (?1, ?2, ?3)

@@ -47,20 +47,42 @@ impl Api {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Waits until `GET /v1/messages/{id}` reports `state`, reading again after each commit of
-    /// the store rather than polling.
-    pub async fn wait_state(&self, id: &str, state: &str) -> Value {
+    /// Sends `method path` with no body.
+    pub async fn call(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+        let response = self.http.request(method, format!("{}{path}", self.base)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until `GET path` answers as `done` wants, reading again after each commit of the
+    /// store rather than polling; returns the last body.
+    pub async fn wait_get(&self, path: &str, done: impl Fn(u16, &Value) -> bool) -> Value {
         let mut commits = self.commits.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             commits.borrow_and_update();
-            let (_, body) = self.get(&format!("/v1/messages/{id}")).await;
-            if body["state"] == state {
+            let (status, body) = self.get(path).await;
+            if done(status, &body) {
                 return body;
             }
-            if tokio::time::timeout(Duration::from_secs(30), commits.changed()).await.is_err() {
-                panic!("message {id} never reached {state}: {body:#}");
+            if tokio::time::timeout_at(deadline, commits.changed()).await.is_err() {
+                panic!("GET {path} never answered as expected: {status} {body:#}");
             }
         }
+    }
+
+    /// Waits until `GET /v1/messages/{id}` reports `state`.
+    pub async fn wait_state(&self, id: &str, state: &str) -> Value {
+        self.wait_get(&format!("/v1/messages/{id}"), |_, body| body["state"] == state).await
+    }
+
+    /// Waits until the message is in the dead-letter archive of `adapter`, in `state`; returns
+    /// its row as `GET /v1/dead-letters/{id}` shows it.
+    pub async fn wait_dead_letter(&self, id: &str, adapter: &str, state: &str) -> Value {
+        let path = format!("/v1/dead-letters/{id}?adapter={adapter}");
+        let body =
+            self.wait_get(&path, |status, body| status == 200 && body["dead_letters"][0]["state"] == state).await;
+        body["dead_letters"][0].clone()
     }
 
     /// Waits until the broker is connected (the bus starts without it).

@@ -222,6 +222,14 @@ impl TestBus {
         queue_depth(&amqp_url(), &self.namespace, suffix).await
     }
 
+    /// Stops the bus (its consumers' channels close: what they did not ack is ready again in its
+    /// queue) and keeps its queues, for the test to look into; `stop` removes them.
+    pub async fn halt(&mut self) {
+        if let Some(bus) = self.bus.take() {
+            bus.shutdown().await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;

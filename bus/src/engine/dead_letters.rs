@@ -1,0 +1,221 @@
+//! Dead letters: the keeper that moves each adapter's dead-letter queue into the store's
+//! archive, and the replay of an archived message.
+//!
+//! The queue is only a conveyor (as NServiceBus's error queue is to ServiceControl): operators
+//! list, filter, replay and purge the archive, which a queue cannot do. The keeper acks a message
+//! only after the archive committed it, so a crash or a store outage loses nothing; a copy that
+//! comes twice is one row. A replay publishes the envelope to the adapter's own queue, so it goes
+//! through the engine like any message: deduplicated by id, and superseded if a newer `seq` of
+//! its state was delivered meanwhile.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use lapin::BasicProperties;
+use lapin::message::Delivery as AmqpDelivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use sha2::{Digest, Sha256};
+
+use super::{Context, as_i64, headers, subscribe, until_done};
+use crate::envelope::Envelope;
+use crate::privacy::redact;
+use crate::store::{DeadLetterRecord, DeadLetterState, Store, StoreError};
+use crate::transport::{Broker, Link, PublishError, Target};
+use crate::{events, now_ms};
+
+/// Dead letters taken off the queue, and archived in one commit, at most.
+const PREFETCH: u16 = 64;
+
+/// Moves the adapter's dead-letter queue into the archive, on one link (see `on_each_link`).
+pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), String> {
+    let adapter = ctx.runtime.id.as_str();
+    let queue = ctx.broker.names().dead_letter_queue(adapter);
+    let tag = format!("lgsp-{adapter}-dead-{}", link.generation);
+    let (channel, consumer) = subscribe(&link, &queue, PREFETCH, &tag).await?;
+    refresh_gauge(&ctx.store, adapter).await;
+    let mut chunks = consumer.ready_chunks(PREFETCH as usize);
+    loop {
+        let chunk = tokio::select! {
+            chunk = chunks.next() => chunk,
+            _ = ctx.shutdown.cancelled() => {
+                let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                return Ok(());
+            }
+        };
+        let Some(chunk) = chunk else { return Err("the broker ended the dead-letter consumer".into()) };
+        let (taken, failed): (Vec<_>, Vec<_>) = chunk.into_iter().partition(Result::is_ok);
+        let taken: Vec<AmqpDelivery> = taken.into_iter().flatten().collect();
+        if let Some(last) = taken.last() {
+            let now = now_ms();
+            let records: Vec<DeadLetterRecord> = taken.iter().map(|amqp| record(adapter, amqp, now)).collect();
+            let archive = || ctx.store.archive_dead_letters(records.clone());
+            if until_done(&ctx, "archive dead letters", archive).await.is_none() {
+                // Shutting down: the broker keeps what was not acked.
+                return Ok(());
+            }
+            // Deliveries on a channel come in order and each chunk is acked whole once
+            // archived, so acking the last with `multiple` covers exactly this chunk.
+            let ack = BasicAckOptions { multiple: true };
+            channel.basic_ack(last.delivery_tag, ack).await.map_err(|e| e.to_string())?;
+            records.iter().for_each(events::dead_letter_archived);
+            refresh_gauge(&ctx.store, adapter).await;
+        }
+        if let Some(Err(e)) = failed.into_iter().next() {
+            return Err(e.to_string());
+        }
+    }
+}
+
+/// What the archive keeps of one dead-letter copy: the envelope (or the unreadable body), and
+/// the history the engine wrote into its headers.
+fn record(adapter: &str, amqp: &AmqpDelivery, now: i64) -> DeadLetterRecord {
+    let table = amqp.properties.headers().as_ref().map(|h| h.inner());
+    let header = |name: &str| table.and_then(|t| t.get(name));
+    let number = |name: &str| header(name).and_then(as_i64);
+    // Masked again here: whatever published the copy, the archive holds no citizen ID in free text.
+    let reason = |name: &str| header(name).and_then(as_text).map(|t| redact(&t));
+    let envelope = serde_json::from_slice::<Envelope>(&amqp.data).ok();
+    let last_failed_at = number(headers::LAST_FAILED_AT);
+    DeadLetterRecord {
+        message_id: envelope.as_ref().map_or_else(|| body_id(&amqp.data), |e| e.id.to_string()),
+        adapter: adapter.to_string(),
+        message_type: envelope.as_ref().map(|e| e.message_type.clone()),
+        subject: envelope.as_ref().map(|e| e.subject.clone()),
+        source: envelope.as_ref().map(|e| e.source.clone()),
+        seq: envelope.as_ref().map(|e| e.seq),
+        body: String::from_utf8_lossy(&amqp.data).into_owned(),
+        attempts: number(headers::ATTEMPTS).unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
+        first_failed_at: number(headers::FIRST_FAILED_AT),
+        last_failed_at,
+        // The engine dead-letters a message at its last failure.
+        dead_at: last_failed_at.unwrap_or(now),
+        last_error: reason(headers::LAST_ERROR),
+        peer_answer: reason(headers::PEER_ANSWER),
+        accepted_at: number(headers::ACCEPTED_AT),
+        // Replayed as they came: they are data for the adapter, not text for a log.
+        annotations: header(headers::ANNOTATIONS).and_then(as_text),
+    }
+}
+
+/// An unreadable body has no id of its own: it gets one from its content, so that it can be
+/// shown and purged, and a copy of it delivered twice is one row.
+fn body_id(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-256 has 32 bytes");
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+fn as_text(value: &AMQPValue) -> Option<String> {
+    match value {
+        AMQPValue::LongString(text) => Some(text.to_string()),
+        AMQPValue::ShortString(text) => Some(text.to_string()),
+        _ => None,
+    }
+}
+
+/// Sets `lgsp_dead_letters{adapter}`: messages waiting in the archive for an operator.
+async fn refresh_gauge(store: &Store, adapter: &str) {
+    match store.dead_letter_count(adapter).await {
+        Ok(count) => events::dead_letters_waiting(adapter, count),
+        Err(e) => tracing::warn!(adapter, error = %e, "cannot count dead letters"),
+    }
+}
+
+/// Why a replay or a purge did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    #[error("no dead letter {id} for adapter {adapter}")]
+    NotFound { id: String, adapter: String },
+    #[error("dead letter {id} is not an envelope; it cannot be replayed, only purged")]
+    Unreadable { id: String },
+    #[error("dead letter {id} for adapter {adapter} is {state}: {reason}")]
+    Conflict { id: String, adapter: String, state: &'static str, reason: &'static str },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the broker did not take the replayed copy ({0}); it stays `replaying`: replay it again")]
+    Publish(#[from] PublishError),
+}
+
+/// Hands one archived message back to its adapter's queue, where the engine takes it like any
+/// other. In order: claim it (one commit: row `replaying`, delivery pending again), publish and
+/// await the broker's confirm, mark it `replayed`. A failure after the claim leaves it
+/// `replaying`, to be replayed again: at worst two copies in the queue, which the engine
+/// delivers once (same id). `operator` is only logged.
+pub async fn replay(
+    broker: &Broker,
+    store: &Store,
+    message_id: &str,
+    adapter: &str,
+    operator: &str,
+) -> Result<(), DeadLetterError> {
+    let Some(row) = store.dead_letter(message_id, adapter).await? else {
+        return Err(DeadLetterError::NotFound { id: message_id.into(), adapter: adapter.into() });
+    };
+    if !row.readable() {
+        return Err(DeadLetterError::Unreadable { id: message_id.into() });
+    }
+    let conflict = |state: DeadLetterState, reason| DeadLetterError::Conflict {
+        id: message_id.into(),
+        adapter: adapter.into(),
+        state: state.as_str(),
+        reason,
+    };
+    match row.state {
+        DeadLetterState::Replayed => return Err(conflict(row.state, "GET /v1/messages/{id} says what became of it")),
+        DeadLetterState::Purged => return Err(conflict(row.state, "an operator gave up on it")),
+        DeadLetterState::Dead | DeadLetterState::Replaying => {}
+    }
+    if !store.claim_replay(message_id, adapter, now_ms()).await? {
+        return Err(conflict(
+            row.state,
+            "its delivery is not recorded dead-lettered (GET /v1/messages/{id} says where it is)",
+        ));
+    }
+
+    let record = &row.record;
+    // No failure headers: the replayed copy starts its attempts afresh.
+    let mut table = FieldTable::default();
+    if let Some(accepted_at) = record.accepted_at {
+        table.insert(headers::ACCEPTED_AT.into(), AMQPValue::LongLongInt(accepted_at));
+    }
+    if let Some(annotations) = &record.annotations {
+        table.insert(headers::ANNOTATIONS.into(), AMQPValue::LongString(annotations.as_str().into()));
+    }
+    let mut properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_message_id(message_id.into())
+        .with_headers(table);
+    if let Some(message_type) = &record.message_type {
+        properties = properties.with_type(message_type.as_str().into());
+    }
+    // The adapter's own queue, not the exchange: the other adapters had the message already.
+    let queue = broker.names().queue(adapter);
+    if let Err(e) = broker.publish(Target::Queue(&queue), record.body.as_bytes(), properties).await {
+        events::dead_letter_not_replayed(adapter, message_id, operator, &e);
+        return Err(e.into());
+    }
+    store.mark_replayed(message_id, adapter).await?;
+    events::dead_letter_replayed(record, operator);
+    refresh_gauge(store, adapter).await;
+    Ok(())
+}
+
+/// Marks one archived message purged: an operator gave up on it. The row stays, for the audit.
+pub async fn purge(store: &Store, message_id: &str, adapter: &str, operator: &str) -> Result<(), DeadLetterError> {
+    let Some(row) = store.dead_letter(message_id, adapter).await? else {
+        return Err(DeadLetterError::NotFound { id: message_id.into(), adapter: adapter.into() });
+    };
+    if !store.purge_dead_letter(message_id, adapter, now_ms()).await? {
+        let reason = "only a dead letter waiting for an operator is purged";
+        return Err(DeadLetterError::Conflict {
+            id: message_id.into(),
+            adapter: adapter.into(),
+            state: row.state.as_str(),
+            reason,
+        });
+    }
+    events::dead_letter_purged(adapter, message_id, operator);
+    refresh_gauge(store, adapter).await;
+    Ok(())
+}
