@@ -6,9 +6,9 @@
 pub mod bench;
 pub mod chaos;
 pub mod cli;
+mod dead_letters;
 pub mod process;
 pub mod rabbitmq;
-mod dead_letters;
 
 use std::sync::Arc;
 

@@ -66,6 +66,30 @@ impl DvcAdapter {
         }
     }
 
+    /// An earlier attempt may have reached the portal (the bus stopped mid-call, or the call
+    /// timed out): its state is not sent again if the portal's copy already holds it. Its
+    /// progress step still goes, since the portal's copy does not show its history.
+    async fn skip_what_the_portal_has(&self, parts: &mut Parts) -> Result<(), Outcome> {
+        let Some(state) = parts.new_state.as_ref().or(parts.changed_state.as_ref()) else { return Ok(()) };
+        match self.client.lookup_dossier(&state.dossier).await {
+            Ok(Some(copy)) if mapping::portal_holds(&copy, &state.item) => {
+                tracing::info!(event = "dvc_already_at_portal", id = %state.id, dossier = %state.dossier,
+                    "an earlier attempt reached the portal; not sent again");
+                parts.new_state = None;
+                parts.changed_state = None;
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let reason = format!(
+                    "cannot check whether the portal already has dossier {} (an earlier attempt may have reached it): {error}",
+                    state.dossier
+                );
+                Err(Outcome::Transient(with_code(Failure::new(reason), &error)))
+            }
+        }
+    }
+
     async fn send(&self, service: Service, parts: &[Part]) -> Result<(), CallError> {
         let call = Call { service, items: parts.iter().map(|p| p.item.clone()).collect() };
         let ids: Vec<Uuid> = parts.iter().map(|p| p.id).collect();
@@ -146,11 +170,19 @@ fn outcome(service: Service, part: &Part, error: &CallError) -> Outcome {
         }
         _ => format!("{} of {} failed: {error}", service.name(), part.dossier),
     };
-    let mut failure = Failure::new(reason);
+    let failure = with_code(Failure::new(reason), error);
+    if error.is_transient() { Outcome::Transient(failure) } else { Outcome::Permanent(failure) }
+}
+
+/// The failure with the portal's answer, its code, and whether the portal may have taken it.
+fn with_code(mut failure: Failure, error: &CallError) -> Failure {
     if let Some(answer) = error.peer_answer() {
         failure = failure.with_answer(answer);
     }
-    if error.is_transient() { Outcome::Transient(failure) } else { Outcome::Permanent(failure) }
+    if matches!(error, CallError::TimedOut(_)) {
+        failure = failure.uncertain();
+    }
+    failure.with_code(error.code())
 }
 
 #[async_trait]
@@ -168,7 +200,13 @@ impl Adapter for DvcAdapter {
         let (mut new, mut changed, mut progress) = (Vec::new(), Vec::new(), Vec::new());
         for (index, delivery) in batch.iter().enumerate() {
             match parts(index, delivery) {
-                Ok(parts) => {
+                Ok(mut parts) => {
+                    if delivery.uncertain
+                        && let Err(outcome) = self.skip_what_the_portal_has(&mut parts).await
+                    {
+                        failed[index] = Some(outcome);
+                        continue;
+                    }
                     new.extend(parts.new_state);
                     changed.extend(parts.changed_state);
                     progress.extend(parts.progress);

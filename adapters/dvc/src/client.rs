@@ -54,6 +54,9 @@ pub enum CallError {
     /// No connection, or no answer in time. Transient.
     #[error("{0}")]
     Unreachable(String),
+    /// No answer in time: transient, and the portal may have taken the call all the same.
+    #[error("{0}")]
+    TimedOut(String),
     /// A status other than 2xx: transient for 5xx, 429 and (after a fresh login) 401/403, since
     /// those need the portal or the operator to act; permanent for the other 4xx.
     #[error("portal answered HTTP {status}")]
@@ -78,7 +81,22 @@ impl CallError {
                     || Self::is_auth_status(*status)
             }
             CallError::Refused { verdict, .. } => *verdict != Verdict::RefusedData,
-            CallError::Unreachable(_) | CallError::Unreadable(..) | CallError::LoginRefused { .. } => true,
+            CallError::Unreachable(_)
+            | CallError::TimedOut(_)
+            | CallError::Unreadable(..)
+            | CallError::LoginRefused { .. } => true,
+        }
+    }
+
+    /// The failure's code, as `delivery.permanent` and `delivery.transient` name it.
+    pub fn code(&self) -> String {
+        match self {
+            CallError::Unreachable(_) => "unreachable".into(),
+            CallError::TimedOut(_) => "timeout".into(),
+            CallError::Status { status, .. } => format!("http:{}", status.as_u16()),
+            CallError::Unreadable(..) => "unreadable".into(),
+            CallError::LoginRefused { code, .. } => format!("login:{code}"),
+            CallError::Refused { code, .. } => format!("answer:{code}"),
         }
     }
 
@@ -93,7 +111,7 @@ impl CallError {
     /// The answer as received, for the operator reading a dead letter.
     pub fn peer_answer(&self) -> Option<String> {
         match self {
-            CallError::Unreachable(_) => None,
+            CallError::Unreachable(_) | CallError::TimedOut(_) => None,
             CallError::Status { status, body } => Some(format!("HTTP {status}: {body}")),
             CallError::Unreadable(_, body) | CallError::LoginRefused { body, .. } | CallError::Refused { body, .. } => {
                 Some(body.clone())
@@ -140,12 +158,31 @@ impl PortalClient {
     /// Sends one call with the current session, renewing it once if the portal no longer takes
     /// it. `message_ids` are the envelope ids of the call's items, in item order.
     pub async fn call(&self, call: &Call, message_ids: &[Uuid]) -> Result<PortalAnswer, CallError> {
+        let ids = message_ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
+        self.with_session(|session| mapping::request_body(session, &self.madonvi, call), Some(&ids)).await
+    }
+
+    /// `TraCuuHoSo`: the portal's copy of dossier `code`, `None` when it does not know it.
+    pub async fn lookup_dossier(&self, code: &str) -> Result<Option<Value>, CallError> {
+        let body = |session: &str| mapping::lookup_dossier_body(session, &self.madonvi, code);
+        match self.with_session(body, None).await {
+            Ok(answer) => Ok(Some(answer.body.get(wire::DATA).cloned().unwrap_or(Value::Null))),
+            Err(CallError::Refused { verdict: Verdict::UnknownDossier, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn with_session(
+        &self,
+        body: impl Fn(&str) -> Value,
+        message_ids: Option<&str>,
+    ) -> Result<PortalAnswer, CallError> {
         let session = self.session(None).await?;
-        match self.send(&session, call, message_ids).await {
+        match self.send(&body(&session), message_ids).await {
             Err(e) if e.needs_new_session() => {
                 tracing::info!(event = "dvc_session_refused", error = %e, "portal refused the session; logging in again");
                 let session = self.session(Some(&session)).await?;
-                self.send(&session, call, message_ids).await
+                self.send(&body(&session), message_ids).await
             }
             answer => answer,
         }
@@ -185,10 +222,8 @@ impl PortalClient {
         }
     }
 
-    async fn send(&self, session: &str, call: &Call, message_ids: &[Uuid]) -> Result<PortalAnswer, CallError> {
-        let body = mapping::request_body(session, &self.madonvi, call);
-        let ids = message_ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
-        let answer = self.post(&self.integration_url, &body, Some(&ids)).await?;
+    async fn send(&self, body: &Value, message_ids: Option<&str>) -> Result<PortalAnswer, CallError> {
+        let answer = self.post(&self.integration_url, body, message_ids).await?;
         if answer.error_code == wire::OK {
             return Ok(PortalAnswer { message: answer.message, body: answer.body });
         }
@@ -227,7 +262,8 @@ impl PortalClient {
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
-        CallError::Unreachable(peer::unreachable("the portal", url, self.timeout, error))
+        let reason = peer::unreachable("the portal", url, self.timeout, error);
+        if error.is_timeout() { CallError::TimedOut(reason) } else { CallError::Unreachable(reason) }
     }
 }
 

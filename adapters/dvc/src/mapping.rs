@@ -382,6 +382,32 @@ pub fn request_body(session: &str, madonvi: &str, call: &Call) -> Value {
     Value::Object(body)
 }
 
+/// The body of a `TraCuuHoSo` call: `{session, madonvi, service, mahoso}`.
+pub fn lookup_dossier_body(session: &str, madonvi: &str, code: &str) -> Value {
+    json!({
+        wire::SESSION: session,
+        wire::MADONVI: madonvi,
+        wire::SERVICE: wire::LOOKUP_DOSSIER,
+        wire::LOOKUP_DOSSIER_KEY: code,
+    })
+}
+
+/// The fields that say a dossier's state is the one an item carries: when the portal's copy
+/// has them all as the item has them, sending the item again would change nothing.
+const STATE_FIELDS: [&str; 6] = [
+    wire::sync::MA_HO_SO,
+    wire::sync::TRANG_THAI,
+    wire::sync::TRICH_YEU,
+    wire::sync::NGAY_HEN_TRA,
+    wire::sync::NGAY_TRA,
+    wire::sync::DON_VI_XU_LY,
+];
+
+/// Whether the portal's copy of a dossier (`TraCuuHoSo`'s `data`) already holds `item`'s state.
+pub fn portal_holds(copy: &Value, item: &Value) -> bool {
+    copy.is_object() && STATE_FIELDS.iter().all(|field| copy.get(field) == item.get(field))
+}
+
 /// The login body: `{username, password}`.
 pub fn login_body(username: &str, password: &str) -> Value {
     json!({ wire::USERNAME: username, wire::PASSWORD: password })

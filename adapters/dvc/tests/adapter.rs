@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use lgsp_bus::{Adapter, AdapterKind, Outcome, Simulator};
+use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome, Simulator};
 use lgsp_dvc::{Behaviour, DvcAdapter, DvcKind, PortalSimulator};
 use serde_json::json;
 
@@ -339,4 +339,42 @@ async fn a_postal_move_becomes_a_progress_step() {
     assert_eq!(step["TrangThai"], "10");
     let note = step["NoiDungXuLy"].as_str().unwrap();
     assert!(note.contains("Trả kết quả qua bưu chính") && note.contains("DL-261120-0001"), "{note}");
+}
+
+#[tokio::test]
+async fn an_uncertain_state_the_portal_already_holds_is_not_sent_again() {
+    let sim = start_sim().await;
+    let adapter = adapter(&sim);
+    let mut status = example(STATUS_CHANGED, 0);
+    status.as_object_mut().unwrap().remove("progress");
+    let submitted = delivery(SUBMITTED, example(SUBMITTED, 0));
+    let changed = delivery(STATUS_CHANGED, status.clone());
+    assert_eq!(adapter.deliver(&[submitted, changed.clone()]).await, vec![Outcome::Delivered; 2]);
+    let calls = sim.calls().len();
+
+    // The bus stopped after the portal took it, before it could record so: it comes again.
+    let again = Delivery { uncertain: true, ..changed.clone() };
+    assert_eq!(adapter.deliver(std::slice::from_ref(&again)).await, [Outcome::Delivered]);
+    assert_eq!(sim.calls().len(), calls, "not sent twice: {:#?}", sim.calls());
+
+    // A state the portal does not hold yet goes, uncertain or not.
+    status["status"] = 9.into();
+    status["completed_at"] = "2026-11-24T15:30:00+07:00".into();
+    let newer = Delivery { uncertain: true, ..delivery(STATUS_CHANGED, status) };
+    assert_eq!(adapter.deliver(&[newer.clone()]).await, [Outcome::Delivered]);
+    assert_eq!(sim.calls().last().unwrap().message_ids, [id(&newer)]);
+    assert_eq!(sim.statuses(code(&newer)).last().map(String::as_str), Some("9"));
+}
+
+#[tokio::test]
+async fn an_uncertain_delivery_waits_when_the_portal_cannot_be_asked() {
+    let sim = start_sim().await;
+    let adapter = adapter(&sim);
+    let submitted = Delivery { uncertain: true, ..delivery(SUBMITTED, example(SUBMITTED, 0)) };
+    sim.set_behaviour(Behaviour { error_rate: 1.0, ..Behaviour::default() });
+    let outcomes = adapter.deliver(std::slice::from_ref(&submitted)).await;
+    let Outcome::Transient(failure) = &outcomes[0] else { panic!("{outcomes:?}") };
+    assert!(failure.reason.contains("cannot check whether the portal already has"), "{}", failure.reason);
+    assert_eq!(failure.code.as_deref(), Some("http:500"));
+    assert!(sim.calls().is_empty());
 }
