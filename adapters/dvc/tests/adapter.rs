@@ -361,7 +361,7 @@ async fn an_uncertain_state_the_portal_already_holds_is_not_sent_again() {
     status["status"] = 9.into();
     status["completed_at"] = "2026-11-24T15:30:00+07:00".into();
     let newer = Delivery { uncertain: true, ..delivery(STATUS_CHANGED, status) };
-    assert_eq!(adapter.deliver(&[newer.clone()]).await, [Outcome::Delivered]);
+    assert_eq!(adapter.deliver(std::slice::from_ref(&newer)).await, [Outcome::Delivered]);
     assert_eq!(sim.calls().last().unwrap().message_ids, [id(&newer)]);
     assert_eq!(sim.statuses(code(&newer)).last().map(String::as_str), Some("9"));
 }
