@@ -31,7 +31,9 @@ pub struct Delivery {
     pub attempt: u32,
     /// An earlier attempt may have reached the peer without the bus learning how it went (the
     /// bus stopped mid-call, or the call timed out after it was sent). An adapter whose peer
-    /// can be asked should check before sending again, so the peer does not get it twice.
+    /// can be asked should check before sending again, so the peer does not get it twice; if
+    /// it cannot check, its failure should be marked [`Failure::uncertain`] so the next attempt
+    /// checks again.
     pub uncertain: bool,
 }
 

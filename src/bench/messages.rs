@@ -43,19 +43,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     if args.batch > 1 {
         runs.push((args.batch, self::envelopes(args, member, "261121")));
     }
-    let dvc =
-        config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
-    let username = dvc.settings.get("username").and_then(|u| u.as_str()).unwrap_or("lgsp").to_string();
-    let password = "bench-secret";
-    let portal = PortalSim::start(
-        "127.0.0.1:0".parse()?,
-        SimOptions { username, password: password.into(), ..Default::default() },
-    )
-    .await?;
-    let env =
-        [("LGSP__ADAPTERS__DVC__URL", portal.url().to_string()), ("LGSP__ADAPTERS__DVC__PASSWORD", password.into())];
-    let bus =
-        BusProcess::start(config_path, config, &namespace, &env, args.concurrency).await.context("starting the bus")?;
+    let (portal, bus) = portal_and_bus(config_path, config, &namespace, args.concurrency).await?;
     let mut results = Vec::new();
     for (per_request, bodies) in &runs {
         results.push(drive(&bus, &portal, bodies, *per_request, args).await.context("bus run")?);
@@ -83,6 +71,28 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     Ok(())
 }
 
+/// The portal simulator, and the bus as its own process delivering to it.
+pub(super) async fn portal_and_bus(
+    config_path: &Path,
+    config: &Config,
+    namespace: &str,
+    concurrency: usize,
+) -> anyhow::Result<(PortalSim, BusProcess)> {
+    let dvc =
+        config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
+    let username = dvc.settings.get("username").and_then(|u| u.as_str()).unwrap_or("lgsp").to_string();
+    let password = "bench-secret";
+    let portal = PortalSim::start(
+        "127.0.0.1:0".parse()?,
+        SimOptions { username, password: password.into(), ..Default::default() },
+    )
+    .await?;
+    let env =
+        [("LGSP__ADAPTERS__DVC__URL", portal.url().to_string()), ("LGSP__ADAPTERS__DVC__PASSWORD", password.into())];
+    let bus = BusProcess::start(config_path, config, namespace, &env, concurrency).await.context("starting the bus")?;
+    Ok((portal, bus))
+}
+
 struct Run {
     rate: f64,
     p50: Duration,
@@ -93,33 +103,33 @@ struct Run {
 
 /// Status changes of about 1 KiB, each dossier's in seq order; `day` keeps runs' dossiers apart.
 fn envelopes(args: &Args, member: &str, day: &str) -> Vec<Vec<u8>> {
-    (0..args.messages)
-        .map(|n| {
-            let dossier = format!("000.00.01.H42-{day}-{:06}", n % args.dossiers);
-            let seq = (n / args.dossiers + 1) as u64;
-            let envelope = json!({
-                "id": uuid::Uuid::now_v7(),
-                "type": "dossier.status_changed",
-                "source": member,
-                "subject": dossier,
-                "seq": seq,
-                "occurred_at": "2026-11-20T09:15:00+07:00",
-                "payload": {
-                    "dossier_code": dossier,
-                    "procedure_code": "1.001234",
-                    "procedure_name": "Đăng ký thường trú",
-                    "agency_code": "000.00.01.H42",
-                    "status": 4,
-                    "received_at": "2026-11-20T08:30:00+07:00",
-                    "due_at": "2026-11-27T17:00:00+07:00",
-                    "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
-                    "channel": "online",
-                    "summary": "Đăng ký thường trú tại xã Thạch Hà, tỉnh Hà Tĩnh. ".repeat(9),
-                }
-            });
-            serde_json::to_vec(&envelope).expect("serialisable")
-        })
-        .collect()
+    (0..args.messages).map(|n| envelope(member, day, n % args.dossiers, (n / args.dossiers + 1) as u64)).collect()
+}
+
+/// The `seq`-th status change of dossier number `dossier` of `day`, about 1 KiB.
+pub(super) fn envelope(member: &str, day: &str, dossier: usize, seq: u64) -> Vec<u8> {
+    let dossier = format!("000.00.01.H42-{day}-{dossier:06}");
+    let envelope = json!({
+        "id": uuid::Uuid::now_v7(),
+        "type": "dossier.status_changed",
+        "source": member,
+        "subject": dossier,
+        "seq": seq,
+        "occurred_at": "2026-11-20T09:15:00+07:00",
+        "payload": {
+            "dossier_code": dossier,
+            "procedure_code": "1.001234",
+            "procedure_name": "Đăng ký thường trú",
+            "agency_code": "000.00.01.H42",
+            "status": 4,
+            "received_at": "2026-11-20T08:30:00+07:00",
+            "due_at": "2026-11-27T17:00:00+07:00",
+            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
+            "channel": "online",
+            "summary": "Đăng ký thường trú tại xã Thạch Hà, tỉnh Hà Tĩnh. ".repeat(9),
+        }
+    });
+    serde_json::to_vec(&envelope).expect("serialisable")
 }
 
 /// Publishes and consumes every body through one quorum queue at once; returns msg/s.
@@ -274,7 +284,7 @@ async fn drive(
 }
 
 /// Sends one request until it is accepted, retrying while the bus answers 503.
-async fn submit(
+pub(super) async fn submit(
     client: &reqwest::Client,
     url: &str,
     ids: Vec<String>,

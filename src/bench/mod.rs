@@ -5,12 +5,15 @@
 //! - `--mode lookups`: `citizen.verify` straight from the population adapter to its simulator
 //!   against the same lookups through the bus (HTTP → broker → adapter → broker → HTTP); see
 //!   [`lookups`].
+//! - `--mode soak`: a steady `--rate` for `--duration`, the bus's memory sampled every minute;
+//!   see [`soak`].
 //!
 //! The bus runs as its own process on the given config (so its memory and CPU are its own); the
 //! load and the simulators run in this one.
 
 mod lookups;
 mod messages;
+mod soak;
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +28,7 @@ use lgsp_bus::transport::Names;
 pub enum Mode {
     Messages,
     Lookups,
+    Soak,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -53,12 +57,19 @@ pub struct Args {
     /// Lookups asked at once in the lookup mode (officers at their counters).
     #[arg(long, default_value_t = 4)]
     pub lookup_concurrency: usize,
+    /// How long the soak mode runs.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub duration: Duration,
+    /// Messages per second the soak mode sends.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
 }
 
 pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Result<()> {
     match args.mode {
         Mode::Messages => messages::run(config_path, config, &args).await,
         Mode::Lookups => lookups::run(config_path, config, &args).await,
+        Mode::Soak => soak::run(config_path, config, &args).await,
     }
 }
 

@@ -102,7 +102,12 @@ impl Args {
 
 /// Runs the suite; exits 0 only when nothing was lost, duplicated or left at a wrong final state.
 pub async fn run(args: Args) -> ExitCode {
-    match run_plan(&args).await {
+    // On Ctrl-C the run is dropped, and with it the private RabbitMQ node and the bus.
+    let outcome = tokio::select! {
+        outcome = run_plan(&args) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; the private RabbitMQ node and the bus are stopped")),
+    };
+    match outcome {
         Ok(report) => {
             report.print();
             if report.kept_promises() { ExitCode::SUCCESS } else { ExitCode::FAILURE }

@@ -66,28 +66,15 @@ impl DvcAdapter {
         }
     }
 
-    /// An earlier attempt may have reached the portal (the bus stopped mid-call, or the call
-    /// timed out): its state is not sent again if the portal's copy already holds it. Its
-    /// progress step still goes, since the portal's copy does not show its history.
-    async fn skip_what_the_portal_has(&self, parts: &mut Parts) -> Result<(), Outcome> {
-        let Some(state) = parts.new_state.as_ref().or(parts.changed_state.as_ref()) else { return Ok(()) };
-        match self.client.lookup_dossier(&state.dossier).await {
-            Ok(Some(copy)) if mapping::portal_holds(&copy, &state.item) => {
-                tracing::info!(event = "dvc_already_at_portal", id = %state.id, dossier = %state.dossier,
-                    "an earlier attempt reached the portal; not sent again");
-                parts.new_state = None;
-                parts.changed_state = None;
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let reason = format!(
-                    "cannot check whether the portal already has dossier {} (an earlier attempt may have reached it): {error}",
-                    state.dossier
-                );
-                Err(Outcome::Transient(with_code(Failure::new(reason), &error)))
-            }
-        }
+    /// The portal's copy (`TraCuuHoSo`) of each dossier of the batch's uncertain deliveries,
+    /// asked once per dossier, all at once.
+    async fn portal_copies(&self, batch: &[Delivery]) -> Copies {
+        let mut dossiers: Vec<&str> =
+            batch.iter().filter(|d| d.uncertain).map(|d| d.envelope.subject.as_str()).collect();
+        dossiers.sort_unstable();
+        dossiers.dedup();
+        let answers = futures::future::join_all(dossiers.iter().map(|code| self.client.lookup_dossier(code))).await;
+        dossiers.into_iter().map(String::from).zip(answers).collect()
     }
 
     async fn send(&self, service: Service, parts: &[Part]) -> Result<(), CallError> {
@@ -104,6 +91,33 @@ impl DvcAdapter {
                 Err(error)
             }
         }
+    }
+}
+
+type Copies = std::collections::HashMap<String, Result<Option<serde_json::Value>, CallError>>;
+
+/// An earlier attempt may have reached the portal (the bus stopped mid-call, or the call timed
+/// out): its state is not sent again if the portal's copy already holds it. Its progress step
+/// still goes, since the portal's copy does not show its history. When the portal cannot be
+/// asked, the delivery waits for a retry, still uncertain.
+fn skip_what_the_portal_has(parts: &mut Parts, copies: &Copies) -> Result<(), Outcome> {
+    let Some(state) = parts.new_state.as_ref().or(parts.changed_state.as_ref()) else { return Ok(()) };
+    match copies.get(&state.dossier) {
+        Some(Ok(Some(copy))) if mapping::portal_holds(copy, &state.item) => {
+            tracing::info!(event = "dvc_already_at_portal", id = %state.id, dossier = %state.dossier,
+                "an earlier attempt reached the portal; not sent again");
+            parts.new_state = None;
+            parts.changed_state = None;
+            Ok(())
+        }
+        Some(Err(error)) => {
+            let reason = format!(
+                "cannot check whether the portal already has dossier {} (an earlier attempt may have reached it): {error}",
+                state.dossier
+            );
+            Err(Outcome::Transient(with_code(Failure::new(reason), error).uncertain()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -198,11 +212,12 @@ impl Adapter for DvcAdapter {
     async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome> {
         let mut failed: Vec<Option<Outcome>> = vec![None; batch.len()];
         let (mut new, mut changed, mut progress) = (Vec::new(), Vec::new(), Vec::new());
+        let copies = self.portal_copies(batch).await;
         for (index, delivery) in batch.iter().enumerate() {
             match parts(index, delivery) {
                 Ok(mut parts) => {
                     if delivery.uncertain
-                        && let Err(outcome) = self.skip_what_the_portal_has(&mut parts).await
+                        && let Err(outcome) = skip_what_the_portal_has(&mut parts, &copies)
                     {
                         failed[index] = Some(outcome);
                         continue;

@@ -509,9 +509,8 @@ async fn publish_copy(
         Some(answer) => table.insert(headers::PEER_ANSWER.into(), text(answer)),
         None => table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void),
     };
-    if failure.uncertain || item.uncertain {
-        table.insert(headers::UNCERTAIN.into(), AMQPValue::Boolean(true));
-    }
+    // The adapter settles an earlier doubt (or says it could not, marking this failure too).
+    table.insert(headers::UNCERTAIN.into(), AMQPValue::Boolean(failure.uncertain));
     let mut properties = copy_properties(&item.amqp.properties).with_headers(table);
     if let Some(wait) = wait {
         properties = properties.with_expiration(wait.as_millis().max(1).to_string().into());
