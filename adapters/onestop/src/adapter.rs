@@ -47,7 +47,7 @@ impl OnestopAdapter {
                 } else {
                     format!("one-stop system refused {message_type} of {dossier}: {error}")
                 };
-                let mut failure = Failure::new(reason);
+                let mut failure = Failure::new(reason).with_code(error.code());
                 if let Some(answer) = error.peer_answer() {
                     failure = failure.with_answer(answer);
                 }

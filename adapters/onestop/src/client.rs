@@ -82,6 +82,19 @@ impl SendError {
         !matches!(self, SendError::Refused { .. })
     }
 
+    /// The failure's code, as `delivery.permanent` and `delivery.transient` name it.
+    pub fn code(&self) -> String {
+        match self {
+            SendError::Unreachable(_) => "unreachable".into(),
+            SendError::Refused { status, .. } | SendError::Status { status, .. } => format!("http:{}", status.as_u16()),
+            SendError::Unauthorized { status, .. } => format!("http:{}", status.as_u16()),
+            SendError::TokenRefused { status, .. } | SendError::TokenStatus { status, .. } => {
+                format!("token:{}", status.as_u16())
+            }
+            SendError::TokenUnreadable(_) => "unreadable".into(),
+        }
+    }
+
     /// The answer as received (status and body, masked), for the operator reading a dead letter.
     pub fn peer_answer(&self) -> Option<String> {
         match self {

@@ -182,6 +182,7 @@ async fn a_refused_dossier_is_permanent_with_the_systems_reason() {
     let answer = failure.peer_answer.as_deref().unwrap();
     assert!(answer.starts_with("HTTP 422") && answer.contains("thiếu tờ khai"), "{answer}");
     assert!(!answer.contains("001203000001"), "no citizen ID in {answer}");
+    assert_eq!(failure.code.as_deref(), Some("http:422"), "the code a delivery policy can name");
     assert_eq!(outcomes[1], Outcome::Delivered, "the others still go");
     assert!(sim.dossier(code(&refused)).is_none());
 }

@@ -182,7 +182,7 @@ fn unreadable(delivery: &Delivery, error: serde_json::Error) -> Outcome {
 
 /// The outcome of a call that failed: `what` failed because of `error`.
 fn outcome(what: String, error: &CallError) -> Outcome {
-    let failure = with_answer(Failure::new(redact(&format!("{what} failed: {error}"))), error);
+    let failure = with_answer(Failure::new(redact(&format!("{what} failed: {error}"))), error).with_code(error.code());
     if error.is_transient() { Outcome::Transient(failure) } else { Outcome::Permanent(failure) }
 }
 

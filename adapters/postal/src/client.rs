@@ -110,6 +110,17 @@ impl CallError {
         }
     }
 
+    /// The failure's code, as `delivery.permanent` and `delivery.transient` name it.
+    pub fn code(&self) -> String {
+        match self {
+            CallError::Unreachable(_) => "unreachable".into(),
+            CallError::Refused { code, .. } => format!("answer:{code}"),
+            CallError::Status { status, .. } => format!("http:{}", status.as_u16()),
+            CallError::TokenRefused { status, .. } => format!("token:{}", status.as_u16()),
+            CallError::Unreadable(..) => "unreadable".into(),
+        }
+    }
+
     /// The answer as received (status and body, masked), for the operator reading a dead letter.
     pub fn peer_answer(&self) -> Option<String> {
         match self {

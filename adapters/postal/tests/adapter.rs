@@ -168,6 +168,7 @@ async fn a_cancel_of_an_order_not_yet_at_the_postal_service_is_transient() {
     let outcomes = adapter.deliver(&[cancel("000.00.01.H42-261120-0003", "PU-261120-0003")]).await;
     let failure = transient(&outcomes[0]);
     assert!(failure.reason.contains("answered code 03"), "{failure:?}");
+    assert_eq!(failure.code.as_deref(), Some("answer:03"), "the code a delivery policy can name");
 }
 
 #[tokio::test]
