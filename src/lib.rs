@@ -7,6 +7,7 @@ pub mod bench;
 pub mod chaos;
 pub mod cli;
 mod dead_letters;
+mod load;
 pub mod process;
 pub mod rabbitmq;
 

@@ -202,3 +202,13 @@ async fn dead_letters_are_listed_and_replayed_from_the_command_line() {
     assert!(cli(&["list"]).await.1.ends_with("0 of 0 shown\n"));
     h.stop().await;
 }
+
+#[test]
+fn the_bench_runs_on_the_default_config() {
+    let mut command = lgsp();
+    command.env("LGSP__AMQP__URL", amqp_url());
+    let output = command.args(["bench", "--messages", "300", "--dossiers", "30", "--batch", "0"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("(b) bus end to end, 1 message per request"), "{stdout}");
+}

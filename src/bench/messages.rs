@@ -16,7 +16,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection};
 use lgsp_bus::config::Config;
 use lgsp_dvc::sim::{PortalSim, SimOptions};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -109,26 +109,8 @@ fn envelopes(args: &Args, member: &str, day: &str) -> Vec<Vec<u8>> {
 /// The `seq`-th status change of dossier number `dossier` of `day`, about 1 KiB.
 pub(super) fn envelope(member: &str, day: &str, dossier: usize, seq: u64) -> Vec<u8> {
     let dossier = format!("000.00.01.H42-{day}-{dossier:06}");
-    let envelope = json!({
-        "id": uuid::Uuid::now_v7(),
-        "type": "dossier.status_changed",
-        "source": member,
-        "subject": dossier,
-        "seq": seq,
-        "occurred_at": "2026-11-20T09:15:00+07:00",
-        "payload": {
-            "dossier_code": dossier,
-            "procedure_code": "1.001234",
-            "procedure_name": "Đăng ký thường trú",
-            "agency_code": "000.00.01.H42",
-            "status": 4,
-            "received_at": "2026-11-20T08:30:00+07:00",
-            "due_at": "2026-11-27T17:00:00+07:00",
-            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
-            "channel": "online",
-            "summary": "Đăng ký thường trú tại xã Thạch Hà, tỉnh Hà Tĩnh. ".repeat(9),
-        }
-    });
+    let summary = "Đăng ký thường trú tại xã Thạch Hà, tỉnh Hà Tĩnh. ".repeat(9);
+    let envelope = crate::load::status_changed(uuid::Uuid::now_v7(), member, &dossier, seq, 4, &summary);
     serde_json::to_vec(&envelope).expect("serialisable")
 }
 

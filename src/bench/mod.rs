@@ -87,9 +87,6 @@ fn namespace() -> String {
     format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-/// Adapter kinds whose config requires a password.
-const NEED_A_PASSWORD: [&str; 2] = ["dvc", "business"];
-
 /// The bus running as its own process, on the config, with a fresh store and namespace.
 struct BusProcess {
     child: BusChild,
@@ -124,11 +121,18 @@ impl BusProcess {
             ("LGSP__AMQP__NAMESPACE".to_string(), namespace.to_string()),
             ("LGSP_LOG".to_string(), std::env::var("LGSP_LOG").unwrap_or_else(|_| "warn".into())),
         ];
-        // Passwords of the adapters the bench does not call, which the config still requires.
+        // Secrets of the adapters the bench does not call, which their config still requires:
+        // those their simulators would give the sandbox.
+        let kinds = crate::adapter_kinds();
         for (id, section) in &config.adapters {
-            if NEED_A_PASSWORD.contains(&section.kind.as_str()) && !section.settings.contains_key("password") {
-                overrides
-                    .push((lgsp_bus::config::env_var_for(&format!("adapters.{id}.password")), "bench-unused".into()));
+            let Some(simulator) = kinds.iter().find(|k| k.name() == section.kind).and_then(|k| k.simulator()) else {
+                continue;
+            };
+            for (key, value) in simulator.sandbox_settings() {
+                if lgsp_bus::config::is_secret_key(&key) && !section.settings.contains_key(&key) {
+                    let value = value.as_str().unwrap_or("bench-unused").to_string();
+                    overrides.push((lgsp_bus::config::env_var_for(&format!("adapters.{id}.{key}")), value));
+                }
             }
         }
         overrides.extend(env.iter().map(|(k, v)| (k.to_string(), v.clone())));

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -34,26 +33,7 @@ impl Messages {
     /// seq, so the final state it holds says which message set it.
     pub fn envelope(&self, dossier: &str, index: usize, seq: usize) -> serde_json::Value {
         let status = [2, 4, 5][seq % 3];
-        json!({
-            "id": self.ids[index],
-            "type": "dossier.status_changed",
-            "source": "onestop.chaos",
-            "subject": dossier,
-            "seq": seq,
-            "occurred_at": "2026-11-22T09:00:00+07:00",
-            "payload": {
-                "dossier_code": dossier,
-                "procedure_code": "1.001234",
-                "procedure_name": "Đăng ký thường trú",
-                "agency_code": "000.00.01.H42",
-                "status": status,
-                "received_at": "2026-11-20T08:30:00+07:00",
-                "due_at": "2026-11-27T17:00:00+07:00",
-                "applicant": {"kind": "citizen", "id": "042198000002", "name": "Trần Thị Bình"},
-                "channel": "online",
-                "summary": summary(seq),
-            }
-        })
+        crate::load::status_changed(self.ids[index], "onestop.chaos", dossier, seq as u64, status, &summary(seq))
     }
 }
 
