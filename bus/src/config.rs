@@ -960,6 +960,35 @@ mod tests {
     }
 
     #[test]
+    fn breaker_limits_and_failure_codes_are_checked_each_under_its_key() {
+        let file = r#"
+            [adapters.dvc]
+            kind = "dvc"
+            [adapters.dvc.delivery]
+            permanent = ["http:409"]
+            transient = ["http:409"]
+            [adapters.dvc.breaker]
+            open_for = "10s"
+            max_open_for = "5s"
+            [adapters.dvc.limits]
+            rate = 0
+            "#;
+        let problems = Config::from_toml(file, env(&[])).unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["adapters.dvc.delivery.permanent", "adapters.dvc.breaker.max_open_for", "adapters.dvc.limits.rate"]
+        );
+
+        let file = "[adapters.dvc]\nkind = \"dvc\"\n[adapters.dvc.limits]\nconcurrency = 4\nrate = 20\n";
+        let config = Config::from_toml(file, env(&[("LGSP__ADAPTERS__DVC__BREAKER__FAILURES", "0")])).unwrap();
+        let dvc = &config.adapters["dvc"];
+        assert_eq!((dvc.limits.concurrency, dvc.limits.rate, dvc.limits.burst), (Some(4), Some(20), None));
+        assert_eq!(dvc.breaker.failures, 0, "the environment turns the breaker off");
+        assert_eq!(dvc.breaker.open_for, Duration::from_secs(5));
+    }
+
+    #[test]
     fn secret_keys_are_recognised() {
         for key in ["password", "client_secret", "token", "api_key", "consumer_secret"] {
             assert!(is_secret_key(key), "{key}");
