@@ -74,6 +74,46 @@ async fn a_dead_peer_is_probed_while_its_messages_wait_in_the_queue() {
 }
 
 #[tokio::test]
+async fn one_dead_peer_does_not_hold_back_the_other_adapters() {
+    let bus = TestBus::start_with(|_| {
+        format!(
+            r#"{BREAKER}
+            [adapters.other]
+            kind = "scripted_other"
+            [adapters.other.delivery]
+            max_attempts = 3
+            retry_tiers = ["100ms", "200ms"]
+            [adapters.other.breaker]
+            failures = 2
+            open_for = "60s"
+            "#
+        )
+    })
+    .await;
+    bus.other.answer(|_| Outcome::Transient(Failure::new("connection refused").with_code("unreachable")));
+    let first = status_changed(&dossier(1), 1, 4);
+    bus.post(&first).await;
+    // Its peer failed twice: its breaker is open for a minute.
+    bus.other.wait_until(|s| s.len() >= 2).await;
+    let (_, adapters) = bus.get("/v1/adapters").await;
+    let state = |id: &str| {
+        let adapter = adapters["adapters"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap();
+        adapter["breaker"]["state"].as_str().unwrap().to_string()
+    };
+    assert_eq!((state("other").as_str(), state("scripted").as_str()), ("open", "closed"), "{adapters}");
+
+    // Meanwhile the healthy adapter takes every message at once.
+    let messages: Vec<_> = (2..=11).map(|n| status_changed(&dossier(n), 1, 4)).collect();
+    for message in &messages {
+        bus.post(message).await;
+    }
+    let ids: Vec<String> = messages.iter().map(|m| m["id"].as_str().unwrap().to_string()).collect();
+    bus.adapter.wait_until(|seen| ids.iter().all(|id| seen.iter().any(|s| &s.id == id))).await;
+    assert_eq!(bus.other.seen().len(), 2, "the dead peer was not called again while its breaker is open");
+    bus.stop().await;
+}
+
+#[tokio::test]
 async fn the_policy_decides_which_failure_codes_are_permanent() {
     let bus = TestBus::start_with(|_| {
         // Appended to the test bus's [adapters.scripted.delivery] table.

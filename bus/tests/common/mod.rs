@@ -119,11 +119,12 @@ impl Adapter for Scripted {
     }
 }
 
-struct ScriptedKind(Arc<Scripted>);
+/// Kind `name`, always building `adapter`.
+struct ScriptedKind(&'static str, Arc<Scripted>);
 
 impl AdapterKind for ScriptedKind {
     fn name(&self) -> &'static str {
-        "scripted"
+        self.0
     }
 
     fn build(
@@ -132,13 +133,16 @@ impl AdapterKind for ScriptedKind {
         _: &toml::Table,
         _: &lgsp_bus::BuildContext,
     ) -> Result<Arc<dyn Adapter>, Vec<ConfigProblem>> {
-        Ok(self.0.clone())
+        Ok(self.1.clone())
     }
 }
 
 pub struct TestBus {
     pub bus: Option<RunningBus>,
     pub adapter: Arc<Scripted>,
+    /// A second scripted adapter, of kind `scripted_other`, for a config that adds one (its
+    /// id must be `other`, with the retry tiers of `scripted`).
+    pub other: Arc<Scripted>,
     pub api: Api,
     pub namespace: String,
     _dir: tempfile::TempDir,
@@ -198,12 +202,15 @@ impl TestBus {
             "#,
         )
         .unwrap();
-        let adapter = Scripted::new();
-        let kinds: Vec<Arc<dyn AdapterKind>> = vec![Arc::new(ScriptedKind(adapter.clone()))];
+        let (adapter, other) = (Scripted::new(), Scripted::new());
+        let kinds: Vec<Arc<dyn AdapterKind>> = vec![
+            Arc::new(ScriptedKind("scripted", adapter.clone())),
+            Arc::new(ScriptedKind("scripted_other", other.clone())),
+        ];
         let bus = server::start(config, &kinds, false).await.unwrap();
         let api = Api::new(&bus);
         api.wait_ready(&bus).await;
-        TestBus { bus: Some(bus), adapter, api, namespace, _dir: dir }
+        TestBus { bus: Some(bus), adapter, other, api, namespace, _dir: dir }
     }
 
     pub async fn post(&self, envelope: &Value) -> (u16, Value) {
@@ -234,7 +241,7 @@ impl TestBus {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
-        delete_namespace(&amqp_url(), &self.namespace, &[("scripted", &TIERS)]).await;
+        delete_namespace(&amqp_url(), &self.namespace, &[("scripted", &TIERS), ("other", &TIERS)]).await;
     }
 }
 
