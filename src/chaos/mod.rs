@@ -147,8 +147,8 @@ async fn run_plan(args: &Args) -> anyhow::Result<report::Report> {
     });
     let port = free_port()?;
     let config = write_config(work.path(), port, &broker.url(), portal.url().as_str())?;
-    let mut bus = Bus::start(work.path(), config).await?;
     let base = format!("http://127.0.0.1:{port}");
+    let mut bus = Bus::start(work.path(), config, base.clone()).await?;
 
     let messages = Arc::new(load::Messages::new(plan.messages, plan.dossiers));
     let (progress, accepted) = watch::channel(0usize);
@@ -293,11 +293,8 @@ struct Bus {
 }
 
 impl Bus {
-    async fn start(dir: &Path, config: PathBuf) -> anyhow::Result<Bus> {
+    async fn start(dir: &Path, config: PathBuf, base: String) -> anyhow::Result<Bus> {
         let log = dir.join("bus.log");
-        let loaded = lgsp_bus::config::Config::load(&config, Vec::new())
-            .map_err(|problems| anyhow::anyhow!("chaos config: {problems:?}"))?;
-        let base = format!("http://{}", loaded.http.listen);
         let child = BusChild::spawn(&config, &Self::env(), Some(&log))?;
         let mut bus = Bus { child, config, log, base, client: reqwest::Client::new() };
         bus.child.wait_ready(&bus.client, &bus.base, Duration::from_secs(60)).await?;

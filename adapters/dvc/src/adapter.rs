@@ -40,6 +40,13 @@ struct Parts {
     progress: Option<Part>,
 }
 
+impl Parts {
+    /// The dossier's state it sends, new or changed.
+    fn state(&self) -> Option<&Part> {
+        self.new_state.as_ref().or(self.changed_state.as_ref())
+    }
+}
+
 impl DvcAdapter {
     pub fn new(config: &DvcConfig) -> Result<DvcAdapter, ClientError> {
         Ok(DvcAdapter { client: PortalClient::new(config)?, max_batch: config.max_batch })
@@ -66,11 +73,8 @@ impl DvcAdapter {
         }
     }
 
-    /// The portal's copy (`TraCuuHoSo`) of each dossier of the batch's uncertain deliveries,
-    /// asked once per dossier, all at once.
-    async fn portal_copies(&self, batch: &[Delivery]) -> Copies {
-        let mut dossiers: Vec<&str> =
-            batch.iter().filter(|d| d.uncertain).map(|d| d.envelope.subject.as_str()).collect();
+    /// The portal's copy (`TraCuuHoSo`) of each of `dossiers`, asked once each, all at once.
+    async fn portal_copies(&self, mut dossiers: Vec<&str>) -> Copies {
         dossiers.sort_unstable();
         dossiers.dedup();
         let answers = futures::future::join_all(dossiers.iter().map(|code| self.client.lookup_dossier(code))).await;
@@ -101,7 +105,7 @@ type Copies = std::collections::HashMap<String, Result<Option<serde_json::Value>
 /// still goes, since the portal's copy does not show its history. When the portal cannot be
 /// asked, the delivery waits for a retry, still uncertain.
 fn skip_what_the_portal_has(parts: &mut Parts, copies: &Copies) -> Result<(), Outcome> {
-    let Some(state) = parts.new_state.as_ref().or(parts.changed_state.as_ref()) else { return Ok(()) };
+    let Some(state) = parts.state() else { return Ok(()) };
     match copies.get(&state.dossier) {
         Some(Ok(Some(copy))) if mapping::portal_holds(copy, &state.item) => {
             tracing::info!(event = "dvc_already_at_portal", id = %state.id, dossier = %state.dossier,
@@ -212,9 +216,17 @@ impl Adapter for DvcAdapter {
     async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome> {
         let mut failed: Vec<Option<Outcome>> = vec![None; batch.len()];
         let (mut new, mut changed, mut progress) = (Vec::new(), Vec::new(), Vec::new());
-        let copies = self.portal_copies(batch).await;
-        for (index, delivery) in batch.iter().enumerate() {
-            match parts(index, delivery) {
+        let mapped: Vec<Result<Parts, Failure>> =
+            batch.iter().enumerate().map(|(index, delivery)| parts(index, delivery)).collect();
+        // Only a state can be checked at the portal: asked for uncertain deliveries that carry one.
+        let in_doubt = batch.iter().zip(&mapped).filter(|(delivery, _)| delivery.uncertain);
+        let copies = self
+            .portal_copies(
+                in_doubt.filter_map(|(_, parts)| Some(parts.as_ref().ok()?.state()?.dossier.as_str())).collect(),
+            )
+            .await;
+        for ((index, delivery), parts) in batch.iter().enumerate().zip(mapped) {
+            match parts {
                 Ok(mut parts) => {
                     if delivery.uncertain
                         && let Err(outcome) = skip_what_the_portal_has(&mut parts, &copies)
