@@ -99,8 +99,3 @@ fn status_field(pid: u32, name: &str) -> anyhow::Result<u64> {
     let line = status.lines().find(|l| l.starts_with(name)).ok_or_else(|| anyhow!("no {name} for {pid}"))?;
     Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
 }
-
-/// A free TCP port on loopback.
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use lgsp_bus::simulator::free_port;
 
 pub struct PrivateBroker {
     pub port: u16,
@@ -18,8 +19,7 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Starts a bare node (no plugins); returns once it has booted (~7 s).
     pub fn start() -> anyhow::Result<PrivateBroker> {
-        let free = || -> anyhow::Result<u16> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
-        let (port, dist) = (free()?, free()?);
+        let (port, dist) = (free_port()?, free_port()?);
         let base = tempfile::Builder::new().prefix("lgsp-rabbitmq-").tempdir()?;
         let env = vec![
             ("RMQ_BASE".to_string(), base.path().display().to_string()),
@@ -44,10 +44,10 @@ impl PrivateBroker {
         self.run("start.sh")
     }
 
-    /// `kill -9` of the node; returns once its port is closed.
+    /// `kill -9` of the node (if it still runs); returns once its port is closed.
     pub fn kill(&self) {
         if let Ok(pid) = std::fs::read_to_string(self.base.path().join("rabbit.pid")) {
-            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).stderr(std::process::Stdio::null()).status();
             while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -60,9 +60,25 @@ impl PrivateBroker {
             format!("cannot run {} (is RabbitMQ installed? scripts/rabbitmq/ensure.sh)", path.display())
         })?;
         if !status.success() {
-            bail!("{} failed ({status}); its log is under {}", path.display(), self.base.path().join("log").display());
+            // The node's folder goes when it is dropped, so the log's end goes into the error.
+            bail!("{} failed ({status}); the end of its log:\n{}", path.display(), self.log_tail(20));
         }
         Ok(())
+    }
+
+    fn log_tail(&self, lines: usize) -> String {
+        let files = std::fs::read_dir(self.base.path().join("log")).into_iter().flatten().flatten();
+        let mut tail = String::new();
+        for file in files {
+            let text = std::fs::read_to_string(file.path()).unwrap_or_default();
+            let last: Vec<&str> = text.lines().rev().take(lines).collect();
+            tail += &format!("==> {} <==\n", file.file_name().to_string_lossy());
+            for line in last.iter().rev() {
+                tail += line;
+                tail.push('\n');
+            }
+        }
+        tail
     }
 }
 

@@ -19,7 +19,7 @@ fn lgsp() -> Command {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    lgsp_bus::simulator::free_port().unwrap()
 }
 
 #[test]

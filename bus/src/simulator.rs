@@ -217,6 +217,28 @@ pub fn sandbox_address(url: &Url, simulator: &str) -> anyhow::Result<SocketAddr>
     Ok(SocketAddr::new(ip, port))
 }
 
+/// A loopback port that is free now, for a server that will bind it later or bind it again after
+/// a restart (a broker, a bus, a peer that a test takes down). It is taken below the kernel's
+/// ephemeral range: a port from that range can meanwhile become the source port of any outgoing
+/// connection, or of a connection to itself while nothing listens, and the server can then no
+/// longer bind it.
+pub fn free_port() -> std::io::Result<u16> {
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    if ephemeral_from > 11_000 {
+        for _ in 0..200 {
+            let port = fastrand::u16(10_000..ephemeral_from);
+            if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
+    // No room below the ephemeral range on this machine: any free port is the best left.
+    Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +259,19 @@ mod tests {
         assert_eq!(at("http://[::1]:9102").unwrap().to_string(), "[::1]:9102");
         for elsewhere in ["http://10.0.0.5:9102", "http://registry.example:9102", "https://127.0.0.1:9102"] {
             assert!(at(elsewhere).is_err(), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn a_free_port_is_never_one_an_outgoing_connection_could_take() {
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+        let ephemeral_from: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+        for _ in 0..50 {
+            let port = free_port().unwrap();
+            if ephemeral_from > 11_000 {
+                assert!(port < ephemeral_from, "{port} is in the ephemeral range {range}");
+            }
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
         }
     }
 }

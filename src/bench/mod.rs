@@ -18,10 +18,11 @@ mod soak;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::process::{BusChild, free_port};
+use crate::process::BusChild;
 use lapin::Connection;
 use lapin::options::QueueDeleteOptions;
 use lgsp_bus::config::Config;
+use lgsp_bus::simulator::free_port;
 use lgsp_bus::transport::Names;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

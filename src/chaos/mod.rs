@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use lgsp_bus::simulator::free_port;
 use lgsp_dvc::sim::{Behaviour, PortalSim, SimOptions};
 use tokio::sync::watch;
 
-use crate::process::{BusChild, free_port};
+use crate::process::BusChild;
 use crate::rabbitmq::PrivateBroker;
 
 #[derive(clap::Args, Debug, Clone)]

@@ -185,8 +185,8 @@ async fn registry_trouble_is_unavailable_and_the_adapter_recovers() {
 
 #[tokio::test]
 async fn an_unreachable_registry_is_unavailable() {
-    // A port nobody listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port nobody listens on.
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = settings(&start_sim().await);
     settings.insert("url".into(), format!("http://127.0.0.1:{port}").into());
     let adapter = BusinessAdapter::new(&config(&settings)).unwrap();
@@ -278,7 +278,7 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
 #[tokio::test]
 async fn the_sandbox_simulator_serves_where_the_settings_point() {
     let simulator = BusinessKind.simulator().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = toml::Table::new();
     settings.insert("url".into(), format!("http://127.0.0.1:{port}/dkkd").into());
     settings.insert("username".into(), "operator".into());

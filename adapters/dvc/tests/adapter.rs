@@ -221,8 +221,8 @@ async fn a_client_error_status_is_permanent_with_the_peers_answer() {
 
 #[tokio::test]
 async fn an_unreachable_portal_is_transient() {
-    // A port nobody listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port nobody listens on.
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = settings(&start_sim().await);
     settings.insert("url".into(), format!("http://127.0.0.1:{port}").into());
     let adapter = DvcAdapter::new(&config(&settings)).unwrap();
@@ -298,7 +298,7 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
 #[tokio::test]
 async fn the_sandbox_simulator_serves_where_the_settings_point() {
     let simulator = DvcKind.simulator().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = toml::Table::new();
     settings.insert("url".into(), format!("http://127.0.0.1:{port}/adapter").into());
     settings.insert("username".into(), "operator".into());

@@ -247,8 +247,8 @@ async fn wrong_credentials_are_transient_and_never_shown() {
 
 #[tokio::test]
 async fn an_unreachable_system_is_transient() {
-    // A port nobody listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port nobody listens on.
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = settings(&start_sim().await);
     settings.insert("url".into(), format!("http://127.0.0.1:{port}").into());
     let outcomes = adapter_with(&settings).deliver(&[fixture("submitted_plain")]).await;
@@ -297,7 +297,7 @@ async fn stale_payments_and_shipments_are_still_sent() {
 #[tokio::test]
 async fn the_sandbox_simulator_serves_where_the_settings_point() {
     let simulator = OnestopKind.simulator().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings: toml::Table = format!(
         r#"
         url = "http://127.0.0.1:{port}/motcua"

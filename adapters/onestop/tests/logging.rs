@@ -27,7 +27,7 @@ async fn deliveries_are_logged_with_ids_and_dossier_never_the_payload_or_citizen
     assert!(matches!(adapter.deliver(&[fixture("submitted_plain")]).await[0], Outcome::Permanent(_)));
     // And the sender's side.
     sim.set_behaviour(Behaviour::default());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let bus = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     assert!(sim.sender("onestop.sotuphap", &bus).advance(code(&submitted), 2, None).await.is_err());
 

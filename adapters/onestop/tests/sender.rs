@@ -168,7 +168,7 @@ async fn a_bus_that_answers_503_is_tried_again_a_few_times() {
     let submitted = fixture("submitted_annotated");
     assert_eq!(adapter(&sim).deliver(std::slice::from_ref(&submitted)).await, [Outcome::Delivered]);
     // A bus whose broker is away answers 503 to every message.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let (dir, namespace) = (tempfile::tempdir().unwrap(), unique_namespace());
     let bus = start_bus(&sim, &format!("amqp://127.0.0.1:{port}/%2f"), &namespace, &dir).await;
 

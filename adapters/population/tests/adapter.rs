@@ -188,8 +188,8 @@ async fn a_registry_that_is_down_is_unavailable() {
 
 #[tokio::test]
 async fn an_unreachable_registry_is_unavailable() {
-    // A port nobody listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port nobody listens on.
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = settings(&start_sim().await);
     settings.insert("url".into(), format!("http://127.0.0.1:{port}/").into());
     let adapter = PopulationAdapter::new(&config(&settings)).unwrap();
@@ -339,7 +339,7 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
 #[tokio::test]
 async fn the_sandbox_simulator_serves_where_the_settings_point() {
     let simulator = PopulationKind.simulator().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = toml::Table::new();
     settings.insert("url".into(), format!("http://127.0.0.1:{port}/csdl-dan-cu/soap").into());
     settings.insert("ma_dvc".into(), MA_DVC.into());

@@ -247,8 +247,8 @@ async fn postal_service_trouble_is_transient() {
 
 #[tokio::test]
 async fn an_unreachable_postal_service_is_transient() {
-    // A port nobody listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port nobody listens on.
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = settings(&start_sim().await);
     settings.insert("url".into(), format!("http://127.0.0.1:{port}").into());
     let adapter = adapter_with(&settings, Memory::in_memory(ID));
@@ -349,7 +349,7 @@ fn the_kind_builds_from_settings_and_keys_every_problem() {
 #[tokio::test]
 async fn the_sandbox_simulator_serves_where_the_settings_point_and_moves_orders_on() {
     let simulator = PostalKind.simulator().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = lgsp_bus::simulator::free_port().unwrap();
     let mut settings = toml::Table::new();
     settings.insert("url".into(), format!("http://127.0.0.1:{port}/vnpost").into());
     settings.insert("consumer_key".into(), "operator".into());
