@@ -52,6 +52,11 @@ impl BusChild {
         }
     }
 
+    /// How it ended, if it has.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// `kill -9`: no drain, no goodbye, as a crash or the OOM killer would.
     pub async fn kill(&mut self) {
         let _ = self.child.start_kill();

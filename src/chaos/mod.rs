@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use lgsp_bus::simulator::free_port;
 use lgsp_dvc::sim::{Behaviour, PortalSim, SimOptions};
 use tokio::sync::watch;
@@ -54,7 +54,8 @@ pub struct Args {
     /// Longest the whole run may take before it gives up (sending and settling).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "15m")]
     pub deadline: Duration,
-    /// Keep the working folder (the bus's log, config and store) and say where it is.
+    /// Keep the working folder (the bus's log, config and store) and say where it is; a run
+    /// that fails keeps it anyway.
     #[arg(long)]
     pub keep: bool,
 }
@@ -103,12 +104,19 @@ impl Args {
 
 /// Runs the suite; exits 0 only when nothing was lost, duplicated or left at a wrong final state.
 pub async fn run(args: Args) -> ExitCode {
+    let work = match tempfile::Builder::new().prefix("lgsp-chaos-").tempdir() {
+        Ok(work) => work,
+        Err(e) => {
+            eprintln!("lgsp chaos: cannot make a working folder: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // On Ctrl-C the run is dropped, and with it the private RabbitMQ node and the bus.
     let outcome = tokio::select! {
-        outcome = run_plan(&args) => outcome,
+        outcome = run_plan(&args, work.path()) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; the private RabbitMQ node and the bus are stopped")),
     };
-    match outcome {
+    let code = match outcome {
         Ok(report) => {
             report.print();
             if report.kept_promises() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
@@ -117,13 +125,20 @@ pub async fn run(args: Args) -> ExitCode {
             eprintln!("lgsp chaos: {e:#}");
             ExitCode::from(2)
         }
+    };
+    if args.keep || code != ExitCode::SUCCESS {
+        println!("kept: {}", work.keep().display());
     }
+    code
 }
 
-async fn run_plan(args: &Args) -> anyhow::Result<report::Report> {
+/// How long the run may go without any message accepted or settled before it stops and says
+/// where it stuck, rather than waiting for the deadline.
+const STALL: Duration = Duration::from_secs(90);
+
+async fn run_plan(args: &Args, work: &Path) -> anyhow::Result<report::Report> {
     let plan = args.plan()?;
     let started = Instant::now();
-    let work = tempfile::Builder::new().prefix("lgsp-chaos-").tempdir()?;
     println!(
         "lgsp chaos: {} status changes over {} dossiers; {} RabbitMQ restart(s), {} bus kill(s); portal fails {:.0} % \
          of calls with 5xx and leaves {:.0} % unanswered",
@@ -147,19 +162,30 @@ async fn run_plan(args: &Args) -> anyhow::Result<report::Report> {
         ..Behaviour::default()
     });
     let port = free_port()?;
-    let config = write_config(work.path(), port, &broker.url(), portal.url().as_str())?;
+    let config = write_config(work, port, &broker.url(), portal.url().as_str())?;
     let base = format!("http://127.0.0.1:{port}");
-    let mut bus = Bus::start(work.path(), config, base.clone()).await?;
+    let mut bus = Bus::start(work, config, base.clone()).await?;
 
     let messages = Arc::new(load::Messages::new(plan.messages, plan.dossiers));
     let (progress, accepted) = watch::channel(0usize);
     let sending = tokio::spawn(load::send_all(messages.clone(), base.clone(), plan.concurrency, progress));
 
     // Faults spread evenly over the run, alternating kinds; each waits for the one before.
-    let faults = schedule(&plan);
+    let store = work.join("chaos.db");
     let mut accepted_seen = accepted.clone();
-    for (at, fault) in faults {
-        if accepted_seen.wait_for(|n| *n >= at).await.is_err() {
+    for (at, fault) in schedule(&plan) {
+        let reached = loop {
+            let count = *accepted_seen.borrow_and_update();
+            if count >= at {
+                break true;
+            }
+            match tokio::time::timeout(STALL, accepted_seen.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break false, // every message answered
+                Err(_) => bail!(bus.stuck(&format!("no message accepted for {STALL:?}, at {count}"), &store).await),
+            }
+        };
+        if !reached {
             break;
         }
         let began = Instant::now();
@@ -179,20 +205,35 @@ async fn run_plan(args: &Args) -> anyhow::Result<report::Report> {
             }
         }
     }
-    let sent = tokio::time::timeout(plan.deadline.saturating_sub(started.elapsed()), sending)
-        .await
-        .context("not every message was accepted before the deadline")???;
+    let mut sending = sending;
+    let sent = loop {
+        tokio::select! {
+            biased;
+            sent = &mut sending => break sent??,
+            changed = tokio::time::timeout(STALL, accepted_seen.changed()) => match changed {
+                Ok(Ok(())) if started.elapsed() < plan.deadline => {}
+                Ok(Err(_)) => break sending.await??, // every message answered
+                _ => {
+                    let count = *accepted_seen.borrow();
+                    bail!(bus.stuck(&format!("not every message accepted in time, {count} so far"), &store).await)
+                }
+            },
+        }
+    };
 
-    // Settled: every accepted message delivered, superseded or dead-lettered.
-    let store = work.path().join("chaos.db");
-    let settle_by = started + plan.deadline;
+    // Settled: every accepted message delivered, superseded or dead-lettered. A run that stops
+    // settling says where it stuck; the report then counts what never arrived as lost.
+    let mut last = (i64::MAX, Instant::now());
     loop {
         let pending = report::pending_deliveries(&store)?;
         if pending == 0 {
             break;
         }
-        if Instant::now() > settle_by {
-            println!("deadline reached with {pending} deliveries still pending");
+        if pending != last.0 {
+            last = (pending, Instant::now());
+        }
+        if started.elapsed() > plan.deadline || last.1.elapsed() > STALL {
+            println!("{}", bus.stuck(&format!("{pending} deliveries still pending"), &store).await);
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -201,9 +242,6 @@ async fn run_plan(args: &Args) -> anyhow::Result<report::Report> {
     let report = report::Report::build(&messages, &sent, &portal, &store, started.elapsed())?;
     if let Err(e) = stopped {
         println!("warning: {e:#}");
-    }
-    if args.keep {
-        println!("kept: {}", work.keep().display());
     }
     Ok(report)
 }
@@ -320,6 +358,35 @@ impl Bus {
 
     async fn terminate(&mut self) -> anyhow::Result<()> {
         self.child.terminate(Duration::from_secs(30)).await
+    }
+
+    /// Where the run stuck: `what`, whether the bus still runs, what its `/readyz` and
+    /// `/v1/adapters` say, and the end of its log.
+    async fn stuck(&mut self, what: &str, store: &Path) -> String {
+        let process = match self.child.exited() {
+            Some(status) => format!("exited on its own ({status})"),
+            None => format!("running (pid {})", self.child.pid),
+        };
+        let mut text = format!("stuck: {what}\nbus: {process}\n");
+        for path in ["/readyz", "/v1/adapters"] {
+            let answer =
+                match self.client.get(format!("{}{path}", self.base)).timeout(Duration::from_secs(5)).send().await {
+                    Ok(response) => format!("{} {}", response.status(), response.text().await.unwrap_or_default()),
+                    Err(e) => format!("no answer ({e})"),
+                };
+            text += &format!("{path}: {answer}\n");
+        }
+        if let Ok(pending) = report::pending_deliveries(store) {
+            text += &format!("pending deliveries: {pending}\n");
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(25).collect();
+        text += "the end of the bus's log:\n";
+        for line in tail.iter().rev() {
+            text += &line.chars().take(300).collect::<String>();
+            text.push('\n');
+        }
+        text
     }
 }
 
