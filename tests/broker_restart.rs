@@ -1,7 +1,8 @@
 //! The broker dies (`kill -9`) in the middle of a stream and comes back: the bus says so while
 //! it is down (503 with Retry-After, /readyz 503), recovers by itself, and every message it
 //! answered 202 reaches the portal exactly once, each dossier ending at its newest state; and
-//! the dead-letter keeper, like every consumer, resumes on the new connection.
+//! the dead-letter keeper, like every consumer, resumes on the new connection. And a broker that
+//! takes a connection but never answers on it does not hold the bus back.
 
 mod common;
 
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 use common::{Harness, dossier, status_changed};
 use lgsp::rabbitmq::PrivateBroker;
+use lgsp_bus::testing::amqp_url;
 use lgsp_dvc::sim::Behaviour;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 const DOSSIERS: u32 = 20;
@@ -103,4 +106,43 @@ async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
     assert_eq!(h.api.post(&poison).await.0, 202);
     h.api.wait_dead_letter(poison["id"].as_str().unwrap(), "dvc", "dead").await;
     Arc::try_unwrap(h).ok().unwrap().stop().await;
+}
+
+/// The bus's first connection lands on a broker that accepts it and then says nothing (as one
+/// still booting, or half dead, can); the attempt is given up after `amqp.connect_timeout` and
+/// the next one, which reaches a broker that answers, makes the bus ready and delivering.
+#[tokio::test]
+async fn a_broker_that_never_answers_a_connection_does_not_hold_the_bus_back() {
+    let broker = url::Url::parse(&amqp_url()).unwrap();
+    let broker_at = format!("{}:{}", broker.host_str().unwrap(), broker.port().unwrap_or(5672));
+    let front = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut through = broker.clone();
+    through.set_port(Some(front.local_addr().unwrap().port())).unwrap();
+    let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holding = held.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut client, _) = front.accept().await.unwrap();
+            let mut held = holding.lock().unwrap();
+            if held.is_empty() {
+                held.push(client); // kept open and never answered
+                continue;
+            }
+            let broker_at = broker_at.clone();
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(broker_at).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+
+    let overrides = vec![("LGSP__AMQP__CONNECT_TIMEOUT", "1s".to_string())];
+    let h = tokio::time::timeout(Duration::from_secs(60), Harness::start_with(through.as_str(), overrides))
+        .await
+        .expect("the bus never became ready: it waits on the broker that does not answer");
+    assert_eq!(held.lock().unwrap().len(), 1, "the first connection went to the silent broker");
+    let message = status_changed(&dossier(1), 1, 2);
+    assert_eq!(h.api.post(&message).await.0, 202);
+    h.wait_portal_has(message["id"].as_str().unwrap()).await;
+    h.stop().await;
 }

@@ -245,6 +245,11 @@ pub struct AmqpConfig {
     /// Longest wait between two attempts to reconnect to the broker.
     #[serde(default = "default_reconnect_max", with = "duration")]
     pub reconnect_max: Duration,
+    /// Longest a connection to the broker, and declaring the topology on it, may take before
+    /// the attempt is given up and made again: a broker that accepts connections but does not
+    /// answer (still booting, or half dead) must not hold the bus back for good.
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
 }
 
 fn default_amqp_url() -> url::Url {
@@ -252,6 +257,9 @@ fn default_amqp_url() -> url::Url {
 }
 fn default_namespace() -> String {
     "lgsp".into()
+}
+const fn default_connect_timeout() -> Duration {
+    Duration::from_secs(20)
 }
 const fn default_confirm_timeout() -> Duration {
     Duration::from_secs(5)

@@ -48,6 +48,11 @@ impl Harness {
     }
 
     pub async fn start_on(amqp: &str) -> Harness {
+        Self::start_with(amqp, Vec::new()).await
+    }
+
+    /// As [`Harness::start_on`], with more environment overrides.
+    pub async fn start_with(amqp: &str, overrides: Vec<(&str, String)>) -> Harness {
         // LGSP_TEST_LOG=debug (a filter) shows the bus's log while a test runs.
         if let Ok(filter) = std::env::var("LGSP_TEST_LOG") {
             let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
@@ -89,7 +94,7 @@ impl Harness {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let namespace = unique_namespace();
-        let env = [
+        let mut env = vec![
             ("LGSP__HTTP__LISTEN", "127.0.0.1:0".to_string()),
             ("LGSP__AMQP__URL", amqp.to_string()),
             ("LGSP__AMQP__NAMESPACE", namespace.clone()),
@@ -113,8 +118,9 @@ impl Harness {
             ("LGSP__ADAPTERS__POSTAL__POLL_EVERY", "200ms".to_string()),
             ("LGSP__ADAPTERS__POSTAL__DELIVERY__RETRY_TIERS", r#"["100ms", "300ms"]"#.to_string()),
         ];
+        env.extend(overrides);
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lgsp.toml");
-        let config = Config::load(&path, env.map(|(k, v)| (k.to_string(), v))).unwrap();
+        let config = Config::load(&path, env.into_iter().map(|(k, v)| (k.to_string(), v))).unwrap();
         let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
         let api = Api::new(&bus);
         api.wait_ready(&bus).await;

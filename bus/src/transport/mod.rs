@@ -281,21 +281,33 @@ impl Broker {
         let url = self.config.connect_url();
         let properties =
             |role: &str| ConnectionProperties::default().with_connection_name(format!("lgsp-{role}").into());
-        let publishing = Connection::connect(url.as_str(), properties("publisher")).await?;
-        let setup = async {
+        let timeout = self.config.connect_timeout;
+        let publishing = within(timeout, Connection::connect(url.as_str(), properties("publisher"))).await?;
+        let setup = within(timeout, async {
             let consuming = Connection::connect(url.as_str(), properties("consumer")).await?;
             let publisher = publishing.create_channel().await?;
             declare(&publisher, &self.names, subscriptions).await?;
             publisher.confirm_select(ConfirmSelectOptions::default()).await?;
             let requester = Arc::new(Requester::open(&publishing).await?);
             Ok(Link { consuming: Arc::new(consuming), publisher, requester, generation })
-        };
+        });
         match setup.await {
             Ok(link) => Ok((link, publishing)),
             Err(e) => {
                 close(&publishing, 320, "lgsp setup failed").await;
                 Err(e)
             }
+        }
+    }
+}
+
+/// A step of connecting that the broker may never answer, bounded by `amqp.connect_timeout`.
+async fn within<T>(timeout: Duration, step: impl Future<Output = Result<T, lapin::Error>>) -> Result<T, lapin::Error> {
+    match tokio::time::timeout(timeout, step).await {
+        Ok(result) => result,
+        Err(_) => {
+            let late = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}"));
+            Err(late.into())
         }
     }
 }
