@@ -17,7 +17,7 @@ use lapin::options::{BasicAckOptions, BasicCancelOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use sha2::{Digest, Sha256};
 
-use super::{Context, as_i64, headers, subscribe, until_done};
+use super::{Context, as_i64, headers, until_done};
 use crate::envelope::Envelope;
 use crate::privacy::redact;
 use crate::store::{DeadLetterRecord, DeadLetterState, Store, StoreError};
@@ -32,7 +32,7 @@ pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), String> {
     let adapter = ctx.runtime.id.as_str();
     let queue = ctx.broker.names().dead_letter_queue(adapter);
     let tag = format!("lgsp-{adapter}-dead-{}", link.generation);
-    let (channel, consumer) = subscribe(&link, &queue, PREFETCH, &tag).await?;
+    let (channel, consumer) = link.subscribe(&queue, PREFETCH, &tag).await?;
     refresh_gauge(&ctx.store, adapter).await;
     let mut chunks = consumer.ready_chunks(PREFETCH as usize);
     loop {

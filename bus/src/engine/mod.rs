@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::BasicProperties;
 use lapin::message::Delivery as AmqpDelivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicNackOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -151,24 +151,6 @@ where
     }
 }
 
-/// Opens a channel of its own on the link and consumes `queue`, at most `prefetch` unacked.
-/// Dropping the last handle of the channel closes it (closing it explicitly as well makes lapin
-/// log a spurious connection error); what was not acked then returns to the queue.
-async fn subscribe(
-    link: &Link,
-    queue: &str,
-    prefetch: u16,
-    tag: &str,
-) -> Result<(lapin::Channel, lapin::Consumer), String> {
-    let channel = link.consuming.create_channel().await.map_err(|e| e.to_string())?;
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await.map_err(|e| e.to_string())?;
-    let consumer = channel
-        .basic_consume(queue.into(), tag.into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((channel, consumer))
-}
-
 /// A delivery read off the queue, ready for a lane.
 struct Incoming {
     amqp: AmqpDelivery,
@@ -186,7 +168,7 @@ async fn consume(ctx: Arc<Context>, link: Link) -> Result<(), String> {
     let runtime = &ctx.runtime;
     let queue = ctx.broker.names().queue(&runtime.id);
     let tag = format!("lgsp-{}-{}", runtime.id, link.generation);
-    let (channel, mut consumer) = subscribe(&link, &queue, runtime.policy.prefetch, &tag).await?;
+    let (channel, mut consumer) = link.subscribe(&queue, runtime.policy.prefetch, &tag).await?;
     let (settler, acks) = Settler::start(channel.clone());
     info!(adapter = %runtime.id, lanes = runtime.policy.lanes, prefetch = runtime.policy.prefetch, "consuming");
 

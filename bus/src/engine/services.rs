@@ -10,8 +10,8 @@ use futures::StreamExt;
 use lapin::options::BasicAckOptions;
 use tracing::{info, warn};
 
+use super::Context;
 use super::guard::Now;
-use super::{Context, subscribe};
 use crate::adapter::{Failure, ServiceError, ServiceRequest};
 use crate::transport::{Link, Reply, Request};
 
@@ -22,7 +22,7 @@ pub(super) async fn serve(ctx: Arc<Context>, link: Link) -> Result<(), String> {
     let queue = ctx.broker.names().request_queue(adapter);
     let tag = format!("lgsp-{adapter}-requests-{}", link.generation);
     // The channel lives as long as its consumer: dropping both closes it.
-    let (_channel, mut requests) = subscribe(&link, &queue, concurrency, &tag).await?;
+    let (_channel, mut requests) = link.subscribe(&queue, concurrency, &tag).await?;
     info!(adapter, services = ?ctx.runtime.services, concurrency, "answering requests");
     loop {
         let delivery = tokio::select! {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
@@ -83,11 +84,34 @@ pub struct Subscription {
 #[derive(Clone)]
 pub struct Link {
     /// For consumers (each opens its own channel).
-    pub consuming: Arc<Connection>,
+    consuming: Arc<Connection>,
     publisher: Channel,
     requester: Arc<Requester>,
     /// Increases with each reconnection.
     pub generation: u64,
+    /// `amqp.connect_timeout`, which also bounds opening a consumer.
+    setup_timeout: Duration,
+}
+
+impl Link {
+    /// Opens a channel of its own and consumes `queue`, at most `prefetch` unacked. Dropping the
+    /// last handle of the channel closes it (closing it explicitly as well makes lapin log a
+    /// spurious connection error); what was not acked then returns to the queue.
+    pub async fn subscribe(
+        &self,
+        queue: &str,
+        prefetch: u16,
+        tag: &str,
+    ) -> Result<(lapin::Channel, lapin::Consumer), String> {
+        let open = async {
+            let channel = self.consuming.create_channel().await?;
+            channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+            let options = BasicConsumeOptions::default();
+            let consumer = channel.basic_consume(queue.into(), tag.into(), options, FieldTable::default()).await?;
+            Ok((channel, consumer))
+        };
+        within(self.setup_timeout, open).await.map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -289,7 +313,7 @@ impl Broker {
             declare(&publisher, &self.names, subscriptions).await?;
             publisher.confirm_select(ConfirmSelectOptions::default()).await?;
             let requester = Arc::new(Requester::open(&publishing).await?);
-            Ok(Link { consuming: Arc::new(consuming), publisher, requester, generation })
+            Ok(Link { consuming: Arc::new(consuming), publisher, requester, generation, setup_timeout: timeout })
         });
         match setup.await {
             Ok(link) => Ok((link, publishing)),
