@@ -36,7 +36,7 @@ pub fn delivered(adapter: &str, envelope: &Envelope, latency: Option<Duration>) 
 pub fn superseded(adapter: &str, envelope: &Envelope, newest_seq: u64) {
     counter!("lgsp_messages_superseded_total", "adapter" => adapter.to_string()).increment(1);
     info!(adapter, id = %envelope.id, subject = %envelope.subject, seq = envelope.seq, newest_seq,
-        "superseded: a newer state of this subject was delivered first");
+        "superseded: a newer state of this subject was delivered first, or is on its way");
 }
 
 pub fn duplicate(adapter: &str, envelope: &Envelope) {

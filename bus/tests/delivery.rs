@@ -183,6 +183,32 @@ async fn a_stale_state_is_superseded_once_a_newer_seq_was_delivered() {
     bus.stop().await;
 }
 
+/// An older state that failed is not sent again once a newer one is accepted, even before the
+/// newer one is delivered: the newer one may already be at the peer (a call that timed out, a
+/// crash before its outcome was recorded), and the older one would set the peer back.
+#[tokio::test]
+async fn a_state_that_failed_is_not_retried_once_a_newer_one_is_accepted() {
+    let bus = TestBus::start().await;
+    // The older fails once; the newer twice, so it is still on its way when the older comes back.
+    bus.adapter.answer(|d| match (d.envelope.seq, d.attempt) {
+        (_, _) if d.stale => Outcome::Superseded,
+        (3, 1) | (5, 1 | 2) => Outcome::Transient(Failure::new("portal answered 503")),
+        _ => Outcome::Delivered,
+    });
+    let older = status_changed(DOSSIER, 3, 4);
+    let newer = status_changed(DOSSIER, 5, 9);
+    let batch = json!({"messages": [older, newer]});
+    let response = bus.api.http.post(format!("{}/v1/messages/batch", bus.api.base)).json(&batch).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    bus.wait_state(older["id"].as_str().unwrap(), "superseded").await;
+    bus.wait_state(newer["id"].as_str().unwrap(), "delivered").await;
+    let tries: Vec<(u64, u32, bool)> = bus.adapter.seen().iter().map(|s| (s.seq, s.attempt, s.stale)).collect();
+    assert!(tries.contains(&(3, 2, true)), "the older one's second try is stale: {tries:?}");
+    assert!(!tries.contains(&(3, 2, false)), "{tries:?}");
+    bus.stop().await;
+}
+
 #[tokio::test]
 async fn one_subjects_messages_arrive_in_order_while_subjects_interleave() {
     let bus = TestBus::start().await;

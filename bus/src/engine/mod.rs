@@ -279,7 +279,9 @@ async fn lane(ctx: Arc<Context>, settler: Settler, mut receiver: mpsc::Unbounded
 /// Delivers one batch of one lane and settles every message in it.
 async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
     let id = ctx.runtime.id.as_str();
-    let envelopes: Vec<Arc<Envelope>> = batch.iter().map(|i| i.envelope.clone()).collect();
+    // A second try: it failed before, or may have reached the peer before a crash or timeout.
+    let envelopes: Vec<(Arc<Envelope>, bool)> =
+        batch.iter().map(|i| (i.envelope.clone(), i.failures > 0 || i.uncertain)).collect();
     let Some(checks) =
         until_done(ctx, "read delivery states", || ctx.store.delivery_checks(id, envelopes.clone())).await
     else {
@@ -299,7 +301,10 @@ async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incoming>) {
             continue;
         }
         let key = (envelope.message_type.as_str(), envelope.subject.as_str());
-        let newest_seq = newest.get(&key).copied().max(check.last_seq);
+        // A state is overtaken by a newer one delivered; on a second try, also by a newer one
+        // accepted, which carries the newer truth and may already be at the peer (sent before a
+        // crash, or by a call that timed out): sending the older one then would set the peer back.
+        let newest_seq = newest.get(&key).copied().max(check.last_seq).max(check.newest_accepted);
         // Only a message carrying state can be overtaken; an event or a command always counts.
         let stale = ctx.catalogue.is_state(&envelope.message_type) && newest_seq.is_some_and(|n| envelope.seq < n);
         if !stale {

@@ -124,6 +124,8 @@ const STEPS: &[&str] = &[
      CREATE INDEX dead_letters_by_adapter ON dead_letters (adapter, state, dead_at);
      CREATE INDEX dead_letters_by_type ON dead_letters (type, state, dead_at);
      CREATE INDEX dead_letters_by_time ON dead_letters (state, dead_at);",
+    // 5: the newest accepted seq of a subject, asked when a state comes back for another try.
+    "CREATE INDEX messages_by_subject ON messages (type, subject, seq);",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

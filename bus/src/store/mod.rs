@@ -40,7 +40,8 @@ pub enum DeliveryState {
     Delivered,
     /// Failed transiently; waiting in a retry tier.
     Retrying,
-    /// A newer `seq` of the same (type, subject) was delivered first; not sent.
+    /// A newer `seq` of the same (type, subject) was delivered first, or was accepted while this
+    /// one waited for another try; not sent.
     Superseded,
     DeadLettered,
 }
@@ -78,6 +79,9 @@ pub struct DeliveryCheck {
     pub state: Option<DeliveryState>,
     /// The newest seq of this (type, subject) this adapter has received.
     pub last_seq: Option<u64>,
+    /// For a second try: the newest seq of this (type, subject) accepted for this adapter and
+    /// not dead-lettered (delivered, or on its way).
+    pub newest_accepted: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -232,11 +236,12 @@ impl Store {
         .await
     }
 
-    /// For each envelope: where it stands for `adapter`, and the newest seq of its (type, subject).
+    /// For each envelope: where it stands for `adapter`, the newest seq of its (type, subject)
+    /// delivered, and for those marked as a second try, the newest accepted.
     pub async fn delivery_checks(
         &self,
         adapter: &str,
-        envelopes: Vec<Arc<Envelope>>,
+        envelopes: Vec<(Arc<Envelope>, bool)>,
     ) -> Result<Vec<DeliveryCheck>, StoreError> {
         let adapter = adapter.to_string();
         self.read(move |conn| {
@@ -244,9 +249,13 @@ impl Store {
                 conn.prepare_cached("SELECT state FROM deliveries WHERE message_id = ?1 AND adapter = ?2")?;
             let mut seq =
                 conn.prepare_cached("SELECT seq FROM subject_seq WHERE adapter = ?1 AND type = ?2 AND subject = ?3")?;
+            let mut accepted = conn.prepare_cached(
+                "SELECT max(m.seq) FROM messages m JOIN deliveries d ON d.message_id = m.id AND d.adapter = ?1
+                 WHERE m.type = ?2 AND m.subject = ?3 AND d.state != 'dead_lettered'",
+            )?;
             let mut seqs: HashMap<(&str, &str), Option<u64>> = HashMap::new();
             let mut checks = Vec::with_capacity(envelopes.len());
-            for envelope in &envelopes {
+            for (envelope, second_try) in &envelopes {
                 let state = state
                     .query_row(params![envelope.id.to_string(), adapter], |row| row.get::<_, String>(0))
                     .optional()?
@@ -263,7 +272,11 @@ impl Store {
                         found
                     }
                 };
-                checks.push(DeliveryCheck { state, last_seq });
+                let newest_accepted = match second_try {
+                    true => accepted.query_row(params![adapter, key.0, key.1], |row| row.get::<_, Option<i64>>(0))?,
+                    false => None,
+                };
+                checks.push(DeliveryCheck { state, last_seq, newest_accepted: newest_accepted.map(|s| s as u64) });
             }
             Ok(checks)
         })

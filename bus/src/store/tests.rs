@@ -88,12 +88,39 @@ async fn checks_report_the_state_and_the_newest_delivered_seq() {
         .record_outcomes(vec![outcome(&s5, DeliveryState::Delivered, 1), outcome(&s3, DeliveryState::Delivered, 1)])
         .await
         .unwrap();
-    let checks = store.delivery_checks("dvc", vec![s3.clone(), s4.clone()]).await.unwrap();
-    assert_eq!(checks[0], DeliveryCheck { state: Some(DeliveryState::Delivered), last_seq: Some(5) });
-    assert_eq!(checks[1], DeliveryCheck { state: None, last_seq: Some(5) });
+    let checks = store.delivery_checks("dvc", vec![(s3.clone(), false), (s4.clone(), false)]).await.unwrap();
+    assert_eq!(
+        checks[0],
+        DeliveryCheck { state: Some(DeliveryState::Delivered), last_seq: Some(5), newest_accepted: None }
+    );
+    assert_eq!(checks[1], DeliveryCheck { state: None, last_seq: Some(5), newest_accepted: None });
     // Another adapter has seen nothing.
-    let other = store.delivery_checks("onestop", vec![s4]).await.unwrap();
-    assert_eq!(other[0], DeliveryCheck { state: None, last_seq: None });
+    let other = store.delivery_checks("onestop", vec![(s4, false)]).await.unwrap();
+    assert_eq!(other[0], DeliveryCheck { state: None, last_seq: None, newest_accepted: None });
+}
+
+#[tokio::test]
+async fn a_second_try_learns_the_newest_seq_accepted_and_not_dead_lettered() {
+    let (_dir, store) = open();
+    let code = "000.00.01.H42-261120-0001";
+    let [s3, s4, s6] =
+        [(3, 4), (4, 5), (6, 9)].map(|(seq, status)| envelope("dossier.status_changed", code, seq, status));
+    store
+        .record_accepted(vec![accepted(&s3, &["dvc"]), accepted(&s4, &["dvc"]), accepted(&s6, &["onestop"])])
+        .await
+        .unwrap();
+    let check = |adapter: &'static str, envelope: &Arc<Envelope>, second_try: bool| {
+        let store = store.clone();
+        let envelope = envelope.clone();
+        async move { store.delivery_checks(adapter, vec![(envelope, second_try)]).await.unwrap()[0].newest_accepted }
+    };
+    // Asked only for a second try; only this adapter's deliveries count.
+    assert_eq!(check("dvc", &s3, false).await, None);
+    assert_eq!(check("dvc", &s3, true).await, Some(4));
+    assert_eq!(check("onestop", &s3, true).await, Some(6));
+    // A newer one that was dead-lettered will not come: it does not count.
+    store.record_outcomes(vec![outcome(&s4, DeliveryState::DeadLettered, 3)]).await.unwrap();
+    assert_eq!(check("dvc", &s3, true).await, Some(3));
 }
 
 #[tokio::test]
