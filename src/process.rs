@@ -99,6 +99,13 @@ impl BusChild {
     }
 }
 
+/// The last `lines` lines of a log file (each cut at 300 characters), for an error to show.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let last: Vec<&str> = text.lines().rev().take(lines).collect();
+    last.iter().rev().map(|line| format!("{}\n", line.chars().take(300).collect::<String>())).collect()
+}
+
 fn status_field(pid: u32, name: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with(name)).ok_or_else(|| anyhow!("no {name} for {pid}"))?;

@@ -10,6 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use lgsp_bus::simulator::free_port;
 
+use crate::process::log_tail;
+
 pub struct PrivateBroker {
     pub port: u16,
     base: tempfile::TempDir,
@@ -68,17 +70,9 @@ impl PrivateBroker {
 
     fn log_tail(&self, lines: usize) -> String {
         let files = std::fs::read_dir(self.base.path().join("log")).into_iter().flatten().flatten();
-        let mut tail = String::new();
-        for file in files {
-            let text = std::fs::read_to_string(file.path()).unwrap_or_default();
-            let last: Vec<&str> = text.lines().rev().take(lines).collect();
-            tail += &format!("==> {} <==\n", file.file_name().to_string_lossy());
-            for line in last.iter().rev() {
-                tail += line;
-                tail.push('\n');
-            }
-        }
-        tail
+        files
+            .map(|file| format!("==> {} <==\n{}", file.file_name().to_string_lossy(), log_tail(&file.path(), lines)))
+            .collect()
     }
 }
 

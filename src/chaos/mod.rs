@@ -21,7 +21,7 @@ use lgsp_bus::simulator::free_port;
 use lgsp_dvc::sim::{Behaviour, PortalSim, SimOptions};
 use tokio::sync::watch;
 
-use crate::process::BusChild;
+use crate::process::{BusChild, log_tail};
 use crate::rabbitmq::PrivateBroker;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -168,7 +168,7 @@ async fn run_plan(args: &Args, work: &Path) -> anyhow::Result<report::Report> {
 
     let messages = Arc::new(load::Messages::new(plan.messages, plan.dossiers));
     let (progress, accepted) = watch::channel(0usize);
-    let sending = tokio::spawn(load::send_all(messages.clone(), base.clone(), plan.concurrency, progress));
+    let mut sending = tokio::spawn(load::send_all(messages.clone(), base.clone(), plan.concurrency, progress));
 
     // Faults spread evenly over the run, alternating kinds; each waits for the one before.
     let store = work.join("chaos.db");
@@ -205,7 +205,6 @@ async fn run_plan(args: &Args, work: &Path) -> anyhow::Result<report::Report> {
             }
         }
     }
-    let mut sending = sending;
     let sent = loop {
         tokio::select! {
             biased;
@@ -379,14 +378,7 @@ impl Bus {
         if let Ok(pending) = report::pending_deliveries(store) {
             text += &format!("pending deliveries: {pending}\n");
         }
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(25).collect();
-        text += "the end of the bus's log:\n";
-        for line in tail.iter().rev() {
-            text += &line.chars().take(300).collect::<String>();
-            text.push('\n');
-        }
-        text
+        text + "the end of the bus's log:\n" + &log_tail(&self.log, 25)
     }
 }
 
