@@ -7,7 +7,6 @@ pub mod bench;
 pub mod chaos;
 pub mod cli;
 mod dead_letters;
-mod load;
 pub mod process;
 pub mod rabbitmq;
 

@@ -5,7 +5,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lgsp_bus::testing::{amqp_url, delete_namespace, unique_namespace};
+use lgsp_bus::testing::{amqp_url, unique_namespace};
 use lgsp_dvc::sim::Behaviour;
 
 fn lgsp() -> Command {
@@ -149,15 +149,7 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("0012******01"), "the lookup is logged, masked: {log}");
     assert!(!log.contains("001203000001"), "{log}");
     let tiers = [1, 5, 30, 120, 600, 1800].map(Duration::from_secs);
-    let adapters: [(&str, &[Duration]); 6] = [
-        ("dvc", &tiers),
-        ("population", &[]),
-        ("business", &[]),
-        ("onestop_province", &tiers),
-        ("onestop_thachha", &tiers),
-        ("postal", &tiers),
-    ];
-    delete_namespace(&amqp_url(), &namespace, &adapters).await;
+    common::delete_default_namespace(&amqp_url(), &namespace, &tiers).await;
 }
 
 /// `lgsp dead-letters` against a running bus: a dossier the portal refuses is listed with the

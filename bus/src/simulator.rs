@@ -217,6 +217,41 @@ pub fn sandbox_address(url: &Url, simulator: &str) -> anyhow::Result<SocketAddr>
     Ok(SocketAddr::new(ip, port))
 }
 
+/// A `dossier.status_changed` as a one-stop system sends it, its `seq`-th to `status`, for load
+/// runs and tests; `summary` is what the portal shows as the dossier's `TrichYeuHoSo`.
+pub fn status_changed(
+    id: uuid::Uuid,
+    source: &str,
+    dossier: &str,
+    seq: u64,
+    status: u8,
+    summary: Option<&str>,
+) -> serde_json::Value {
+    let mut envelope = serde_json::json!({
+        "id": id,
+        "type": "dossier.status_changed",
+        "source": source,
+        "subject": dossier,
+        "seq": seq,
+        "occurred_at": "2026-11-20T09:15:00+07:00",
+        "payload": {
+            "dossier_code": dossier,
+            "procedure_code": "1.001234",
+            "procedure_name": "Đăng ký thường trú",
+            "agency_code": "000.00.01.H42",
+            "status": status,
+            "received_at": "2026-11-20T08:30:00+07:00",
+            "due_at": "2026-11-27T17:00:00+07:00",
+            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
+            "channel": "online",
+        }
+    });
+    if let Some(summary) = summary {
+        envelope["payload"]["summary"] = summary.into();
+    }
+    envelope
+}
+
 /// A loopback port that is free now, for a server that will bind it later or bind it again after
 /// a restart (a broker, a bus, a peer that a test takes down). It is taken below the kernel's
 /// ephemeral range: a port from that range can meanwhile become the source port of any outgoing

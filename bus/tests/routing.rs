@@ -33,12 +33,8 @@ unit = "42"
 agency = "000.00.01.H42"
 "#;
 
-/// Also: Đăng ký khai sinh, by the commune of Thạch Hà.
-const MORE_RULES: &str = r#"
-[[rule]]
-procedure = "1.001234"
-unit = "42"
-agency = "000.00.01.H42"
+/// Đăng ký khai sinh, by the commune of Thạch Hà: added to [`RULES`] while the bus runs.
+const BIRTH_RULE: &str = r#"
 [[rule]]
 procedure = "1.001193"
 unit = "18073"
@@ -133,7 +129,8 @@ async fn tables_change_without_a_restart_and_a_bad_edit_is_refused_keeping_the_o
     assert_eq!(status, 404);
 
     // An edit naming a unit the catalogue does not have: refused, the tables in use stay.
-    replace(&rules, &MORE_RULES.replace("unit = \"18073\"", "unit = \"99999\""));
+    let more_rules = format!("{RULES}{BIRTH_RULE}");
+    replace(&rules, &more_rules.replace("unit = \"18073\"", "unit = \"99999\""));
     let refused = wait_tables(&bus, "refused", |state| state.refused.is_some()).await;
     assert_eq!(refused.current.version, first);
     let (_, tables) = bus.get("/v1/routing").await;
@@ -146,7 +143,7 @@ async fn tables_change_without_a_restart_and_a_bad_edit_is_refused_keeping_the_o
     assert_eq!(bus.post(&birth).await.0, 422);
 
     // The corrected edit is taken, and the refusal cleared.
-    replace(&rules, MORE_RULES);
+    replace(&rules, &more_rules);
     let taken = wait_tables(&bus, "reloaded", |state| state.current.version != first).await;
     assert!(taken.refused.is_none());
     let (status, body) = bus.post(&birth).await;

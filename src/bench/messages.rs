@@ -110,7 +110,7 @@ fn envelopes(args: &Args, member: &str, day: &str) -> Vec<Vec<u8>> {
 pub(super) fn envelope(member: &str, day: &str, dossier: usize, seq: u64) -> Vec<u8> {
     let dossier = format!("000.00.01.H42-{day}-{dossier:06}");
     let summary = "Đăng ký thường trú tại xã Thạch Hà, tỉnh Hà Tĩnh. ".repeat(9);
-    let envelope = crate::load::status_changed(uuid::Uuid::now_v7(), member, &dossier, seq, 4, &summary);
+    let envelope = lgsp_bus::simulator::status_changed(uuid::Uuid::now_v7(), member, &dossier, seq, 4, Some(&summary));
     serde_json::to_vec(&envelope).expect("serialisable")
 }
 

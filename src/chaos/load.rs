@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use lgsp_bus::simulator::status_changed;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -33,7 +34,7 @@ impl Messages {
     /// seq, so the final state it holds says which message set it.
     pub fn envelope(&self, dossier: &str, index: usize, seq: usize) -> serde_json::Value {
         let status = [2, 4, 5][seq % 3];
-        crate::load::status_changed(self.ids[index], "onestop.chaos", dossier, seq as u64, status, &summary(seq))
+        status_changed(self.ids[index], "onestop.chaos", dossier, seq as u64, status, Some(&summary(seq)))
     }
 }
 

@@ -171,14 +171,20 @@ impl Harness {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
-        let adapters: [(&str, &[Duration]); 6] = [
-            ("dvc", &TIERS),
-            ("population", &[]),
-            ("business", &[]),
-            ("onestop_province", &TIERS),
-            ("onestop_thachha", &TIERS),
-            ("postal", &TIERS),
-        ];
-        delete_namespace(&self.amqp, &self.namespace, &adapters).await;
+        delete_default_namespace(&self.amqp, &self.namespace, &TIERS).await;
     }
+}
+
+/// Deletes what a bus on config/lgsp.toml declared under `namespace`, its delivering adapters'
+/// retry queues having `tiers`.
+pub async fn delete_default_namespace(amqp: &str, namespace: &str, tiers: &[Duration]) {
+    let adapters: [(&str, &[Duration]); 6] = [
+        ("dvc", tiers),
+        ("population", &[]),
+        ("business", &[]),
+        ("onestop_province", tiers),
+        ("onestop_thachha", tiers),
+        ("postal", tiers),
+    ];
+    delete_namespace(amqp, namespace, &adapters).await;
 }

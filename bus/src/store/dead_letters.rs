@@ -322,11 +322,8 @@ impl Store {
     /// its delivery pending again. `false` when it is not (or not now) replayable: not an
     /// envelope, not `dead`, or its delivery not recorded dead (yet).
     pub async fn claim_replay(&self, message_id: &str, adapter: &str, at: i64) -> Result<bool, StoreError> {
-        let changed = Arc::new(AtomicBool::new(false));
         let (message_id, adapter) = (message_id.into(), adapter.into());
-        let change = Change::ClaimReplay { message_id, adapter, at, changed: changed.clone() };
-        self.write(writer::Write::DeadLetters(change)).await?;
-        Ok(changed.load(Ordering::Acquire))
+        self.write_if(|changed| Change::ClaimReplay { message_id, adapter, at, changed }).await
     }
 
     /// Records that the broker confirmed a replayed copy.
@@ -337,10 +334,14 @@ impl Store {
 
     /// Marks one archived message purged (kept for the audit). `false` unless it was `dead`.
     pub async fn purge_dead_letter(&self, message_id: &str, adapter: &str, at: i64) -> Result<bool, StoreError> {
-        let changed = Arc::new(AtomicBool::new(false));
         let (message_id, adapter) = (message_id.into(), adapter.into());
-        let change = Change::Purge { message_id, adapter, at, changed: changed.clone() };
-        self.write(writer::Write::DeadLetters(change)).await?;
+        self.write_if(|changed| Change::Purge { message_id, adapter, at, changed }).await
+    }
+
+    /// Writes a change that applies only if its row is in the right state; whether it did.
+    async fn write_if(&self, change: impl FnOnce(Arc<AtomicBool>) -> Change) -> Result<bool, StoreError> {
+        let changed = Arc::new(AtomicBool::new(false));
+        self.write(writer::Write::DeadLetters(change(changed.clone()))).await?;
         Ok(changed.load(Ordering::Acquire))
     }
 }

@@ -254,6 +254,7 @@ impl Store {
                  WHERE m.type = ?2 AND m.subject = ?3 AND d.state != 'dead_lettered'",
             )?;
             let mut seqs: HashMap<(&str, &str), Option<u64>> = HashMap::new();
+            let mut newest: HashMap<(&str, &str), Option<u64>> = HashMap::new();
             let mut checks = Vec::with_capacity(envelopes.len());
             for (envelope, second_try) in &envelopes {
                 let state = state
@@ -272,11 +273,18 @@ impl Store {
                         found
                     }
                 };
-                let newest_accepted = match second_try {
-                    true => accepted.query_row(params![adapter, key.0, key.1], |row| row.get::<_, Option<i64>>(0))?,
-                    false => None,
+                let newest_accepted = match (second_try, newest.get(&key)) {
+                    (false, _) => None,
+                    (true, Some(known)) => *known,
+                    (true, None) => {
+                        let found = accepted
+                            .query_row(params![adapter, key.0, key.1], |row| row.get::<_, Option<i64>>(0))?
+                            .map(|s| s as u64);
+                        newest.insert(key, found);
+                        found
+                    }
                 };
-                checks.push(DeliveryCheck { state, last_seq, newest_accepted: newest_accepted.map(|s| s as u64) });
+                checks.push(DeliveryCheck { state, last_seq, newest_accepted });
             }
             Ok(checks)
         })

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::FieldTable;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::server::RunningBus;
 use crate::transport::Names;
@@ -124,25 +124,7 @@ pub async fn delete_namespace(url: &str, namespace: &str, adapters: &[(&str, &[D
 
 /// A valid `dossier.status_changed` envelope from the sandbox one-stop system.
 pub fn status_changed(dossier: &str, seq: u64, status: u8) -> Value {
-    json!({
-        "id": uuid::Uuid::now_v7(),
-        "type": "dossier.status_changed",
-        "source": "onestop.sandbox",
-        "subject": dossier,
-        "seq": seq,
-        "occurred_at": "2026-11-21T09:00:00+07:00",
-        "payload": {
-            "dossier_code": dossier,
-            "procedure_code": "1.001234",
-            "procedure_name": "Đăng ký thường trú",
-            "agency_code": "000.00.01.H42",
-            "status": status,
-            "received_at": "2026-11-20T08:30:00+07:00",
-            "due_at": "2026-11-27T17:00:00+07:00",
-            "applicant": {"kind": "citizen", "id": "001203000001", "name": "Nguyễn Văn An"},
-            "channel": "online"
-        }
-    })
+    crate::simulator::status_changed(uuid::Uuid::now_v7(), "onestop.sandbox", dossier, seq, status, None)
 }
 
 /// The n-th sandbox dossier's code.
