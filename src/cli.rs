@@ -148,7 +148,7 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
 fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
     let mut problems: Vec<String> = Vec::new();
     if let Err(e) = Catalogue::embedded() {
-        problems.push(e);
+        problems.push(e.to_string());
     }
     let built = registry::build(config, &adapter_kinds(), sandbox, None)
         .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))

@@ -85,7 +85,13 @@ async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
         .await;
     let delivered = h.portal.delivered_message_ids();
     let lost: Vec<_> = all.iter().filter(|id| !delivered.contains(id)).collect();
-    assert!(everything && lost.is_empty(), "lost {} accepted messages: {lost:?}", lost.len());
+    if !(everything && lost.is_empty()) {
+        let mut seen = Vec::new();
+        for id in &lost {
+            seen.push(h.api.get(&format!("/v1/messages/{id}")).await);
+        }
+        panic!("lost {} accepted messages: {lost:?}; the bus says {seen:#?}", lost.len());
+    }
     let mut counts: HashMap<&String, usize> = HashMap::new();
     for id in &delivered {
         *counts.entry(id).or_default() += 1;

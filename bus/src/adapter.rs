@@ -13,6 +13,7 @@ use crate::config::ConfigProblem;
 use crate::envelope::Envelope;
 use crate::memory::Memory;
 use crate::outbox::Outbox;
+use crate::simulator::{SimListener, SimulatorError};
 
 /// One message handed to an adapter.
 #[derive(Debug, Clone)]
@@ -243,7 +244,15 @@ pub trait Simulator: Send + Sync + 'static {
     /// they fill in what the operator did not set; they never override the config.
     fn sandbox_settings(&self) -> toml::Table;
 
-    /// Starts serving where the adapter's settings point (its `url`, which must be loopback),
+    /// Starts serving on `listener` (plain or TLS) as the peer the adapter's `settings` describe,
     /// in the background, for as long as the process runs. Returns the bound address.
-    async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr>;
+    async fn serve_on(&self, settings: &toml::Table, listener: SimListener) -> Result<SocketAddr, SimulatorError>;
+
+    /// Starts serving where the adapter's `url` points, which must be plain http on loopback.
+    async fn serve(&self, settings: &toml::Table) -> Result<SocketAddr, SimulatorError> {
+        let addr = crate::simulator::sandbox_address(settings)?;
+        let tcp =
+            tokio::net::TcpListener::bind(addr).await.map_err(|source| SimulatorError::Listen { addr, source })?;
+        self.serve_on(settings, SimListener::plain(tcp)).await
+    }
 }

@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
 
 use crate::config::{ConfigProblem, parse_section};
 use crate::envelope::hex;
+use crate::events;
+use crate::identifiers::Identifier;
 
 /// The unit catalogue.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -79,6 +80,11 @@ struct RuleFile {
     rule: Vec<Rule>,
 }
 
+/// Why no agency is competent: the trail of what was looked at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Undecided(pub String);
+
 /// Where a dossier goes, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
@@ -120,7 +126,7 @@ impl Competence {
         let file: RuleFile = parse_section(&table(rules_text)?).map_err(|p| vec![p])?;
         let mut problems = Vec::new();
         for (code, commune) in &units.communes {
-            if !is_digits(code, 5) {
+            if !is_unit_code(code, 5) {
                 problems.push(ConfigProblem::new(format!("communes.{code}"), "a commune code is 5 digits"));
             }
             if !units.provinces.contains_key(&commune.province) {
@@ -130,11 +136,11 @@ impl Competence {
                 ));
             }
         }
-        for code in units.provinces.keys().filter(|code| !is_digits(code, 2)) {
+        for code in units.provinces.keys().filter(|code| !is_unit_code(code, 2)) {
             problems.push(ConfigProblem::new(format!("provinces.{code}"), "a province code is 2 digits"));
         }
         for (code, district) in &units.districts {
-            if !is_digits(code, 3) {
+            if !is_unit_code(code, 3) {
                 problems.push(ConfigProblem::new(format!("districts.{code}"), "a district code is 3 digits"));
             }
             if !units.provinces.contains_key(&district.province) {
@@ -157,9 +163,8 @@ impl Competence {
         let mut rules = BTreeMap::new();
         for (index, rule) in file.rule.iter().enumerate() {
             let key = format!("rule[{index}]");
-            if !is_procedure_code(&rule.procedure) {
-                problems
-                    .push(ConfigProblem::new(format!("{key}.procedure"), "is not a procedure code such as 1.001234"));
+            if let Err(invalid) = Identifier::ProcedureCode.check(&rule.procedure) {
+                problems.push(ConfigProblem::new(format!("{key}.procedure"), invalid.to_string()));
             }
             if !units.provinces.contains_key(&rule.unit) && !units.communes.contains_key(&rule.unit) {
                 problems.push(ConfigProblem::new(
@@ -167,9 +172,8 @@ impl Competence {
                     format!("`{}` is neither a province nor a commune of the catalogue", rule.unit),
                 ));
             }
-            if !is_agency_code(&rule.agency) {
-                problems
-                    .push(ConfigProblem::new(format!("{key}.agency"), "is not an agency code such as 000.00.01.H42"));
+            if let Err(invalid) = Identifier::AgencyCode.check(&rule.agency) {
+                problems.push(ConfigProblem::new(format!("{key}.agency"), invalid.to_string()));
             }
             let slot = (rule.procedure.clone(), rule.unit.clone());
             if let Some(earlier) = rules.insert(slot, rule.agency.clone())
@@ -203,7 +207,7 @@ impl Competence {
 
     /// The competent agency for `procedure` in `unit` (a commune, province or old district
     /// code), or why there is none.
-    pub fn decide(&self, procedure: &str, unit: &str) -> Result<Decision, String> {
+    pub fn decide(&self, procedure: &str, unit: &str) -> Result<Decision, Undecided> {
         let mut trail = Vec::new();
         let mut unit = unit.to_string();
         if let Some(district) = self.units.districts.get(&unit) {
@@ -216,7 +220,7 @@ impl Competence {
         } else if let Some(province) = self.units.provinces.get(&unit) {
             vec![(unit.clone(), province.name.clone())]
         } else {
-            return Err(format!("unit {unit} is not in the unit catalogue"));
+            return Err(Undecided(format!("unit {unit} is not in the unit catalogue")));
         };
         for (code, name) in &candidates {
             if let Some(agency) = self.rules.get(&(procedure.to_string(), code.clone())) {
@@ -226,7 +230,7 @@ impl Competence {
         }
         let looked: Vec<String> = candidates.iter().map(|(code, name)| format!("{name} ({code})")).collect();
         trail.push(format!("no competence rule for procedure {procedure} in {}", looked.join(" or ")));
-        Err(trail.join("; "))
+        Err(Undecided(trail.join("; ")))
     }
 }
 
@@ -298,8 +302,7 @@ impl Routes {
                 seen = now;
                 match Competence::load(&units, &rules) {
                     Ok(competence) if competence.version != routes.current().version => {
-                        info!(version = %competence.version, rules = competence.rule_count(), "routing tables reloaded");
-                        metrics::counter!("lgsp_routing_reloads_total", "result" => "taken").increment(1);
+                        events::routing_tables_reloaded(&competence.version, competence.rule_count());
                         routes.replace(competence);
                     }
                     // Back to the tables in use, after a refused edit.
@@ -307,10 +310,7 @@ impl Routes {
                         routes.state.send_if_modified(|state| state.refused.take().is_some());
                     }
                     Err(problems) => {
-                        metrics::counter!("lgsp_routing_reloads_total", "result" => "refused").increment(1);
-                        for problem in &problems {
-                            error!(%problem, "routing tables refused; the ones in use stay");
-                        }
+                        events::routing_tables_refused(&problems);
                         routes.refuse(problems);
                     }
                 }
@@ -319,46 +319,14 @@ impl Routes {
     }
 }
 
-fn is_digits(code: &str, len: usize) -> bool {
-    code.len() == len && code.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_procedure_code(code: &str) -> bool {
-    code.len() >= 8 && matches!(&code[..2], "1." | "2." | "3.") && code[2..8].bytes().all(|b| b.is_ascii_digit())
-}
-
-/// An agency identifier code, such as `000.00.01.H42` (`agency_code` in the schemas): what the
-/// competence rules name, and what adapters check `madonvi`, `agencies` and the like against.
-pub fn is_agency_code(code: &str) -> bool {
-    let b = code.as_bytes();
-    b.len() == 13
-        && [3, 6, 9].iter().all(|&i| b[i] == b'.')
-        && [0, 1, 2, 4, 5, 7, 8, 11, 12].iter().all(|&i| b[i].is_ascii_digit())
-        && b[10].is_ascii_uppercase()
+/// A unit code (`schemas/common.json`) of the length its level has.
+fn is_unit_code(code: &str, len: usize) -> bool {
+    code.len() == len && Identifier::UnitCode.is_valid(code)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn agency_codes() {
-        assert!(is_agency_code("000.00.01.H42"));
-        for bad in [
-            "H42",
-            "000.00.01",
-            "000.00.01.h42",
-            "000.00.01.H4",
-            "00.000.01.H42",
-            "0000.0.01.H42",
-            "00.00.01.H42",
-            "000-00-01-H42",
-            "000.00.01.H42 ",
-            "000.00.01.H42-261120",
-        ] {
-            assert!(!is_agency_code(bad), "{bad}");
-        }
-    }
 
     const UNITS: &str = r#"
         [provinces.42]
@@ -406,12 +374,12 @@ mod tests {
         assert_eq!(old.agency, "000.00.31.H42");
         assert!(old.reason.starts_with("old district 436 (Huyện Thạch Hà) is now 18073"), "{}", old.reason);
 
-        let none = competence.decide("1.001193", "18100").unwrap_err();
+        let none = competence.decide("1.001193", "18100").unwrap_err().0;
         assert!(
             none.contains("1.001193") && none.contains("Phường Thành Sen (18100)") && none.contains("Hà Tĩnh (42)"),
             "{none}"
         );
-        assert!(competence.decide("1.001234", "99999").unwrap_err().contains("not in the unit catalogue"));
+        assert!(competence.decide("1.001234", "99999").unwrap_err().0.contains("not in the unit catalogue"));
     }
 
     #[test]

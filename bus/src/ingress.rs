@@ -11,25 +11,88 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::http::StatusCode;
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};
-use tracing::error;
 use uuid::Uuid;
 
 use crate::competence::Routes;
 use crate::config::MemberConfig;
-use crate::engine::headers;
 use crate::envelope::Envelope;
-use crate::outbox::{Refusal, Submit, Submitted};
-use crate::problem::Problem;
 use crate::procedures::Procedures;
 use crate::routing::{matches, routing_key};
 use crate::schema::{Catalogue, Violation};
 use crate::store::{Accepted, DossierBrief, Store};
-use crate::transport::{Broker, PublishError, Target};
+use crate::transport::{Broker, PublishError, Target, headers};
 use crate::{events, now_ms};
+
+/// Why a message was not accepted. The HTTP API answers each as a problem, the outbox as a
+/// refusal; nothing of it was published or recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngressError {
+    /// The envelope or its payload breaks the schemas, or its source is not a member.
+    #[error("{} violation{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Invalid(Vec<Violation>),
+    /// No adapter's routes match its routing key.
+    #[error("no adapter's routes match `{routing_key}`")]
+    Unroutable { message_type: String, routing_key: String },
+    /// No competence rule covers the dossier's procedure in its unit.
+    #[error("{reason}")]
+    NoCompetentAgency { procedure: String, unit: String, reason: String },
+    /// The id was accepted before, with other content.
+    #[error(
+        "id {0} belongs to a different message: an envelope's id is its idempotency key, send a new id for a new message"
+    )]
+    IdReused(Uuid),
+    /// The broker or the store cannot take it now.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl IngressError {
+    /// What in the envelope is to blame, each with its JSON pointer.
+    pub fn violations(&self) -> Vec<Violation> {
+        match self {
+            IngressError::Invalid(violations) => violations.clone(),
+            IngressError::Unroutable { message_type, .. } => {
+                vec![Violation::new("/type", format!("no adapter consumes `{message_type}`"))]
+            }
+            IngressError::NoCompetentAgency { procedure, unit, .. } => vec![
+                Violation::new(
+                    "/payload/procedure_code",
+                    format!("no competence rule for procedure {procedure} in unit {unit}"),
+                ),
+                Violation::new(
+                    "/payload/unit_code",
+                    format!("unit {unit} (see the unit catalogue and the competence rules)"),
+                ),
+            ],
+            IngressError::IdReused(_) | IngressError::Unavailable(_) => Vec::new(),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for IngressError {
+    fn from(error: crate::store::StoreError) -> Self {
+        IngressError::Unavailable(error.to_string())
+    }
+}
+
+/// What became of a submitted message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// New, and confirmed by the broker.
+    Accepted,
+    /// Already held under its id: nothing was published again (a re-polled event, say). A
+    /// resubmission must be the same message: the same id with other content is refused (409).
+    Known,
+}
+
+/// Where an adapter's outbox submits (the ingress, or a test's stand-in).
+#[async_trait]
+pub trait Submit: Send + Sync + 'static {
+    async fn submit(&self, source: &str, envelope: Value) -> Result<Submitted, IngressError>;
+}
 
 /// Who is submitting.
 #[derive(Debug, Clone, Copy)]
@@ -90,15 +153,15 @@ impl Ingress {
     }
 
     /// Checks one envelope, routes and annotates it.
-    pub async fn prepare(&self, mut value: Value, sender: Sender<'_>) -> Result<Prepared, Problem> {
+    pub async fn prepare(&self, mut value: Value, sender: Sender<'_>) -> Result<Prepared, IngressError> {
         if let Sender::Adapter(id) = sender
             && let Some(envelope) = value.as_object_mut()
         {
             envelope.insert("source".into(), Value::String(id.to_string()));
         }
-        let envelope = self.catalogue.check_envelope(value).map_err(invalid)?;
+        let envelope = self.catalogue.check_envelope(value).map_err(IngressError::Invalid)?;
         if matches!(sender, Sender::Member) && !self.members.contains_key(&envelope.source) {
-            return Err(invalid(vec![Violation::new(
+            return Err(IngressError::Invalid(vec![Violation::new(
                 "/source",
                 format!("`{}` is not a member of this bus (see [members] in the config)", envelope.source),
             )]));
@@ -107,7 +170,7 @@ impl Ingress {
             "dossier.submitted" => None,
             _ => {
                 let dossier = envelope.payload.get("dossier_code").and_then(Value::as_str).unwrap_or(&envelope.subject);
-                self.store.dossier_brief(dossier).await.map_err(|e| Problem::unavailable(e.to_string()))?
+                self.store.dossier_brief(dossier).await?
             }
         };
         let (agency, routing) = self.route(&envelope, brief.as_ref())?;
@@ -121,7 +184,7 @@ impl Ingress {
         // A type the store indexes for itself (a result's documents) is worth keeping even when
         // no adapter receives it; anything else nobody receives is refused, not dropped.
         if adapters.is_empty() && !Store::indexes(&envelope.message_type) {
-            return Err(unroutable(&envelope.message_type, &routing_key));
+            return Err(IngressError::Unroutable { message_type: envelope.message_type.clone(), routing_key });
         }
         let mut annotations = json!({ "routing": routing });
         if envelope.message_type == "dossier.submitted" {
@@ -146,7 +209,11 @@ impl Ingress {
 
     /// The agency a message goes to, and why. A submitted dossier goes to the agency competent
     /// for its procedure in its unit; every other message about a dossier follows it there.
-    fn route(&self, envelope: &Envelope, brief: Option<&DossierBrief>) -> Result<(Option<String>, Value), Problem> {
+    fn route(
+        &self,
+        envelope: &Envelope,
+        brief: Option<&DossierBrief>,
+    ) -> Result<(Option<String>, Value), IngressError> {
         let payload = &envelope.payload;
         let text = |key: &str| payload.get(key).and_then(Value::as_str);
         if envelope.message_type == "dossier.submitted"
@@ -160,7 +227,11 @@ impl Ingress {
                     Some(decision.agency.clone()),
                     json!({"agency": decision.agency, "reason": decision.reason, "tables": tables.version}),
                 )),
-                Err(why) => Err(no_competent_agency(procedure, unit, &why)),
+                Err(why) => Err(IngressError::NoCompetentAgency {
+                    procedure: procedure.to_string(),
+                    unit: unit.to_string(),
+                    reason: why.to_string(),
+                }),
             };
         }
         let dossier = text("dossier_code").unwrap_or(&envelope.subject);
@@ -179,7 +250,7 @@ impl Ingress {
 
     /// The papers a submitted dossier's procedure needs, and those already on file for its
     /// applicant, valid on the day it was received.
-    async fn documents_reuse(&self, envelope: &Envelope) -> Result<Value, Problem> {
+    async fn documents_reuse(&self, envelope: &Envelope) -> Result<Value, IngressError> {
         let payload = &envelope.payload;
         let procedure = payload["procedure_code"].as_str().unwrap_or_default();
         let required = self.procedures.requires(procedure).to_vec();
@@ -193,14 +264,14 @@ impl Ingress {
                 &required,
                 received_on,
             )
-            .await
-            .map_err(|e| Problem::unavailable(e.to_string()))?;
+            .await?;
         Ok(json!({"required": required, "reusable": reusable}))
     }
 
     /// Accepts prepared messages: each new id is published (confirms awaited together) and all
-    /// are recorded in one write; a known id answers `200` and is not published again.
-    pub async fn accept(&self, prepared: Vec<Prepared>) -> Vec<Result<(StatusCode, Uuid), Problem>> {
+    /// are recorded in one write; a known id is `Known` and is not published again. One result
+    /// per message, in order.
+    pub async fn accept(&self, prepared: Vec<Prepared>) -> Vec<Result<(Submitted, Uuid), IngressError>> {
         // One submission of an id at a time: a concurrent retry waits, then finds it known.
         // Stripes are locked in ascending order so two batches never wait on each other in a cycle.
         let mut stripes: Vec<usize> = prepared.iter().map(|p| stripe(p.envelope.id, self.id_locks.len())).collect();
@@ -214,7 +285,10 @@ impl Ingress {
         let ids: Vec<Uuid> = prepared.iter().map(|p| p.envelope.id).collect();
         let known = match self.store.known_digests(&ids).await {
             Ok(known) => known,
-            Err(e) => return prepared.iter().map(|_| Err(Problem::unavailable(e.to_string()))).collect(),
+            Err(e) => {
+                let why = e.to_string();
+                return prepared.iter().map(|_| Err(IngressError::Unavailable(why.clone()))).collect();
+            }
         };
         let mut results = Vec::with_capacity(prepared.len());
         // The same id twice in one batch: the second is a retry of the first (or a conflict).
@@ -224,14 +298,11 @@ impl Ingress {
             let id = item.envelope.id;
             let known = seen.get(&id).map(|digest| digest.to_string()).or(stored);
             results.push(match known {
-                Some(digest) if digest == item.digest => Ok((StatusCode::OK, id)),
-                Some(_) => {
-                    Err(Problem::new(StatusCode::CONFLICT, "id-reused", "This id belongs to a different message")
-                        .detail("an envelope's id is its idempotency key: send a new id for a new message"))
-                }
+                Some(digest) if digest == item.digest => Ok((Submitted::Known, id)),
+                Some(_) => Err(IngressError::IdReused(id)),
                 None => {
                     new.push(index);
-                    Ok((StatusCode::ACCEPTED, id))
+                    Ok((Submitted::Accepted, id))
                 }
             });
             seen.entry(id).or_insert(&item.digest);
@@ -261,16 +332,17 @@ impl Ingress {
                         documents_reuse: item.annotations.get("documents_reuse").cloned(),
                     });
                 }
-                Err(problem) => results[index] = Err(problem),
+                Err(error) => results[index] = Err(error),
             }
         }
         let envelopes: Vec<Arc<Envelope>> = records.iter().map(|r| r.envelope.clone()).collect();
         if let Err(e) = self.store.record_accepted(records).await {
             // The broker has them and consumers deduplicate, so the caller's retry is harmless.
-            error!(error = %e, messages = envelopes.len(), "published but not recorded");
+            events::published_not_recorded(envelopes.len(), &e);
             for &index in &new {
                 if results[index].is_ok() {
-                    results[index] = Err(Problem::unavailable("the message could not be recorded; send it again"));
+                    let why = "the message could not be recorded; send it again".to_string();
+                    results[index] = Err(IngressError::Unavailable(why));
                 }
             }
             return results;
@@ -281,7 +353,7 @@ impl Ingress {
         results
     }
 
-    async fn publish(&self, item: &Prepared, accepted_at: i64) -> Result<(), Problem> {
+    async fn publish(&self, item: &Prepared, accepted_at: i64) -> Result<(), IngressError> {
         let mut table = FieldTable::default();
         table.insert(headers::ACCEPTED_AT.into(), AMQPValue::LongLongInt(accepted_at));
         table.insert(headers::ANNOTATIONS.into(), AMQPValue::LongString(item.annotations.to_string().into()));
@@ -292,8 +364,11 @@ impl Ingress {
             .with_timestamp((accepted_at / 1000) as u64)
             .with_headers(table);
         self.broker.publish(Target::Exchange(&item.routing_key), &item.body, properties).await.map_err(|e| match e {
-            PublishError::Unroutable(_) => unroutable(&item.envelope.message_type, &item.routing_key),
-            e => Problem::unavailable(e.to_string()),
+            PublishError::Unroutable(_) => IngressError::Unroutable {
+                message_type: item.envelope.message_type.clone(),
+                routing_key: item.routing_key.clone(),
+            },
+            e => IngressError::Unavailable(e.to_string()),
         })
     }
 }
@@ -301,18 +376,10 @@ impl Ingress {
 /// The outboxes of adapters submit here.
 #[async_trait]
 impl Submit for Ingress {
-    async fn submit(&self, source: &str, envelope: Value) -> Result<Submitted, Refusal> {
-        let refusal = |problem: Problem| Refusal {
-            status: problem.status.as_u16(),
-            reason: problem.detail.clone().unwrap_or(problem.title.clone()),
-            violations: problem.violations,
-        };
-        let prepared = self.prepare(envelope, Sender::Adapter(source)).await.map_err(refusal)?;
-        match self.accept(vec![prepared]).await.remove(0) {
-            Ok((StatusCode::OK, _)) => Ok(Submitted::Known),
-            Ok(_) => Ok(Submitted::Accepted),
-            Err(problem) => Err(refusal(problem)),
-        }
+    async fn submit(&self, source: &str, envelope: Value) -> Result<Submitted, IngressError> {
+        let prepared = self.prepare(envelope, Sender::Adapter(source)).await?;
+        let (submitted, _) = self.accept(vec![prepared]).await.remove(0)?;
+        Ok(submitted)
     }
 }
 
@@ -320,32 +387,4 @@ fn stripe(id: Uuid, stripes: usize) -> usize {
     let mut hasher = std::hash::DefaultHasher::new();
     id.hash(&mut hasher);
     (hasher.finish() % stripes as u64) as usize
-}
-
-pub fn invalid(violations: Vec<Violation>) -> Problem {
-    let count = violations.len();
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-message", "The message is not valid")
-        .detail(format!("{count} violation{}; nothing was accepted", if count == 1 { "" } else { "s" }))
-        .violations(violations)
-}
-
-fn unroutable(message_type: &str, routing_key: &str) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unroutable", "No adapter receives this message")
-        .detail(format!("no adapter's routes match `{routing_key}`; nothing was accepted"))
-        .violations(vec![Violation::new("/type", format!("no adapter consumes `{message_type}`"))])
-}
-
-fn no_competent_agency(procedure: &str, unit: &str, why: &str) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unroutable", "No agency is competent for this dossier")
-        .detail(format!("{why}; nothing was accepted"))
-        .violations(vec![
-            Violation::new(
-                "/payload/procedure_code",
-                format!("no competence rule for procedure {procedure} in unit {unit}"),
-            ),
-            Violation::new(
-                "/payload/unit_code",
-                format!("unit {unit} (see the unit catalogue and the competence rules)"),
-            ),
-        ])
 }

@@ -1,9 +1,45 @@
-//! lgsp core: everything that is not about one external system.
+//! lgsp core: everything that is not about one external system. It names no adapter: adapters
+//! plug in through [`AdapterKind`] and [`Adapter`], and the binary registers them.
 //!
+//! The modules, by layer, each depending only on those above it or beside it:
+//!
+//! **Contract and model**
 //! - [`envelope`]: the canonical envelope every message travels in.
-//! - [`config`]: the config file, environment overrides and their checks.
+//! - [`schema`]: `schemas/*.json`, compiled; every violation with its JSON pointer.
+//! - [`identifiers`]: the domain identifiers (CCCD, MST, agency, dossier, procedure and unit
+//!   codes), checked by the patterns of `schemas/common.json`.
 //! - [`adapter`]: the contract an adapter implements; the engine does the rest.
-//! - [`routing`]: routing keys and topic patterns.
+//! - [`privacy`]: personal data masked before it reaches a log line.
+//! - [`events`]: named events, each a log line and a metric; the convention adapters follow.
+//!
+//! **Configuration and data tables**
+//! - [`config`]: the config file, environment overrides, secrets and every problem with its key.
+//! - [`procedures`]: the procedure catalogue (papers each procedure needs).
+//! - [`competence`]: the unit catalogue and competence rules, reloaded while the bus runs.
+//! - [`routing`]: routing keys and the topic patterns adapters subscribe with.
+//! - [`registry`]: the configured adapters, built by their kinds.
+//!
+//! **Transport and storage**
+//! - [`transport`]: RabbitMQ: connections that come back, the topology, confirmed publishes,
+//!   request/reply, and the headers the bus sets.
+//! - [`store`]: SQLite: message states, dedup keys, newest seq, projections, dead-letter
+//!   archive, lookups audit; one writer that group-commits.
+//! - [`memory`]: an adapter's own keys and values, kept in the store.
+//!
+//! **Flow**
+//! - [`ingress`]: how a message becomes accepted (checked, routed, annotated, confirmed,
+//!   recorded), from a member or an adapter.
+//! - [`outbox`]: an adapter's way into ingress.
+//! - [`engine`]: per adapter, the consumer of its queue (lanes, dedup, newest-seq-wins,
+//!   retries, dead letters, acks), its request server, and its peer's guard.
+//!
+//! **Edges**
+//! - [`http`]: the HTTP API, its problem vocabulary and its OpenAPI document.
+//! - [`server`]: starting and stopping a whole bus.
+//! - [`peer`]: what adapters' HTTP clients share (TLS trust, timeouts, url checks).
+//! - [`simulator`]: what peer simulators share (listeners, behaviour knobs, recording).
+//! - `testing` (feature `testing`): the conformance suite every adapter passes, and helpers for
+//!   tests that run a real bus on a real broker.
 
 pub mod adapter;
 pub mod competence;
@@ -12,12 +48,12 @@ pub mod engine;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod identifiers;
 pub mod ingress;
 pub mod memory;
 pub mod outbox;
 pub mod peer;
 pub mod privacy;
-pub mod problem;
 pub mod procedures;
 pub mod registry;
 pub mod routing;
@@ -35,8 +71,9 @@ pub use adapter::{
 };
 pub use config::{ConfigProblem, Secret};
 pub use envelope::Envelope;
+pub use ingress::Submitted;
 pub use memory::Memory;
-pub use outbox::{Outbox, Refusal, Submitted};
+pub use outbox::{Outbox, Refusal, RefusalKind};
 
 /// Now, in Unix milliseconds: how the store and headers keep time.
 pub fn now_ms() -> i64 {

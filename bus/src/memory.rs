@@ -6,11 +6,24 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use crate::store::{Store, StoreError};
+
+/// Why memory could not be read or written (the store's reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("adapter memory: {0}")]
+pub struct MemoryError(String);
+
+impl From<StoreError> for MemoryError {
+    fn from(error: StoreError) -> Self {
+        MemoryError(error.to_string())
+    }
+}
+
 /// Where an adapter's memory lives.
 #[async_trait]
 pub trait Remember: Send + Sync + 'static {
-    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, String>;
-    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), String>;
+    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, MemoryError>;
+    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), MemoryError>;
 }
 
 /// One adapter's memory. Writes are durable once `set` returns.
@@ -30,12 +43,24 @@ impl Memory {
         Memory::new(adapter, Arc::new(InMemory::default()))
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<String>, String> {
+    pub async fn get(&self, key: &str) -> Result<Option<String>, MemoryError> {
         self.backend.get(&self.adapter, key).await
     }
 
-    pub async fn set(&self, key: &str, value: &str) -> Result<(), String> {
+    pub async fn set(&self, key: &str, value: &str) -> Result<(), MemoryError> {
         self.backend.set(&self.adapter, key, value).await
+    }
+}
+
+/// The bus's store keeps every adapter's memory.
+#[async_trait]
+impl Remember for Store {
+    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, MemoryError> {
+        Ok(self.recall(adapter, key).await?)
+    }
+
+    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), MemoryError> {
+        Ok(self.remember(adapter, key, value).await?)
     }
 }
 
@@ -44,11 +69,11 @@ struct InMemory(Mutex<BTreeMap<(String, String), String>>);
 
 #[async_trait]
 impl Remember for InMemory {
-    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, MemoryError> {
         Ok(crate::simulator::lock(&self.0).get(&(adapter.to_string(), key.to_string())).cloned())
     }
 
-    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), String> {
+    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), MemoryError> {
         crate::simulator::lock(&self.0).insert((adapter.to_string(), key.to_string()), value.to_string());
         Ok(())
     }

@@ -8,50 +8,58 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::ingress::{IngressError, Submit, Submitted};
 use crate::schema::{Catalogue, Violation};
-
-/// What became of a submitted message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Submitted {
-    /// New, and confirmed by the broker.
-    Accepted,
-    /// Already held under its id: nothing was published again (a re-polled event, say). A
-    /// resubmission must be the same message: the same id with other content is refused (409).
-    Known,
-}
 
 /// Why a message was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// The HTTP status a member would have got: 422 invalid or unroutable, 409 id reused, 503
-    /// broker or store unreachable.
-    pub status: u16,
+    pub kind: RefusalKind,
     pub reason: String,
     pub violations: Vec<Violation>,
+}
+
+/// What kind of refusal: whether sending the same message again can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The message breaks the schemas.
+    Invalid,
+    /// Nobody receives it: no adapter's routes, or no competent agency.
+    Unroutable,
+    /// Its id was accepted before with other content.
+    Conflict,
+    /// The broker or the store was unreachable: worth submitting again later.
+    Unavailable,
 }
 
 impl Refusal {
     /// Worth submitting again later (the broker or store was unreachable); otherwise the message
     /// itself is wrong.
     pub fn is_transient(&self) -> bool {
-        self.status == 503
+        self.kind == RefusalKind::Unavailable
+    }
+}
+
+impl From<IngressError> for Refusal {
+    fn from(error: IngressError) -> Self {
+        let kind = match &error {
+            IngressError::Invalid(_) => RefusalKind::Invalid,
+            IngressError::Unroutable { .. } | IngressError::NoCompetentAgency { .. } => RefusalKind::Unroutable,
+            IngressError::IdReused(_) => RefusalKind::Conflict,
+            IngressError::Unavailable(_) => RefusalKind::Unavailable,
+        };
+        Refusal { kind, reason: error.to_string(), violations: error.violations() }
     }
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.reason, self.status)?;
+        write!(f, "{} ({:?})", self.reason, self.kind)?;
         for violation in &self.violations {
             write!(f, "; {}: {}", violation.pointer, violation.reason)?;
         }
         Ok(())
     }
-}
-
-/// Where an outbox's messages go.
-#[async_trait]
-pub trait Submit: Send + Sync + 'static {
-    async fn submit(&self, source: &str, envelope: Value) -> Result<Submitted, Refusal>;
 }
 
 /// An adapter's way into the bus.
@@ -73,7 +81,7 @@ impl Outbox {
 
     /// Submits one envelope (its `source` is set to the adapter's id).
     pub async fn submit(&self, envelope: Value) -> Result<Submitted, Refusal> {
-        self.target.submit(&self.source, envelope).await
+        Ok(self.target.submit(&self.source, envelope).await?)
     }
 
     /// For an adapter's own tests: an outbox that checks each envelope against the schemas, as
@@ -94,11 +102,19 @@ pub struct Collected {
 struct Collecting {
     envelopes: Mutex<Vec<Value>>,
     changes: crate::simulator::Changes,
+    /// Submissions still taken before an outage, and refused during it.
+    outage: Mutex<Option<(usize, usize)>>,
 }
 
 impl Collected {
     pub fn envelopes(&self) -> Vec<Value> {
         crate::simulator::lock(&self.inner.envelopes).clone()
+    }
+
+    /// The broker goes away for a while: the next `take` submissions are taken, the `refuse`
+    /// after them are refused as unavailable, and then they are taken again.
+    pub fn outage_after(&self, take: usize, refuse: usize) {
+        *crate::simulator::lock(&self.inner.outage) = Some((take, refuse));
     }
 
     /// Waits until the accepted envelopes satisfy `done`; false after `timeout`.
@@ -109,15 +125,19 @@ impl Collected {
 
 #[async_trait]
 impl Submit for Collecting {
-    async fn submit(&self, source: &str, mut envelope: Value) -> Result<Submitted, Refusal> {
+    async fn submit(&self, source: &str, mut envelope: Value) -> Result<Submitted, IngressError> {
         static CATALOGUE: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
         let catalogue = CATALOGUE.get_or_init(|| Catalogue::embedded().expect("the schemas compile"));
+        if let Some((take, refuse)) = crate::simulator::lock(&self.outage).as_mut() {
+            if *take > 0 {
+                *take -= 1;
+            } else if *refuse > 0 {
+                *refuse -= 1;
+                return Err(IngressError::Unavailable("the broker is unreachable".into()));
+            }
+        }
         envelope["source"] = Value::String(source.to_string());
-        let checked = catalogue.check_envelope(envelope.clone()).map_err(|violations| Refusal {
-            status: 422,
-            reason: "the message is not valid".into(),
-            violations,
-        })?;
+        let checked = catalogue.check_envelope(envelope.clone()).map_err(IngressError::Invalid)?;
         let mut envelopes = crate::simulator::lock(&self.envelopes);
         let id = checked.id.to_string();
         if let Some(earlier) = envelopes.iter().find(|e| e["id"].as_str() == Some(&id)) {
@@ -126,11 +146,7 @@ impl Submit for Collecting {
             return if same == Some(checked.digest()) {
                 Ok(Submitted::Known)
             } else {
-                Err(Refusal {
-                    status: 409,
-                    reason: format!("id {id} belongs to a different message"),
-                    violations: Vec::new(),
-                })
+                Err(IngressError::IdReused(checked.id))
             };
         }
         envelopes.push(envelope);

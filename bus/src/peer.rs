@@ -29,13 +29,14 @@ impl ClientError {
     }
 }
 
-/// The certificates of a CA file; an error says why it cannot be used.
-pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+/// The certificates of a CA file; a problem with `ca_file` says why it cannot be used.
+pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, ConfigProblem> {
+    let problem = |reason: String| ConfigProblem::new("ca_file", reason);
+    let pem = std::fs::read(path).map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
+        .map_err(|e| problem(format!("{} is not a PEM certificate file: {e}", path.display())))?;
     if certs.is_empty() {
-        return Err(format!("{} holds no PEM certificate", path.display()));
+        return Err(problem(format!("{} holds no PEM certificate", path.display())));
     }
     Ok(certs)
 }
@@ -51,7 +52,7 @@ pub fn http_client(agent: &str, timeout: Duration, ca_file: Option<&Path>) -> Re
         .tcp_keepalive(Duration::from_secs(60))
         .user_agent(agent);
     if let Some(path) = ca_file {
-        let certs = read_ca_file(path).map_err(|reason| ClientError::Setting(ConfigProblem::new("ca_file", reason)))?;
+        let certs = read_ca_file(path).map_err(ClientError::Setting)?;
         builder = builder.tls_certs_merge(certs);
     }
     Ok(builder.build()?)
@@ -128,6 +129,5 @@ pub fn timeout_problem(timeout: Duration, max: Duration) -> Option<ConfigProblem
 
 /// A `ca_file` that cannot be used.
 pub fn ca_file_problem(ca_file: Option<&Path>) -> Option<ConfigProblem> {
-    let reason = read_ca_file(ca_file?).err()?;
-    Some(ConfigProblem::new("ca_file", reason))
+    read_ca_file(ca_file?).err()
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::config::{ConfigProblem, parse_section};
+use crate::identifiers::Identifier;
 
 #[derive(Debug, Clone, Default)]
 pub struct Procedures {
@@ -50,8 +51,8 @@ impl Procedures {
         };
         for (code, entry) in entries {
             let key = format!("procedures.\"{code}\"");
-            if !is_procedure_code(&code) {
-                problems.push(ConfigProblem::new(key.clone(), "is not a procedure code such as 1.001234"));
+            if let Err(invalid) = Identifier::ProcedureCode.check(&code) {
+                problems.push(ConfigProblem::new(key.clone(), invalid.to_string()));
             }
             let toml::Value::Table(entry) = entry else {
                 problems.push(ConfigProblem::new(key, "must be a table"));
@@ -60,11 +61,8 @@ impl Procedures {
             match parse_section::<Procedure>(&entry) {
                 Ok(procedure) => {
                     for kind in &procedure.requires {
-                        if !is_document_type(kind) {
-                            problems.push(ConfigProblem::new(
-                                format!("{key}.requires"),
-                                format!("`{kind}` is not a document type code (A-Z, 0-9, _ . -)"),
-                            ));
+                        if let Err(invalid) = Identifier::DocumentType.check(kind) {
+                            problems.push(ConfigProblem::new(format!("{key}.requires"), invalid.to_string()));
                         }
                     }
                     by_code.insert(code, procedure);
@@ -91,19 +89,6 @@ impl Procedures {
     pub fn is_empty(&self) -> bool {
         self.by_code.is_empty()
     }
-}
-
-fn is_procedure_code(code: &str) -> bool {
-    let (kind, number) = code.split_at(code.find('.').unwrap_or(0));
-    matches!(kind, "1" | "2" | "3")
-        && number.len() >= 7
-        && number[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-}
-
-fn is_document_type(kind: &str) -> bool {
-    !kind.is_empty()
-        && kind.len() <= 32
-        && kind.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"_.-".contains(&b))
 }
 
 #[cfg(test)]

@@ -21,15 +21,24 @@ pub fn agency_word(agency_code: &str) -> String {
     agency_code.replace('.', "-")
 }
 
+/// A topic pattern that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("a pattern cannot be empty")]
+    Empty,
+    #[error("`{0}` is not a word, `*` or `#`")]
+    NotAWord(String),
+}
+
 /// Checks a topic pattern: dot-separated words of `a-z 0-9 _ -`, or `*` (one word), or `#` (any).
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
     if pattern.is_empty() {
-        return Err("a pattern cannot be empty".into());
+        return Err(PatternError::Empty);
     }
     for word in pattern.split('.') {
         let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !(plain || word == "*" || word == "#") {
-            return Err(format!("`{word}` is not a word, `*` or `#`"));
+            return Err(PatternError::NotAWord(word.to_string()));
         }
     }
     Ok(())

@@ -17,6 +17,25 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 }
 
+/// The text of an embedded schema file, such as `common.json`.
+pub(crate) fn embedded_text(name: &str) -> Option<&'static str> {
+    embedded::SCHEMAS.iter().find(|(file, _)| *file == name).map(|(_, text)| *text)
+}
+
+/// A schema file that does not compile: the binary was built with a broken contract.
+#[derive(Debug, thiserror::Error)]
+#[error("schemas/{file}: {reason}")]
+pub struct SchemaError {
+    file: String,
+    reason: String,
+}
+
+impl SchemaError {
+    fn new(file: &str, reason: impl ToString) -> SchemaError {
+        SchemaError { file: file.to_string(), reason: reason.to_string() }
+    }
+}
+
 /// One thing wrong with a submitted document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Violation {
@@ -76,33 +95,37 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// The schemas this binary was built with.
-    pub fn embedded() -> Result<Self, String> {
+    pub fn embedded() -> Result<Self, SchemaError> {
         Self::from_documents(embedded::SCHEMAS)
     }
 
     /// Builds the catalogue from (file name, JSON text) pairs.
-    pub fn from_documents(files: &[(&str, &str)]) -> Result<Self, String> {
+    pub fn from_documents(files: &[(&str, &str)]) -> Result<Self, SchemaError> {
         let mut documents = BTreeMap::new();
         let mut files_by_id = HashMap::new();
         for (name, text) in files {
-            let doc: Value = serde_json::from_str(text).map_err(|e| format!("schemas/{name}: not JSON: {e}"))?;
-            let id = doc["$id"].as_str().ok_or_else(|| format!("schemas/{name}: has no $id"))?;
+            let doc: Value =
+                serde_json::from_str(text).map_err(|e| SchemaError::new(name, format!("not JSON: {e}")))?;
+            let id = doc["$id"].as_str().ok_or_else(|| SchemaError::new(name, "has no $id"))?;
             files_by_id.insert(id.to_string(), name.to_string());
             documents.insert(name.to_string(), doc);
         }
         let registry = jsonschema::Registry::new()
             .extend(documents.values().map(|doc| (doc["$id"].as_str().unwrap().to_string(), doc.clone())))
             .and_then(|builder| builder.prepare())
-            .map_err(|e| format!("schemas: {e}"))?;
-        let compile = |name: &str| -> Result<Validator, String> {
+            .map_err(|e| SchemaError::new("*", e))?;
+        let compile = |name: &str| -> Result<Validator, SchemaError> {
+            let Some(document) = documents.get(name) else {
+                return Err(SchemaError::new(name, "is required"));
+            };
             jsonschema::options()
                 .with_registry(&registry)
                 .should_validate_formats(true)
-                .build(&documents[name])
-                .map_err(|e| format!("schemas/{name}: {e}"))
+                .build(document)
+                .map_err(|e| SchemaError::new(name, e))
         };
 
-        let envelope = compile("envelope.json").map_err(|e| format!("{e} (envelope.json is required)"))?;
+        let envelope = compile("envelope.json")?;
         let mut message_types = BTreeMap::new();
         let mut services = BTreeMap::new();
         for (name, doc) in &documents {
@@ -116,7 +139,7 @@ impl Catalogue {
             } else if let Some(service) = name.strip_suffix(".request.json") {
                 let reply = format!("{service}.reply.json");
                 if !documents.contains_key(&reply) {
-                    return Err(format!("schemas/{name} has no {reply}"));
+                    return Err(SchemaError::new(name, format!("has no {reply}")));
                 }
                 let pointer = |key: &str| doc.get(key).and_then(Value::as_str).map(String::from);
                 services.insert(

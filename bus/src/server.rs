@@ -8,17 +8,32 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 
 use crate::adapter::AdapterKind;
 use crate::competence::Routes;
-use crate::config::Config;
+use crate::config::{Config, ConfigProblem};
 use crate::http::AppState;
 use crate::ingress::Ingress;
-use crate::schema::Catalogue;
-use crate::store::Store;
+use crate::schema::{Catalogue, SchemaError};
+use crate::simulator::SimulatorError;
+use crate::store::{Store, StoreError};
 use crate::transport::{Broker, Subscription};
-use crate::{engine, registry};
+use crate::{engine, events, registry};
+
+/// Why a bus did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid config:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Config(Vec<ConfigProblem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Schemas(#[from] SchemaError),
+    #[error("adapter {adapter}: its simulator: {source}")]
+    Simulator { adapter: String, source: SimulatorError },
+    #[error("cannot listen on {addr} (http.listen): {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
 
 /// A bus that is running.
 pub struct RunningBus {
@@ -39,17 +54,17 @@ pub struct RunningBus {
 
 /// Starts a bus on `config`. It starts even when the broker is down (and says so on /readyz):
 /// it connects as soon as the broker is there.
-pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> anyhow::Result<RunningBus> {
-    let store = Store::open(&config.store.sqlite_path().map_err(anyhow::Error::msg)?)?;
-    let built = registry::build(&config, kinds, sandbox, Some(Arc::new(store.clone()))).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("invalid config:\n  {}", lines.join("\n  "))
-    })?;
+pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> Result<RunningBus, StartError> {
+    let store = Store::open(&config.store.sqlite_path().map_err(|problem| StartError::Config(vec![problem]))?)?;
+    let built = registry::build(&config, kinds, sandbox, Some(Arc::new(store.clone()))).map_err(StartError::Config)?;
     for (runtime, (simulator, settings)) in built.iter().filter_map(|b| Some((&b.runtime, b.sandbox.as_ref()?))) {
-        let addr = simulator.serve(settings).await?;
-        info!(adapter = %runtime.id, %addr, "sandbox: the peer's simulator is serving");
+        let addr = simulator
+            .serve(settings)
+            .await
+            .map_err(|source| StartError::Simulator { adapter: runtime.id.clone(), source })?;
+        events::simulator_serving(&runtime.id, addr);
     }
-    let catalogue = Arc::new(Catalogue::embedded().map_err(anyhow::Error::msg)?);
+    let catalogue = Arc::new(Catalogue::embedded()?);
 
     let stop_http = CancellationToken::new();
     let stop_consumers = CancellationToken::new();
@@ -98,19 +113,18 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         ),
         adapters: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.clone())).collect()),
     };
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {} (http.listen): {e}", config.http.listen))?;
-    let http_addr = listener.local_addr()?;
+    let addr = config.http.listen;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Listen { addr, source })?;
     let app = crate::http::app(state, &config.http);
     let stop = stop_http.clone();
     let http = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
         if let Err(e) = served {
-            warn!(error = %e, "HTTP server stopped");
+            events::http_server_stopped(&e);
         }
     });
-    info!(%http_addr, adapters = adapters.len(), "lgsp is up");
+    events::bus_up(http_addr, adapters.len());
     Ok(RunningBus {
         http_addr,
         store,
@@ -131,7 +145,7 @@ impl RunningBus {
     /// in hand and leave the rest to the broker; then the connections close. Bounded by
     /// `bus.drain_timeout`.
     pub async fn shutdown(mut self) {
-        info!("stopping: draining in-flight work");
+        events::stopping();
         let drain = async {
             self.stop_http.cancel();
             let _ = (&mut self.http).await;
@@ -139,11 +153,11 @@ impl RunningBus {
             while self.engine.join_next().await.is_some() {}
         };
         if tokio::time::timeout(self.drain_timeout, drain).await.is_err() {
-            warn!(timeout = ?self.drain_timeout, "drain timed out; unacked messages return to the queue");
+            events::drain_timed_out(self.drain_timeout);
         }
         self.stop_broker.cancel();
         let _ = self.supervisor.await;
-        info!("stopped");
+        events::stopped();
     }
 
     /// Runs until SIGINT or SIGTERM, then drains.

@@ -6,7 +6,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,8 +14,73 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_util::either::Either;
 use url::{Host, Url};
+
+use crate::config::ConfigProblem;
+
+/// Why a simulator does not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    /// The adapter's settings do not describe a peer it can stand in for.
+    #[error("settings: {0}")]
+    Settings(ConfigProblem),
+    #[error("a simulator speaks plain http; set url to http://127.0.0.1:PORT instead of {0}")]
+    NotPlainHttp(Url),
+    #[error("a simulator serves on loopback only, and {0} is not a loopback address")]
+    NotLoopback(Url),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot serve: {0}")]
+    Serve(std::io::Error),
+}
+
+/// What a simulator serves on: plain TCP, or TLS (in tests, with a certificate from a private
+/// CA). It is an axum listener, so a simulator's router serves on either alike.
+pub struct SimListener {
+    tcp: TcpListener,
+    tls: Option<TlsAcceptor>,
+}
+
+impl SimListener {
+    pub fn plain(tcp: TcpListener) -> SimListener {
+        SimListener { tcp, tls: None }
+    }
+
+    /// Completes a TLS handshake with `config` before handing each connection over.
+    pub fn tls(tcp: TcpListener, config: Arc<ServerConfig>) -> SimListener {
+        SimListener { tcp, tls: Some(TlsAcceptor::from(config)) }
+    }
+
+    /// `http` or `https`: what the simulator's URL says.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
+
+impl axum::serve::Listener for SimListener {
+    type Io = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            let Some(acceptor) = &self.tls else { return (Either::Left(tcp), addr) };
+            // A client that does not trust us fails its handshake; that drops only its connection.
+            if let Ok(tls) = acceptor.accept(tcp).await {
+                return (Either::Right(tls), addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
 
 /// Longer than any client waits: a "timeout" is a call that is never answered.
 pub const HANG: Duration = Duration::from_secs(3600);
@@ -58,10 +122,10 @@ pub async fn hang() -> Response {
 }
 
 /// The check every behaviour shares: its `error_rate` and `timeout_rate` are shares of calls.
-pub fn check_rates(error_rate: f64, timeout_rate: f64) -> Result<(), String> {
+pub fn check_rates(error_rate: f64, timeout_rate: f64) -> Result<(), ConfigProblem> {
     for (name, rate) in [("error_rate", error_rate), ("timeout_rate", timeout_rate)] {
         if !(0.0..=1.0).contains(&rate) {
-            return Err(format!("{name} must be between 0 and 1"));
+            return Err(ConfigProblem::new(name, "must be between 0 and 1"));
         }
     }
     Ok(())
@@ -76,20 +140,15 @@ pub struct Served {
 
 impl Served {
     /// Serves `app` on `listener` (plain TCP, or one that speaks TLS) in the background; `scheme`
-    /// is what [`Self::url`] says, and `stopped_event` the event logged if the server fails.
-    pub fn spawn<L>(
-        listener: L,
-        scheme: &'static str,
-        app: Router,
-        stopped_event: &'static str,
-    ) -> std::io::Result<Served>
+    /// is what [`Self::url`] says, and `simulator` names it if the server fails.
+    pub fn spawn<L>(listener: L, scheme: &'static str, app: Router, simulator: &'static str) -> std::io::Result<Served>
     where
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(event = stopped_event, error = %e);
+                crate::events::simulator_stopped(simulator, &e);
             }
         });
         Ok(Served { addr, scheme })
@@ -147,14 +206,14 @@ impl<B: Clone + Default> Controls<B> {
 
 /// `GET /_sim/behaviour` and `PUT /_sim/behaviour`: the behaviour over HTTP, for tests in other
 /// processes and for sandbox users. A behaviour that `check` refuses is answered 400 and not taken.
-pub fn behaviour_routes<B>(controls: Arc<Controls<B>>, check: fn(&B) -> Result<(), String>) -> Router
+pub fn behaviour_routes<B>(controls: Arc<Controls<B>>, check: fn(&B) -> Result<(), ConfigProblem>) -> Router
 where
     B: Clone + Default + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     let read = |State(controls): State<Arc<Controls<B>>>| async move { Json(controls.behaviour()) };
     let write = move |State(controls): State<Arc<Controls<B>>>, Json(behaviour): Json<B>| async move {
-        if let Err(reason) = check(&behaviour) {
-            return (StatusCode::BAD_REQUEST, reason).into_response();
+        if let Err(problem) = check(&behaviour) {
+            return (StatusCode::BAD_REQUEST, problem.to_string()).into_response();
         }
         controls.set_behaviour(behaviour);
         StatusCode::NO_CONTENT.into_response()
@@ -201,19 +260,24 @@ impl Changes {
     }
 }
 
-/// Where a simulator serves in sandbox mode: the address of the adapter's url, which must be
+/// Where a simulator serves in sandbox mode: the address of the adapter's `url`, which must be
 /// plain http on loopback, so a sandbox never answers in a real peer's place.
-pub fn sandbox_address(url: &Url, simulator: &str) -> anyhow::Result<SocketAddr> {
+pub fn sandbox_address(settings: &toml::Table) -> Result<SocketAddr, SimulatorError> {
+    let url = settings
+        .get("url")
+        .and_then(toml::Value::as_str)
+        .and_then(|text| Url::parse(text).ok())
+        .ok_or_else(|| SimulatorError::Settings(ConfigProblem::new("url", "is required: where the peer is")))?;
     if url.scheme() != "http" {
-        bail!("the {simulator} simulator speaks plain http; set url to http://127.0.0.1:PORT");
+        return Err(SimulatorError::NotPlainHttp(url));
     }
     let ip = match url.host() {
         Some(Host::Ipv4(ip)) if ip.is_loopback() => IpAddr::V4(ip),
         Some(Host::Ipv6(ip)) if ip.is_loopback() => IpAddr::V6(ip),
         Some(Host::Domain("localhost")) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        _ => bail!("the {simulator} simulator serves on loopback only, and {url} is not a loopback address"),
+        _ => return Err(SimulatorError::NotLoopback(url)),
     };
-    let port = url.port_or_known_default().context("url has no port")?;
+    let port = url.port_or_known_default().unwrap_or(80);
     Ok(SocketAddr::new(ip, port))
 }
 
@@ -288,7 +352,11 @@ mod tests {
 
     #[test]
     fn a_sandbox_serves_plain_http_on_loopback_only() {
-        let at = |url: &str| sandbox_address(&Url::parse(url).unwrap(), "test");
+        let at = |url: &str| {
+            let mut settings = toml::Table::new();
+            settings.insert("url".into(), url.into());
+            sandbox_address(&settings)
+        };
         assert_eq!(at("http://127.0.0.1:9102").unwrap().to_string(), "127.0.0.1:9102");
         assert_eq!(at("http://localhost:9102/dkkd").unwrap().to_string(), "127.0.0.1:9102");
         assert_eq!(at("http://[::1]:9102").unwrap().to_string(), "[::1]:9102");

@@ -346,11 +346,9 @@ pub fn parent_mst(mst: &str) -> Option<&str> {
     mst.split_once('-').map(|(parent, _)| parent).filter(|_| is_mst(mst))
 }
 
-/// An enterprise code: 10 digits, or 10-3 digits for a branch.
+/// An enterprise code: 10 digits, or 10-3 digits for a branch (`schemas/common.json`).
 pub fn is_mst(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
-    (b.len() == 10 && digits(0..10)) || (b.len() == 14 && digits(0..10) && b[10] == b'-' && digits(11..14))
+    lgsp_bus::identifiers::Identifier::Mst.is_valid(text)
 }
 
 /// A registry date in one of [`wire::DATE_FORMATS`], or an ISO 8601 date-time.

@@ -7,16 +7,16 @@
 //! every lookup, and can be told to misbehave, from Rust ([`BusinessSim::set_behaviour`]) or over
 //! HTTP (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
+use lgsp_bus::ConfigProblem;
 use lgsp_bus::config::{Settings, duration};
 use lgsp_bus::simulator::{
-    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+    Changes, Controls, Fault, Served, SimListener, SimulatorError, behaviour_routes, check_rates, fault, hang, lock,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -86,10 +86,10 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ConfigProblem> {
         check_rates(self.error_rate, self.timeout_rate)?;
         if self.token_ttl.is_some_and(|ttl| ttl.is_zero()) {
-            return Err("token_ttl must be more than 0".into());
+            return Err(ConfigProblem::new("token_ttl", "must be more than 0"));
         }
         Ok(())
     }
@@ -526,11 +526,13 @@ impl lgsp_bus::Simulator for BusinessSimulator {
         settings
     }
 
-    async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
-        let config = BusinessConfig::parse(settings).map_err(|problem| anyhow!("business settings: {problem}"))?;
-        let password =
-            config.password.as_ref().map(|p| p.expose().to_string()).context("business settings: no password")?;
-        let listen = sandbox_address(&config.url, "business registry")?;
+    async fn serve_on(&self, settings: &toml::Table, listener: SimListener) -> Result<SocketAddr, SimulatorError> {
+        let config = BusinessConfig::parse(settings).map_err(SimulatorError::Settings)?;
+        let password = config
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .ok_or_else(|| SimulatorError::Settings(ConfigProblem::new("password", "is required")))?;
         let options = SimOptions {
             username: config.username.clone(),
             password,
@@ -539,8 +541,8 @@ impl lgsp_bus::Simulator for BusinessSimulator {
             lookup_endpoint: config.endpoint(&config.lookup_endpoint).path().to_string(),
             ..SimOptions::default()
         };
-        let sim = BusinessSim::start(listen, options).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(event = "business_sim_started", url = %sim.url(), "business registry simulator serving");
+        let scheme = listener.scheme();
+        let sim = BusinessSim::serve_on(listener, scheme, options).map_err(SimulatorError::Serve)?;
         Ok(sim.addr())
     }
 }

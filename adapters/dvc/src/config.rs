@@ -12,7 +12,7 @@ use lgsp_bus::{ConfigProblem, Secret};
 use serde::Deserialize;
 use url::Url;
 
-use lgsp_bus::competence::is_agency_code;
+use lgsp_bus::identifiers::Identifier;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,11 +75,8 @@ impl Settings for DvcConfig {
             problems.push(ConfigProblem::new("username", "cannot be empty"));
         }
         problems.extend(peer::required_secret(id, "password", self.password.as_ref()));
-        if !is_agency_code(&self.madonvi) {
-            problems.push(ConfigProblem::new(
-                "madonvi",
-                format!("`{}` is not a unit code such as 000.00.00.H42", self.madonvi),
-            ));
+        if let Err(invalid) = Identifier::AgencyCode.check(&self.madonvi) {
+            problems.push(ConfigProblem::new("madonvi", invalid.to_string()));
         }
         problems.extend(peer::timeout_problem(self.timeout, Duration::from_secs(300)));
         if self.session_max_age.is_zero() {

@@ -7,16 +7,16 @@
 //! accepted. It can be told to misbehave, from Rust ([`PortalSim::set_behaviour`]) or over HTTP
 //! (`PUT /_sim/behaviour`), for tests and for `lgsp sandbox` users.
 
+use lgsp_bus::ConfigProblem;
 use lgsp_bus::config::Settings;
 use lgsp_bus::simulator::{
-    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+    Changes, Controls, Fault, Served, SimListener, SimulatorError, behaviour_routes, check_rates, fault, hang, lock,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -31,7 +31,7 @@ use url::Url;
 use crate::client::MESSAGE_ID_HEADER;
 use crate::config::DvcConfig;
 use crate::mapping::{parse_portal_time, wire};
-use lgsp_bus::competence::is_agency_code;
+use lgsp_bus::identifiers::Identifier;
 
 /// Who may log in, where, and for how long a session lasts.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ConfigProblem> {
         check_rates(self.error_rate, self.timeout_rate)
     }
 }
@@ -327,7 +327,9 @@ impl Shared {
             return answer(wire::SESSION_INVALID, "Phiên làm việc không hợp lệ hoặc đã hết hạn");
         }
         let unit = text(body, wire::MADONVI).unwrap_or_default();
-        if !is_agency_code(unit) || !(self.options.units.is_empty() || self.options.units.iter().any(|u| u == unit)) {
+        if !Identifier::AgencyCode.is_valid(unit)
+            || !(self.options.units.is_empty() || self.options.units.iter().any(|u| u == unit))
+        {
             return answer(wire::WRONG_UNIT, format!("Mã đơn vị `{unit}` không thuộc tài khoản này"));
         }
         let service = text(body, wire::SERVICE).unwrap_or_default();
@@ -429,7 +431,7 @@ fn check_sync_item(item: &Value) -> Result<(), String> {
         KENH_THUC_HIEN,
         one_of(&[wire::CHANNEL_COUNTER, wire::CHANNEL_ONLINE, wire::CHANNEL_POST]),
     )?;
-    if !text(item, DON_VI_XU_LY).is_some_and(is_agency_code) {
+    if !text(item, DON_VI_XU_LY).is_some_and(|code| Identifier::AgencyCode.is_valid(code)) {
         return Err(format!("{who}: trường {DON_VI_XU_LY} không phải mã đơn vị"));
     }
     for list in LISTS {
@@ -541,10 +543,13 @@ impl lgsp_bus::Simulator for PortalSimulator {
         settings
     }
 
-    async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
-        let config = DvcConfig::parse(settings).map_err(|problem| anyhow!("dvc settings: {problem}"))?;
-        let password = config.password.as_ref().map(|p| p.expose().to_string()).context("dvc settings: no password")?;
-        let listen = sandbox_address(&config.url, "portal")?;
+    async fn serve_on(&self, settings: &toml::Table, listener: SimListener) -> Result<SocketAddr, SimulatorError> {
+        let config = DvcConfig::parse(settings).map_err(SimulatorError::Settings)?;
+        let password = config
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .ok_or_else(|| SimulatorError::Settings(ConfigProblem::new("password", "is required")))?;
         let options = SimOptions {
             username: config.username.clone(),
             password,
@@ -553,8 +558,8 @@ impl lgsp_bus::Simulator for PortalSimulator {
             units: vec![config.madonvi.clone()],
             ..SimOptions::default()
         };
-        let sim = PortalSim::start(listen, options).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(event = "dvc_sim_started", url = %sim.url(), "portal simulator serving");
+        let scheme = listener.scheme();
+        let sim = PortalSim::serve_on(listener, scheme, options).map_err(SimulatorError::Serve)?;
         Ok(sim.addr())
     }
 }

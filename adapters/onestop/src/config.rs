@@ -14,7 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::mapping::wire;
-use lgsp_bus::competence::is_agency_code;
+use lgsp_bus::identifiers::Identifier;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,11 +78,8 @@ impl OnestopConfig {
         }
         let mut problems = Vec::new();
         for (index, agency) in self.agencies.iter().enumerate() {
-            if !is_agency_code(agency) {
-                problems.push(ConfigProblem::new(
-                    "agencies",
-                    format!("`{agency}` is not an agency code such as 000.00.01.H42"),
-                ));
+            if let Err(invalid) = Identifier::AgencyCode.check(agency) {
+                problems.push(ConfigProblem::new("agencies", invalid.to_string()));
             } else if self.agencies[..index].contains(agency) {
                 problems.push(ConfigProblem::new("agencies", format!("`{agency}` is listed twice")));
             }
@@ -204,7 +201,7 @@ mod tests {
                 "ca_file"
             ]
         );
-        assert_eq!(problems[2].reason, "`H42` is not an agency code such as 000.00.01.H42");
+        assert_eq!(problems[2].reason, "`H42` is not an agency identifier code such as 000.00.01.H42");
         assert_eq!(problems[3].reason, "`000.00.01.H42` is listed twice");
         assert!(problems[6].reason.contains("LGSP__ADAPTERS__ONESTOP_THACHHA__CLIENT_SECRET"), "{}", problems[6]);
     }

@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
 use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -26,9 +25,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use lgsp_bus::ConfigProblem;
 use lgsp_bus::config::{Settings, duration};
 use lgsp_bus::simulator::{
-    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+    Changes, Controls, Fault, Served, SimListener, SimulatorError, behaviour_routes, check_rates, fault, hang, lock,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -89,10 +89,10 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ConfigProblem> {
         check_rates(self.error_rate, self.timeout_rate)?;
         if self.token_ttl.is_some_and(|ttl| ttl < Duration::from_secs(1)) {
-            return Err("token_ttl must be at least 1s (expires_in counts seconds)".into());
+            return Err(ConfigProblem::new("token_ttl", "must be at least 1s (expires_in counts seconds)"));
         }
         Ok(())
     }
@@ -545,16 +545,19 @@ impl lgsp_bus::Simulator for OnestopSimulator {
         settings
     }
 
-    async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
-        let config = OnestopConfig::parse(settings).map_err(|problem| anyhow!("onestop settings: {problem}"))?;
-        let secret = config.client_secret.as_ref().context("onestop settings: no client_secret")?;
-        let listen = sandbox_address(&config.url, "one-stop system")?;
+    async fn serve_on(&self, settings: &toml::Table, listener: SimListener) -> Result<SocketAddr, SimulatorError> {
+        let config = OnestopConfig::parse(settings).map_err(SimulatorError::Settings)?;
+        let secret = config
+            .client_secret
+            .as_ref()
+            .ok_or_else(|| SimulatorError::Settings(ConfigProblem::new("client_secret", "is required")))?;
         let (token_url, messages_url) = (config.token_url(), config.messages_url());
         if token_url.origin() != messages_url.origin() {
-            bail!(
+            let reason = format!(
                 "the one-stop simulator serves its token endpoint beside its messages endpoint; {token_url} is \
                  elsewhere: make token_endpoint a path"
             );
+            return Err(SimulatorError::Settings(ConfigProblem::new("token_endpoint", reason)));
         }
         let options = SimOptions {
             client_id: config.client_id.clone(),
@@ -563,8 +566,8 @@ impl lgsp_bus::Simulator for OnestopSimulator {
             messages_endpoint: messages_url.path().to_string(),
             ..SimOptions::default()
         };
-        let sim = OnestopSim::start(listen, options).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(event = "onestop_sim_started", url = %sim.url(), "one-stop system simulator serving");
+        let scheme = listener.scheme();
+        let sim = OnestopSim::serve_on(listener, scheme, options).map_err(SimulatorError::Serve)?;
         Ok(sim.addr())
     }
 }

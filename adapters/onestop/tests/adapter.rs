@@ -319,6 +319,8 @@ async fn the_sandbox_simulator_serves_where_the_settings_point() {
     assert_eq!(adapter.deliver(&[fixture("submitted_plain")]).await, [Outcome::Delivered]);
 
     let mut elsewhere = settings.clone();
+    let port = lgsp_bus::simulator::free_port().unwrap();
+    elsewhere.insert("url".into(), format!("http://127.0.0.1:{port}/motcua").into());
     elsewhere.insert("token_endpoint".into(), "https://sso.example/token".into());
     let refused = OnestopSimulator.serve(&elsewhere).await.unwrap_err();
     assert!(refused.to_string().contains("make token_endpoint a path"), "{refused}");

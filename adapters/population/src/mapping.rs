@@ -10,6 +10,7 @@ pub mod xml;
 use std::io;
 
 use icu_normalizer::ComposingNormalizerBorrowed;
+use lgsp_bus::identifiers::Identifier;
 use lgsp_bus::privacy::redact;
 use lgsp_bus::{Failure, ServiceError};
 use quick_xml::Writer;
@@ -994,7 +995,7 @@ fn relative(person: &NguoiThan, with_relationship: bool) -> Result<Value, ()> {
     let mut out = Map::new();
     out.insert("full_name".into(), short_text(person.ho_va_ten.as_deref().ok_or(())?)?.into());
     // A malformed ID is left out; the name still says who it is.
-    if let Some(id) = person.so_dinh_danh.as_deref().filter(|id| is_digits(id, 12)) {
+    if let Some(id) = person.so_dinh_danh.as_deref().filter(|id| Identifier::Cccd.is_valid(id)) {
         out.insert("cccd".into(), id.into());
     }
     if with_relationship && let Some(relationship) = person.quan_he.as_deref().and_then(|r| short_text(r).ok()) {

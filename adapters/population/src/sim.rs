@@ -10,15 +10,15 @@
 //!
 //! Its citizens are [`SANDBOX`]: two people, and nobody else.
 
+use lgsp_bus::ConfigProblem;
 use lgsp_bus::config::Settings;
 use lgsp_bus::simulator::{
-    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+    Changes, Controls, Fault, Served, SimListener, SimulatorError, behaviour_routes, check_rates, fault, hang, lock,
 };
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -202,7 +202,7 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ConfigProblem> {
         check_rates(self.error_rate, self.timeout_rate)
     }
 }
@@ -472,17 +472,16 @@ impl lgsp_bus::Simulator for PopulationSimulator {
         toml::Table::new()
     }
 
-    async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
-        let config = PopulationConfig::parse(settings).map_err(|problem| anyhow!("population settings: {problem}"))?;
-        let listen = sandbox_address(&config.url, "population")?;
+    async fn serve_on(&self, settings: &toml::Table, listener: SimListener) -> Result<SocketAddr, SimulatorError> {
+        let config = PopulationConfig::parse(settings).map_err(SimulatorError::Settings)?;
         let options = SimOptions {
             path: config.url.path().to_string(),
             soap_action: config.soap_action.trim().to_string(),
             token: config.token.as_ref().map(|t| t.expose().to_string()),
             ..SimOptions::default()
         };
-        let sim = PopulationSim::start(listen, options).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(event = "population_sim_started", url = %sim.url(), "population registry simulator serving");
+        let scheme = listener.scheme();
+        let sim = PopulationSim::serve_on(listener, scheme, options).map_err(SimulatorError::Serve)?;
         Ok(sim.addr())
     }
 }

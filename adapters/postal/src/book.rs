@@ -5,6 +5,7 @@
 //! last tracking item the bus accepted or knew.
 
 use lgsp_bus::Memory;
+use lgsp_bus::memory::MemoryError;
 
 use crate::mapping::OrderRecord;
 
@@ -23,8 +24,11 @@ pub enum BookError {
     #[error("order {order_number} already belongs to the {} of dossier {}", .existing.kind.as_str(), .existing.dossier_code)]
     Taken { order_number: String, existing: OrderRecord },
     /// The memory could not be read or written (the store is unreachable, say). Transient.
-    #[error("the adapter's memory failed: {0}")]
-    Memory(String),
+    #[error("{0}")]
+    Memory(#[from] MemoryError),
+    /// What the memory holds cannot be read back.
+    #[error("the adapter's memory holds {0}")]
+    Unreadable(String),
 }
 
 impl OrderBook {
@@ -34,12 +38,12 @@ impl OrderBook {
 
     /// Whose order `order_number` is, if it is one we placed.
     pub async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>, BookError> {
-        let Some(text) = self.memory.get(&order_key(order_number)).await.map_err(BookError::Memory)? else {
+        let Some(text) = self.memory.get(&order_key(order_number)).await.map_err(BookError::from)? else {
             return Ok(None);
         };
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| BookError::Memory(format!("order {order_number} is remembered unreadably: {e}")))
+            .map_err(|e| BookError::Unreadable(format!("order {order_number} unreadably: {e}")))
     }
 
     /// Books `order_number` for `record` before the order is placed, so that no tracking item can
@@ -54,22 +58,22 @@ impl OrderBook {
             return Err(BookError::Taken { order_number: order_number.to_string(), existing });
         }
         let text = serde_json::to_string(record).expect("a record serialises");
-        self.memory.set(&order_key(order_number), &text).await.map_err(BookError::Memory)
+        self.memory.set(&order_key(order_number), &text).await.map_err(BookError::from)
     }
 
     /// The id of the last tracking item read; 0 before the first.
     pub async fn cursor(&self) -> Result<u64, BookError> {
-        match self.memory.get(CURSOR).await.map_err(BookError::Memory)? {
+        match self.memory.get(CURSOR).await.map_err(BookError::from)? {
             None => Ok(0),
             Some(text) => text
                 .trim()
                 .parse()
-                .map_err(|_| BookError::Memory(format!("the tracking cursor `{text}` is not a number"))),
+                .map_err(|_| BookError::Unreadable(format!("a tracking cursor `{text}` that is not a number"))),
         }
     }
 
     pub async fn set_cursor(&self, last_id: u64) -> Result<(), BookError> {
-        self.memory.set(CURSOR, &last_id.to_string()).await.map_err(BookError::Memory)
+        self.memory.set(CURSOR, &last_id.to_string()).await.map_err(BookError::from)
     }
 }
 
@@ -118,6 +122,6 @@ mod tests {
         book.set_cursor(42).await.unwrap();
         assert_eq!(OrderBook::new(memory.clone()).cursor().await, Ok(42));
         memory.set(CURSOR, "forty-two").await.unwrap();
-        assert!(matches!(book.cursor().await, Err(BookError::Memory(_))));
+        assert!(matches!(book.cursor().await, Err(BookError::Unreadable(_))));
     }
 }

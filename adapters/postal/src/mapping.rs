@@ -3,7 +3,7 @@
 //! Every name and code of the postal service's wire format lives in [`wire`], so that a wrong
 //! guess is corrected in one place; the simulator checks requests against the same table.
 
-use lgsp_bus::competence::is_agency_code;
+use lgsp_bus::identifiers::Identifier;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::macros::{format_description, offset};
@@ -385,7 +385,7 @@ pub fn order_record(kind: Kind, request: &OrderRequest, request_id: &str) -> Ord
     OrderRecord {
         dossier_code: request.dossier_code.clone(),
         kind,
-        agency_code: is_agency_code(&agency).then_some(agency),
+        agency_code: Identifier::AgencyCode.is_valid(&agency).then_some(agency),
         request_id: Some(request_id.to_string()),
     }
 }

@@ -11,16 +11,16 @@
 //! if one is set ([`PostalSim::set_webhook`]). It records every call, and can be told to
 //! misbehave, from Rust ([`PostalSim::set_behaviour`]) or over HTTP (`PUT /_sim/behaviour`).
 
+use lgsp_bus::ConfigProblem;
 use lgsp_bus::config::{Settings, duration};
 use lgsp_bus::simulator::{
-    Changes, Controls, Fault, Served, behaviour_routes, check_rates, fault, hang, lock, sandbox_address,
+    Changes, Controls, Fault, Served, SimListener, SimulatorError, behaviour_routes, check_rates, fault, hang, lock,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -94,10 +94,10 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ConfigProblem> {
         check_rates(self.error_rate, self.timeout_rate)?;
         if self.token_ttl.is_some_and(|ttl| ttl.is_zero()) {
-            return Err("token_ttl must be more than 0".into());
+            return Err(ConfigProblem::new("token_ttl", "must be more than 0"));
         }
         Ok(())
     }
@@ -795,14 +795,13 @@ impl lgsp_bus::Simulator for PostalSimulator {
         settings
     }
 
-    async fn serve(&self, settings: &toml::Table) -> anyhow::Result<SocketAddr> {
-        let config = PostalConfig::parse(settings).map_err(|problem| anyhow!("postal settings: {problem}"))?;
+    async fn serve_on(&self, settings: &toml::Table, listener: SimListener) -> Result<SocketAddr, SimulatorError> {
+        let config = PostalConfig::parse(settings).map_err(SimulatorError::Settings)?;
         let consumer_secret = config
             .consumer_secret
             .as_ref()
             .map(|s| s.expose().to_string())
-            .context("postal settings: no consumer_secret")?;
-        let listen = sandbox_address(&config.url, "postal service")?;
+            .ok_or_else(|| SimulatorError::Settings(ConfigProblem::new("consumer_secret", "is required")))?;
         let options = SimOptions {
             consumer_key: config.consumer_key.clone(),
             consumer_secret,
@@ -813,7 +812,8 @@ impl lgsp_bus::Simulator for PostalSimulator {
             tracking_endpoint: config.endpoint(&config.tracking_endpoint).path().to_string(),
             ..SimOptions::default()
         };
-        let sim = PostalSim::start(listen, options).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let scheme = listener.scheme();
+        let sim = PostalSim::serve_on(listener, scheme, options).map_err(SimulatorError::Serve)?;
         let clock = sim.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(SANDBOX_STEP);
@@ -823,7 +823,6 @@ impl lgsp_bus::Simulator for PostalSimulator {
                 clock.advance_all();
             }
         });
-        tracing::info!(event = "postal_sim_started", url = %sim.url(), every = ?SANDBOX_STEP, "postal service simulator serving");
         Ok(sim.addr())
     }
 }

@@ -3,18 +3,15 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::*;
-use lgsp_bus::outbox::Submit;
-use lgsp_bus::{Adapter, AdapterKind, BuildContext, Memory, Outbox, Outcome, Refusal, Submitted};
+use lgsp_bus::{Adapter, AdapterKind, BuildContext, Memory, Outbox, Outcome};
 use lgsp_postal::PostalKind;
 use lgsp_postal::mapping::{Kind, OrderRecord};
 use lgsp_postal::sim::Endpoint;
 use lgsp_postal::tracking::Round;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 /// `lastId` of every tracking call the simulator received, in order.
@@ -172,35 +169,13 @@ async fn a_message_the_bus_refuses_is_skipped_and_the_rest_go_on() {
     assert_eq!(statuses(&collected.envelopes()), [("DL-261120-0004".to_string(), 1, 2)]);
 }
 
-/// A bus whose broker goes away for a while: it takes `take` messages, refuses the next
-/// `refuse` as unreachable (503), then takes messages again; it checks them as the bus does.
-struct Flaky {
-    take: AtomicUsize,
-    refuse: AtomicUsize,
-    inner: Outbox,
-}
-
-#[async_trait]
-impl Submit for Flaky {
-    async fn submit(&self, _source: &str, envelope: Value) -> Result<Submitted, Refusal> {
-        let decrement = |n: usize| n.checked_sub(1);
-        if self.take.fetch_update(Ordering::SeqCst, Ordering::SeqCst, decrement).is_err()
-            && self.refuse.fetch_update(Ordering::SeqCst, Ordering::SeqCst, decrement).is_ok()
-        {
-            return Err(Refusal { status: 503, reason: "the broker is unreachable".into(), violations: Vec::new() });
-        }
-        self.inner.submit(envelope).await
-    }
-}
-
 #[tokio::test]
 async fn a_bus_that_cannot_take_messages_stops_the_round_and_the_next_one_resumes() {
     let sim = start_sim().await;
     let adapter = adapter(&sim);
     two_orders_delivered(&sim, &adapter).await;
-    let (inner, collected) = Outbox::collecting(ID);
-    let flaky = Flaky { take: AtomicUsize::new(3), refuse: AtomicUsize::new(1), inner };
-    let outbox = Outbox::new(ID, Arc::new(flaky));
+    let (outbox, collected) = Outbox::collecting(ID);
+    collected.outage_after(3, 1);
 
     let stopped = adapter.poll(&outbox).await;
     assert_eq!((stopped.accepted, stopped.cursor), (3, 3));

@@ -17,18 +17,18 @@ use lapin::options::{BasicAckOptions, BasicCancelOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use sha2::{Digest, Sha256};
 
-use super::{Context, as_i64, headers, until_done};
+use super::{ConsumerError, Context, until_done};
 use crate::envelope::Envelope;
 use crate::privacy::redact;
 use crate::store::{DeadLetterRecord, DeadLetterState, Store, StoreError};
-use crate::transport::{Broker, Link, PublishError, Target};
+use crate::transport::{Broker, Link, PublishError, Target, headers};
 use crate::{events, now_ms};
 
 /// Dead letters taken off the queue, and archived in one commit, at most.
 const PREFETCH: u16 = 64;
 
 /// Moves the adapter's dead-letter queue into the archive, on one link (see `on_each_link`).
-pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), String> {
+pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), ConsumerError> {
     let adapter = ctx.runtime.id.as_str();
     let queue = ctx.broker.names().dead_letter_queue(adapter);
     let tag = format!("lgsp-{adapter}-dead-{}", link.generation);
@@ -43,7 +43,7 @@ pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), String> {
                 return Ok(());
             }
         };
-        let Some(chunk) = chunk else { return Err("the broker ended the dead-letter consumer".into()) };
+        let Some(chunk) = chunk else { return Err(ConsumerError::Ended) };
         let (taken, failed): (Vec<_>, Vec<_>) = chunk.into_iter().partition(Result::is_ok);
         let taken: Vec<AmqpDelivery> = taken.into_iter().flatten().collect();
         if let Some(last) = taken.last() {
@@ -57,12 +57,12 @@ pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), String> {
             // Deliveries on a channel come in order and each chunk is acked whole once
             // archived, so acking the last with `multiple` covers exactly this chunk.
             let ack = BasicAckOptions { multiple: true };
-            channel.basic_ack(last.delivery_tag, ack).await.map_err(|e| e.to_string())?;
+            channel.basic_ack(last.delivery_tag, ack).await?;
             records.iter().for_each(events::dead_letter_archived);
             refresh_gauge(&ctx.store, adapter).await;
         }
         if let Some(Err(e)) = failed.into_iter().next() {
-            return Err(e.to_string());
+            return Err(e.into());
         }
     }
 }
@@ -70,11 +70,10 @@ pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), String> {
 /// What the archive keeps of one dead-letter copy: the envelope (or the unreadable body), and
 /// the history the engine wrote into its headers.
 fn record(adapter: &str, amqp: &AmqpDelivery, now: i64) -> DeadLetterRecord {
-    let table = amqp.properties.headers().as_ref().map(|h| h.inner());
-    let header = |name: &str| table.and_then(|t| t.get(name));
-    let number = |name: &str| header(name).and_then(as_i64);
+    let properties = &amqp.properties;
+    let number = |name: &str| headers::int(properties, name);
     // Masked again here: whatever published the copy, the archive holds no citizen ID in free text.
-    let reason = |name: &str| header(name).and_then(as_text).map(|t| redact(&t));
+    let reason = |name: &str| headers::text(properties, name).map(|t| redact(&t));
     let envelope = serde_json::from_slice::<Envelope>(&amqp.data).ok();
     let last_failed_at = number(headers::LAST_FAILED_AT);
     DeadLetterRecord {
@@ -94,7 +93,7 @@ fn record(adapter: &str, amqp: &AmqpDelivery, now: i64) -> DeadLetterRecord {
         peer_answer: reason(headers::PEER_ANSWER),
         accepted_at: number(headers::ACCEPTED_AT),
         // Replayed as they came: they are data for the adapter, not text for a log.
-        annotations: header(headers::ANNOTATIONS).and_then(as_text),
+        annotations: headers::text(properties, headers::ANNOTATIONS),
     }
 }
 
@@ -106,19 +105,11 @@ fn body_id(body: &[u8]) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
-fn as_text(value: &AMQPValue) -> Option<String> {
-    match value {
-        AMQPValue::LongString(text) => Some(text.to_string()),
-        AMQPValue::ShortString(text) => Some(text.to_string()),
-        _ => None,
-    }
-}
-
 /// Sets `lgsp_dead_letters{adapter}`: messages waiting in the archive for an operator.
 async fn refresh_gauge(store: &Store, adapter: &str) {
     match store.dead_letter_count(adapter).await {
         Ok(count) => events::dead_letters_waiting(adapter, count),
-        Err(e) => tracing::warn!(adapter, error = %e, "cannot count dead letters"),
+        Err(e) => events::store_read_failed("count dead letters", &e),
     }
 }
 

@@ -8,28 +8,28 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use lapin::options::BasicAckOptions;
-use tracing::{info, warn};
 
-use super::Context;
 use super::guard::Now;
+use super::{ConsumerError, Context};
 use crate::adapter::{Failure, ServiceError, ServiceRequest};
+use crate::events;
 use crate::transport::{Link, Reply, Request};
 
 /// Answers the adapter's requests on one link (see `on_each_link`).
-pub(super) async fn serve(ctx: Arc<Context>, link: Link) -> Result<(), String> {
+pub(super) async fn serve(ctx: Arc<Context>, link: Link) -> Result<(), ConsumerError> {
     let adapter = ctx.runtime.id.as_str();
     let concurrency = ctx.runtime.requests.concurrency;
     let queue = ctx.broker.names().request_queue(adapter);
     let tag = format!("lgsp-{adapter}-requests-{}", link.generation);
     // The channel lives as long as its consumer: dropping both closes it.
     let (_channel, mut requests) = link.subscribe(&queue, concurrency, &tag).await?;
-    info!(adapter, services = ?ctx.runtime.services, concurrency, "answering requests");
+    events::answering_requests(adapter, &ctx.runtime.services, concurrency);
     loop {
         let delivery = tokio::select! {
             next = requests.next() => match next {
                 Some(Ok(delivery)) => delivery,
-                Some(Err(e)) => return Err(e.to_string()),
-                None => return Err("the broker ended the consumer".into()),
+                Some(Err(e)) => return Err(e.into()),
+                None => return Err(ConsumerError::Ended),
             },
             _ = ctx.shutdown.cancelled() => return Ok(()),
         };
@@ -40,7 +40,7 @@ pub(super) async fn serve(ctx: Arc<Context>, link: Link) -> Result<(), String> {
 async fn answer(ctx: Arc<Context>, delivery: lapin::message::Delivery) {
     let properties = &delivery.properties;
     let (Some(reply_to), Some(correlation)) = (properties.reply_to(), properties.correlation_id()) else {
-        warn!(adapter = %ctx.runtime.id, "a request without reply_to or correlation_id; dropped");
+        events::request_unanswerable(&ctx.runtime.id);
         let _ = delivery.acker.ack(BasicAckOptions::default()).await;
         return;
     };
@@ -81,7 +81,7 @@ async fn answer(ctx: Arc<Context>, delivery: lapin::message::Delivery) {
     };
     let body = serde_json::to_vec(&reply).expect("a reply always serialises");
     if let Err(e) = ctx.broker.reply(reply_to.as_str(), correlation.as_str(), &body).await {
-        warn!(adapter = %ctx.runtime.id, error = %e, "cannot send a reply; the caller will time out");
+        events::reply_not_sent(&ctx.runtime.id, &e);
     }
     let _ = delivery.acker.ack(BasicAckOptions::default()).await;
 }

@@ -13,9 +13,9 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::problem::Problem;
 use crate::adapter::WebhookRequest;
 use crate::outbox::Outbox;
-use crate::problem::Problem;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/adapters", get(list)).route("/v1/adapters/{id}/webhook", post(webhook))
@@ -47,7 +47,7 @@ async fn list(State(app): State<AppState>) -> Json<Value> {
 
 async fn webhook(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(adapter) = app.adapters.get(&id) else {
-        return Problem::not_found("adapter").detail(format!("`{id}` is not an adapter of this bus")).into_response();
+        return Problem::not_found(format!("`{id}` is not an adapter of this bus")).into_response();
     };
     let headers = headers
         .iter()

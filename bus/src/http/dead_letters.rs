@@ -5,7 +5,7 @@
 //!
 //! Replays and purges are logged with the operator the caller names in `X-Lgsp-Operator`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::operations::rfc3339_ms;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemKind};
+use super::request::ApiQuery;
 use crate::engine::dead_letters::{self, DeadLetterError};
 use crate::schema::Violation;
 use crate::store::{DeadLetterFilter, DeadLetterState, DeadLetterView};
@@ -48,14 +49,12 @@ struct ListQuery {
     limit: Option<String>,
 }
 
-async fn list(State(app): State<AppState>, Query(query): Query<ListQuery>) -> Response {
+async fn list(State(app): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Response {
     let filter = match filter(query) {
         Ok(filter) => filter,
         Err(violations) => {
-            return Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The filters are not valid")
-                .detail("e.g. ?adapter=dvc&type=dossier.status_changed&since=2026-11-20T00:00:00+07:00&state=dead")
-                .violations(violations)
-                .into_response();
+            let example = "?adapter=dvc&type=dossier.status_changed&since=2026-11-20T00:00:00+07:00&state=dead";
+            return Problem::invalid_query(example, violations).into_response();
         }
     };
     match app.store.dead_letters(&filter).await {
@@ -63,7 +62,7 @@ async fn list(State(app): State<AppState>, Query(query): Query<ListQuery>) -> Re
             let rows: Vec<Value> = rows.iter().map(summary).collect();
             Json(json!({"dead_letters": rows, "total": total})).into_response()
         }
-        Err(e) => Problem::unavailable(e.to_string()).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -161,21 +160,19 @@ struct Which {
 /// The rows of one message, of one adapter if the caller named it; a problem when none.
 async fn rows(app: &AppState, id: &str, adapter: Option<&str>) -> Result<Vec<DeadLetterView>, Problem> {
     let Ok(id) = uuid::Uuid::parse_str(id) else {
-        return Err(
-            Problem::new(StatusCode::BAD_REQUEST, "bad-id", "Not a message id").detail(format!("`{id}` is not a UUID"))
-        );
+        return Err(Problem::new(ProblemKind::BadId).detail(format!("`{id}` is not a UUID")));
     };
     let id = id.to_string();
-    let mut rows = app.store.dead_letters_of(&id).await.map_err(|e| Problem::unavailable(e.to_string()))?;
+    let mut rows = app.store.dead_letters_of(&id).await?;
     rows.retain(|row| adapter.is_none_or(|a| row.record.adapter == a));
     if rows.is_empty() {
         let whose = adapter.map(|a| format!(" for adapter {a}")).unwrap_or_default();
-        return Err(Problem::not_found("dead letter").detail(format!("no dead letter {id}{whose} is archived")));
+        return Err(Problem::not_found(format!("no dead letter {id}{whose} is archived")));
     }
     Ok(rows)
 }
 
-async fn show(State(app): State<AppState>, Path(id): Path<String>, Query(which): Query<Which>) -> Response {
+async fn show(State(app): State<AppState>, Path(id): Path<String>, ApiQuery(which): ApiQuery<Which>) -> Response {
     match rows(&app, &id, which.adapter.as_deref()).await {
         Ok(rows) => {
             let id = rows[0].record.message_id.clone();
@@ -191,11 +188,11 @@ enum Action {
     Purge,
 }
 
-async fn replay(app: State<AppState>, id: Path<String>, which: Query<Which>, headers: HeaderMap) -> Response {
+async fn replay(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, headers: HeaderMap) -> Response {
     act(app, id, which, headers, Action::Replay).await
 }
 
-async fn purge(app: State<AppState>, id: Path<String>, which: Query<Which>, headers: HeaderMap) -> Response {
+async fn purge(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, headers: HeaderMap) -> Response {
     act(app, id, which, headers, Action::Purge).await
 }
 
@@ -204,7 +201,7 @@ async fn purge(app: State<AppState>, id: Path<String>, which: Query<Which>, head
 async fn act(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    Query(which): Query<Which>,
+    ApiQuery(which): ApiQuery<Which>,
     headers: HeaderMap,
     action: Action,
 ) -> Response {
@@ -222,9 +219,7 @@ async fn act(
     if targets.is_empty() {
         let states: Vec<String> = rows.iter().map(|r| format!("{}: {}", r.record.adapter, r.state.as_str())).collect();
         let detail = format!("{id} has nothing to do ({}); GET /v1/messages/{id} says where it is", states.join(", "));
-        return Problem::new(StatusCode::CONFLICT, "dead-letter-state", "Not in a state for this")
-            .detail(detail)
-            .into_response();
+        return Problem::new(ProblemKind::DeadLetterState).detail(detail).into_response();
     }
     let operator = operator(&headers);
     let mut done = Vec::new();
@@ -241,7 +236,7 @@ async fn act(
             Action::Purge => dead_letters::purge(&app.store, &id, adapter, &operator).await,
         };
         if let Err(e) = outcome {
-            let mut problem = problem(e);
+            let mut problem = Problem::from(e);
             if !done.is_empty() {
                 let detail = problem.detail.take().unwrap_or_default();
                 problem = problem.detail(format!("{detail} (done already for: {})", done.join(", ")));
@@ -259,19 +254,4 @@ async fn act(
 fn operator(headers: &HeaderMap) -> String {
     let named = headers.get(OPERATOR).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
     named.unwrap_or("unnamed").chars().take(64).collect()
-}
-
-fn problem(error: DeadLetterError) -> Problem {
-    let detail = error.to_string();
-    match error {
-        DeadLetterError::NotFound { .. } => Problem::not_found("dead letter").detail(detail),
-        DeadLetterError::Unreadable { .. } => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable", "Not an envelope: it cannot be replayed")
-                .detail(detail)
-        }
-        DeadLetterError::Conflict { .. } => {
-            Problem::new(StatusCode::CONFLICT, "dead-letter-state", "Not in a state for this").detail(detail)
-        }
-        DeadLetterError::Store(_) | DeadLetterError::Publish(_) => Problem::unavailable(detail),
-    }
 }

@@ -23,11 +23,9 @@ async fn dossier(State(app): State<AppState>, Path(code): Path<String>) -> Respo
     let dossier = match app.store.dossier(code).await {
         Ok(Some(dossier)) => dossier,
         Ok(None) => {
-            return Problem::not_found("dossier")
-                .detail("no message about this dossier has reached the bus")
-                .into_response();
+            return Problem::not_found("no message about this dossier has reached the bus").into_response();
         }
-        Err(e) => return Problem::unavailable(e.to_string()).into_response(),
+        Err(e) => return Problem::from(e).into_response(),
     };
     let parse = |text: &Option<String>| text.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
     let due = parse(&dossier.due_at);
@@ -37,7 +35,7 @@ async fn dossier(State(app): State<AppState>, Path(code): Path<String>) -> Respo
     let late = matches!((due, finished_at), (Some(due), Some(at)) if at > due);
     let reuse = match app.store.reuse(&dossier.dossier_code).await {
         Ok(reuse) => reuse,
-        Err(e) => return Problem::unavailable(e.to_string()).into_response(),
+        Err(e) => return Problem::from(e).into_response(),
     };
     let mut body = serde_json::to_value(&dossier).expect("serialisable");
     // Which papers its procedure needs were already on file when it was received.

@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::operations::rfc3339_ms;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemKind};
+use super::request::read_json;
 use crate::config::HttpConfig;
 use crate::events;
-use crate::ingress::Sender;
-pub(super) use crate::ingress::invalid;
+use crate::ingress::{Sender, Submitted};
 use crate::schema::Violation;
 use crate::store::{DeliveryState, MessageView};
 
@@ -32,23 +32,35 @@ pub fn router(http: &HttpConfig) -> Router<AppState> {
 }
 
 async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let accepted = match read_json(&headers, body) {
-        Ok(value) => match app.ingress.prepare(value, Sender::Member).await {
-            Ok(prepared) => app.ingress.accept(vec![prepared]).await.remove(0),
-            Err(problem) => Err(problem),
-        },
-        Err(problem) => Err(problem),
+    let value = match read_json(&headers, body) {
+        Ok(value) => value,
+        Err(problem) => return rejected(problem).into_response(),
+    };
+    let accepted = match app.ingress.prepare(value, Sender::Member).await {
+        Ok(prepared) => app.ingress.accept(vec![prepared]).await.remove(0),
+        Err(error) => Err(error),
     };
     match accepted {
-        Ok((status, id)) => {
+        Ok((submitted, id)) => {
             let location = format!("/v1/messages/{id}");
-            (status, [(header::LOCATION, location)], Json(json!({"id": id}))).into_response()
+            (status_of(submitted), [(header::LOCATION, location)], Json(json!({"id": id}))).into_response()
         }
-        Err(problem) => {
-            events::message_rejected(problem_word(&problem));
-            problem.into_response()
-        }
+        Err(error) => rejected(error.into()).into_response(),
     }
+}
+
+/// `202` for a message accepted now, `200` for one held already.
+fn status_of(submitted: Submitted) -> StatusCode {
+    match submitted {
+        Submitted::Accepted => StatusCode::ACCEPTED,
+        Submitted::Known => StatusCode::OK,
+    }
+}
+
+/// Counts a refused submission, by the kind of its problem.
+fn rejected(problem: Problem) -> Problem {
+    events::message_rejected(problem.kind.slug());
+    problem
 }
 
 /// Many messages in one request, each with its own result, in request order: `202` accepted
@@ -60,12 +72,9 @@ async fn submit_batch(
 ) -> Response {
     let values = match read_json(&headers, body).and_then(|value| batch_items(value, app.max_batch_messages)) {
         Ok(values) => values,
-        Err(problem) => {
-            events::message_rejected(problem_word(&problem));
-            return problem.into_response();
-        }
+        Err(problem) => return rejected(problem).into_response(),
     };
-    let mut results: Vec<Option<Result<(StatusCode, Uuid), Problem>>> = Vec::with_capacity(values.len());
+    let mut results = Vec::with_capacity(values.len());
     let mut prepared = Vec::new();
     let mut positions = Vec::new();
     for (index, value) in values.into_iter().enumerate() {
@@ -75,7 +84,7 @@ async fn submit_batch(
                 positions.push(index);
                 results.push(None);
             }
-            Err(problem) => results.push(Some(Err(problem))),
+            Err(error) => results.push(Some(Err(error))),
         }
     }
     for (index, result) in positions.into_iter().zip(app.ingress.accept(prepared).await) {
@@ -84,81 +93,50 @@ async fn submit_batch(
     let results: Vec<Value> = results
         .into_iter()
         .map(|result| match result.expect("every item has a result") {
-            Ok((status, id)) => json!({"id": id, "status": status.as_u16()}),
-            Err(problem) => {
-                events::message_rejected(problem_word(&problem));
-                json!({"status": problem.status.as_u16(), "problem": problem})
+            Ok((submitted, id)) => json!({"id": id, "status": status_of(submitted).as_u16()}),
+            Err(error) => {
+                let problem = rejected(error.into());
+                json!({"status": problem.kind.status().as_u16(), "problem": problem})
             }
         })
         .collect();
     Json(json!({"results": results})).into_response()
 }
 
-/// Checks the media type and parses the body.
-pub(super) fn read_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
-    if !is_json(headers) {
-        return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Send JSON")
-            .detail("Content-Type must be application/json"));
-    }
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large").detail(rejection.body_text())
-        }
-        status => Problem::new(status, "unreadable-body", "Cannot read the request body").detail(rejection.body_text()),
-    })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "The body is not JSON").detail(e.to_string())
-    })
-}
-
+/// The batch's envelopes: an object `{"messages": [...]}` of 1 to `max` objects. Each object is
+/// then checked as an envelope on its own.
 fn batch_items(value: Value, max: usize) -> Result<Vec<Value>, Problem> {
-    let refuse = |reason: String| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-batch", "The batch is not valid")
-            .violations(vec![Violation::new("/messages", reason)])
+    let refuse = |pointer: &str, reason: String| {
+        Problem::new(ProblemKind::InvalidBatch).violations(vec![Violation::new(pointer, reason)])
     };
-    match value {
-        Value::Object(mut object) => match object.remove("messages") {
-            Some(Value::Array(items)) if items.is_empty() => Err(refuse("is empty".into())),
-            Some(Value::Array(items)) if items.len() > max => {
-                Err(refuse(format!("holds {} messages; at most {max} per batch", items.len())))
-            }
-            Some(Value::Array(items)) => Ok(items),
-            _ => Err(refuse("is required: an array of envelopes".into())),
-        },
-        _ => Err(refuse("the body must be an object {\"messages\": [envelopes]}".into())),
+    let Value::Object(mut object) = value else {
+        return Err(refuse("", "the body must be an object {\"messages\": [envelopes]}".into()));
+    };
+    let items = match object.remove("messages") {
+        Some(Value::Array(items)) if items.is_empty() => return Err(refuse("/messages", "is empty".into())),
+        Some(Value::Array(items)) if items.len() > max => {
+            return Err(refuse("/messages", format!("holds {} messages; at most {max} per batch", items.len())));
+        }
+        Some(Value::Array(items)) => items,
+        _ => return Err(refuse("/messages", "is required: an array of envelopes".into())),
+    };
+    if let Some(key) = object.keys().next() {
+        return Err(refuse(&format!("/{key}"), "is not a field of a batch".into()));
     }
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// A bounded word for the rejected-messages metric.
-fn problem_word(problem: &Problem) -> &'static str {
-    match problem.status {
-        StatusCode::UNPROCESSABLE_ENTITY if problem.kind.ends_with("unroutable") => "unroutable",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
-        StatusCode::BAD_REQUEST => "malformed",
-        StatusCode::CONFLICT => "conflict",
-        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "media_type",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-        _ => "other",
+    if let Some(index) = items.iter().position(|item| !item.is_object()) {
+        return Err(refuse(&format!("/messages/{index}"), "must be an envelope (a JSON object)".into()));
     }
+    Ok(items)
 }
 
 async fn status(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return Problem::new(StatusCode::BAD_REQUEST, "bad-id", "Not a message id")
-            .detail(format!("`{id}` is not a UUID"))
-            .into_response();
+        return Problem::new(ProblemKind::BadId).detail(format!("`{id}` is not a UUID")).into_response();
     };
     match app.store.message(id).await {
         Ok(Some(message)) => Json(view(message)).into_response(),
-        Ok(None) => Problem::not_found("message").detail(format!("no message {id} was accepted here")).into_response(),
-        Err(e) => Problem::unavailable(e.to_string()).into_response(),
+        Ok(None) => Problem::not_found(format!("no message {id} was accepted here")).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 

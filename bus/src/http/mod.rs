@@ -1,13 +1,13 @@
 //! The HTTP API for members and operators (the OpenAPI document at `/v1/openapi.json` lists it).
 
-pub use crate::problem;
-
 mod adapters;
 mod dead_letters;
 mod dossiers;
 mod messages;
 mod operations;
+pub mod problem;
 mod reports;
+mod request;
 mod routing;
 mod services;
 

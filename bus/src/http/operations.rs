@@ -44,7 +44,7 @@ async fn schemas(State(app): State<AppState>) -> Response {
 async fn schema(State(app): State<AppState>, Path(name): Path<String>) -> Response {
     match app.catalogue.document(&name) {
         Some(doc) => Json(doc.clone()).into_response(),
-        None => Problem::not_found("schema").detail(format!("`{name}` is not in /v1/schemas")).into_response(),
+        None => Problem::not_found(format!("`{name}` is not in /v1/schemas")).into_response(),
     }
 }
 

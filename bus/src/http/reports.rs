@@ -1,7 +1,6 @@
 //! Reports for the province: document reuse, and the audit of lookups.
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,6 +10,7 @@ use serde_json::json;
 use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::Problem;
+use super::request::ApiQuery;
 use crate::schema::Violation;
 
 pub fn router() -> Router<AppState> {
@@ -24,7 +24,7 @@ struct Period {
 }
 
 /// Dossiers received in a period (dates, both included) that had at least one paper on file.
-async fn reuse(State(app): State<AppState>, Query(period): Query<Period>) -> Response {
+async fn reuse(State(app): State<AppState>, ApiQuery(period): ApiQuery<Period>) -> Response {
     let mut violations = Vec::new();
     let mut date = |name: &str, value: &Option<String>| match value {
         Some(text) if time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE).is_ok() => {
@@ -44,14 +44,11 @@ async fn reuse(State(app): State<AppState>, Query(period): Query<Period>) -> Res
         violations.push(Violation::new("/to", "must not be before from"));
     }
     if !violations.is_empty() {
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "The period is not valid")
-            .detail("query parameters from and to, e.g. ?from=2026-11-01&to=2026-11-30")
-            .violations(violations)
-            .into_response();
+        return Problem::invalid_query("?from=2026-11-01&to=2026-11-30", violations).into_response();
     }
     let counts = match app.store.reuse_report(&from, &to).await {
         Ok(counts) => counts,
-        Err(e) => return Problem::unavailable(e.to_string()).into_response(),
+        Err(e) => return Problem::from(e).into_response(),
     };
     let rate = |dossiers: u64, reusable: u64| if dossiers == 0 { 0.0 } else { reusable as f64 / dossiers as f64 };
     let total = &counts[0];
@@ -82,11 +79,11 @@ struct LookupQuery {
 }
 
 /// The audit of lookups: for a dossier, or of one citizen's or business's data.
-async fn lookups(State(app): State<AppState>, Query(query): Query<LookupQuery>) -> Response {
+async fn lookups(State(app): State<AppState>, ApiQuery(query): ApiQuery<LookupQuery>) -> Response {
     if query.dossier_code.is_none() && query.subject.is_none() {
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Say which lookups")
-            .detail("give dossier_code, or subject (a CCCD or an MST), or both")
-            .into_response();
+        let missing =
+            vec![Violation::new("/dossier_code", "give dossier_code, or subject (a CCCD or an MST), or both")];
+        return Problem::invalid_query("?dossier_code=000.00.01.H42-261120-0001", missing).into_response();
     }
     let limit = query.limit.unwrap_or(100).min(1000);
     match app.store.lookups(query.dossier_code.as_deref(), query.subject.as_deref(), limit).await {
@@ -101,6 +98,6 @@ async fn lookups(State(app): State<AppState>, Query(query): Query<LookupQuery>) 
                 .collect();
             Json(json!({ "lookups": lookups })).into_response()
         }
-        Err(e) => Problem::unavailable(e.to_string()).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }

@@ -3,8 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,6 +13,7 @@ use serde_json::json;
 use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::Problem;
+use super::request::ApiQuery;
 use crate::competence::Routes;
 use crate::schema::Violation;
 
@@ -26,9 +26,7 @@ fn rfc3339(at: SystemTime) -> String {
 }
 
 fn no_tables() -> Response {
-    Problem::not_found("routing tables")
-        .detail("this bus has no [routing] tables: dossiers go to every subscribed adapter")
-        .into_response()
+    Problem::not_found("this bus has no [routing] tables: dossiers go to every subscribed adapter").into_response()
 }
 
 async fn tables(State(app): State<AppState>) -> Response {
@@ -64,7 +62,7 @@ struct Question {
     unit: Option<String>,
 }
 
-async fn decision(State(app): State<AppState>, Query(question): Query<Question>) -> Response {
+async fn decision(State(app): State<AppState>, ApiQuery(question): ApiQuery<Question>) -> Response {
     let Some(tables) = app.ingress.routes.as_ref().map(Routes::current) else {
         return no_tables();
     };
@@ -74,17 +72,14 @@ async fn decision(State(app): State<AppState>, Query(question): Query<Question>)
             .filter(|(_, value)| value.is_none())
             .map(|(name, _)| Violation::new(format!("/{name}"), "is required"))
             .collect();
-        return Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "A procedure and a unit are needed")
-            .detail("query parameters procedure and unit, e.g. ?procedure=1.001234&unit=18073")
-            .violations(missing)
-            .into_response();
+        return Problem::invalid_query("?procedure=1.001234&unit=18073", missing).into_response();
     };
     let version = &tables.version;
     Json(match tables.decide(procedure, unit) {
         Ok(decision) => {
             json!({"routed": true, "agency": decision.agency, "reason": decision.reason, "version": version})
         }
-        Err(reason) => json!({"routed": false, "reason": reason, "version": version}),
+        Err(why) => json!({"routed": false, "reason": why.to_string(), "version": version}),
     })
     .into_response()
 }

@@ -11,21 +11,20 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tracing::{error, info};
 
 use super::AppState;
-use super::messages::{invalid, read_json};
-use super::problem::Problem;
-use crate::now_ms;
+use super::problem::{Problem, ProblemKind};
+use super::request::read_json;
 use crate::privacy::redact;
 use crate::schema::LookupFacts;
 use crate::store::LookupRecord;
 use crate::transport::{Reply, Request, RequestError};
+use crate::{events, now_ms};
 
 /// Who is asking, until members authenticate with credentials.
 pub const MEMBER_HEADER: &str = "x-lgsp-member";
@@ -52,9 +51,7 @@ async fn call(
             audited(&app, &service, &member, &id, facts, lookup).await
         }
     };
-    metrics::counter!("lgsp_lookups_total", "service" => known(&app, &service), "outcome" => outcome).increment(1);
-    metrics::histogram!("lgsp_lookup_duration_seconds", "service" => known(&app, &service))
-        .record(started.elapsed().as_secs_f64());
+    events::lookup_answered(known(&app, &service), outcome, started.elapsed());
     match answer {
         Ok(reply) => Json(reply).into_response(),
         Err(problem) => problem.into_response(),
@@ -76,20 +73,24 @@ fn check(
     let request = read_json(headers, body)?;
     let Some(checked) = app.catalogue.check_request(service, &request) else {
         let known: Vec<&str> = app.catalogue.services().collect();
-        return Err(
-            Problem::not_found("service").detail(format!("`{service}` is not a service; known: {}", known.join(", ")))
-        );
+        return Err(Problem::not_found(format!("`{service}` is not a service; known: {}", known.join(", "))));
     };
     let member = headers.get(MEMBER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
     if member.is_empty() {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "member-required", "Who is asking?")
+        return Err(Problem::new(ProblemKind::MemberRequired)
             .detail("a lookup names the member asking: send the header X-Lgsp-Member (until members authenticate)"));
     }
     if !app.members.contains_key(member) {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "unknown-member", "Not a member of this bus")
-            .detail(format!("`{member}` is not in [members] of the config")));
+        return Err(
+            Problem::new(ProblemKind::UnknownMember).detail(format!("`{member}` is not in [members] of the config"))
+        );
     }
-    checked.map_err(invalid)?;
+    checked.map_err(|violations| {
+        let count = violations.len();
+        Problem::new(ProblemKind::InvalidRequest)
+            .detail(format!("{count} violation{}; nothing was asked", if count == 1 { "" } else { "s" }))
+            .violations(violations)
+    })?;
     Ok((member.to_string(), request))
 }
 
@@ -116,10 +117,10 @@ async fn audited(
     let (outcome, answer) = lookup.await;
     let returned = answer.as_ref().map(|reply| app.catalogue.returned_fields(service, reply)).unwrap_or_default();
     if let Err(e) = app.store.record_lookup(record(outcome, returned)).await {
-        error!(service, error = %e, "the lookup could not be recorded; its answer is withheld");
+        events::lookup_unrecorded(service, &e);
         return ("unrecorded", Err(Problem::unavailable("the lookup could not be recorded for the audit; ask again")));
     }
-    info!(service, member, id, dossier = %facts.dossier_code, subject = %redact(&facts.subject), outcome, "lookup");
+    events::lookup(service, member, id, &facts.dossier_code, &facts.subject, outcome);
     (outcome, answer)
 }
 
@@ -137,7 +138,7 @@ async fn answer(
     let Some(timeout) = app.services.get(service).copied() else {
         return (
             "unavailable",
-            Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-adapter", "No adapter answers this service")
+            Err(Problem::new(ProblemKind::NoAdapter)
                 .detail(format!("no configured adapter answers `{service}` (see [adapters] in the config)"))),
         );
     };
@@ -149,7 +150,7 @@ async fn answer(
         Err(RequestError::Timeout(after)) => {
             return (
                 "timeout",
-                Err(Problem::new(StatusCode::GATEWAY_TIMEOUT, "timeout", "No answer in time")
+                Err(Problem::new(ProblemKind::Timeout)
                     .detail(format!("`{service}` gave no answer within {after:?}; nothing was returned"))),
             );
         }
@@ -159,37 +160,26 @@ async fn answer(
         Ok(Reply::Reply(value)) => match app.catalogue.check_reply(service, &value) {
             Ok(()) => (result_word(&value), Ok(value)),
             Err(violations) => {
-                error!(service, ?violations, "an adapter's reply breaks the service's schema; withheld");
+                events::reply_broke_contract(service, &violations);
                 ("invalid_reply", Err(peer_failed(service, "its reply broke the service's contract and was withheld")))
             }
         },
-        Ok(Reply::Refused { reason, .. }) => (
-            "refused",
-            Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "refused-by-registry",
-                "The registry refused the request",
-            )
-            .detail(redact(&reason))),
-        ),
+        Ok(Reply::Refused { reason, .. }) => {
+            ("refused", Err(Problem::new(ProblemKind::RefusedByRegistry).detail(redact(&reason))))
+        }
         Ok(Reply::Unavailable { reason, .. }) => ("unavailable", Err(peer_failed(service, &redact(&reason)))),
         Ok(Reply::Paused { reason, retry_in_secs }) => (
             "paused",
-            Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "registry-paused",
-                "The registry is failing; not called",
-            )
-            .detail(format!("`{service}`: {reason}"))
-            .retry_after(retry_in_secs)),
+            Err(Problem::new(ProblemKind::RegistryPaused)
+                .detail(format!("`{service}`: {reason}"))
+                .retry_after(retry_in_secs)),
         ),
         Err(e) => ("invalid_reply", Err(peer_failed(service, &format!("unreadable reply: {e}")))),
     }
 }
 
 fn peer_failed(service: &str, reason: &str) -> Problem {
-    Problem::new(StatusCode::BAD_GATEWAY, "registry-unavailable", "The registry did not answer")
-        .detail(format!("`{service}`: {reason}"))
+    Problem::new(ProblemKind::RegistryUnavailable).detail(format!("`{service}`: {reason}"))
 }
 
 /// The reply's `result` (match, mismatch, not_found, found) as a bounded word.
@@ -224,6 +214,6 @@ async fn documents(app: &AppState, request: &Value) -> (&'static str, Result<Val
             let word = if documents.is_empty() { "not_found" } else { "found" };
             (word, Ok(json!({ "documents": documents })))
         }
-        Err(e) => ("unavailable", Err(Problem::unavailable(e.to_string()))),
+        Err(e) => ("unavailable", Err(e.into())),
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, writer};
+use super::{DeadLetterChange as Change, Store, StoreError, Write};
 
 /// Where an archived message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,15 +98,6 @@ pub struct DeadLetterFilter {
     pub until: Option<i64>,
     pub state: Option<DeadLetterState>,
     pub limit: u32,
-}
-
-/// A write to the archive, committed by the store's writer with everything else. `changed`
-/// says, once committed, whether a claim or a purge took.
-pub(super) enum Change {
-    Archive(Vec<DeadLetterRecord>),
-    ClaimReplay { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
-    Replayed { message_id: String, adapter: String },
-    Purge { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
 }
 
 pub(super) fn write(tx: &Transaction, change: &Change) -> rusqlite::Result<()> {
@@ -243,7 +234,7 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        self.write(writer::Write::DeadLetters(Change::Archive(records))).await
+        self.write(Write::DeadLetters(Change::Archive(records))).await
     }
 
     /// Archived messages matching `filter`, newest first, at most `filter.limit` (their bodies
@@ -329,7 +320,7 @@ impl Store {
     /// Records that the broker confirmed a replayed copy.
     pub async fn mark_replayed(&self, message_id: &str, adapter: &str) -> Result<(), StoreError> {
         let change = Change::Replayed { message_id: message_id.into(), adapter: adapter.into() };
-        self.write(writer::Write::DeadLetters(change)).await
+        self.write(Write::DeadLetters(change)).await
     }
 
     /// Marks one archived message purged (kept for the audit). `false` unless it was `dead`.
@@ -341,7 +332,7 @@ impl Store {
     /// Writes a change that applies only if its row is in the right state; whether it did.
     async fn write_if(&self, change: impl FnOnce(Arc<AtomicBool>) -> Change) -> Result<bool, StoreError> {
         let changed = Arc::new(AtomicBool::new(false));
-        self.write(writer::Write::DeadLetters(change(changed.clone()))).await?;
+        self.write(Write::DeadLetters(change(changed.clone()))).await?;
         Ok(changed.load(Ordering::Acquire))
     }
 }

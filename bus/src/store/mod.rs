@@ -11,6 +11,7 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -19,7 +20,91 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
 pub use dead_letters::{DeadLetterFilter, DeadLetterRecord, DeadLetterState, DeadLetterView};
-pub use writer::{Accepted, DossierUpdate, LookupRecord, OutcomeRecord};
+
+// The write vocabulary: what callers hand the writer, and how they hear it was committed.
+
+/// A message the broker confirmed.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub envelope: Arc<Envelope>,
+    pub digest: String,
+    pub routing_key: String,
+    /// Unix milliseconds.
+    pub accepted_at: i64,
+    /// The adapters whose routes match: each gets a pending delivery.
+    pub adapters: Vec<String>,
+    /// Where it was routed, and why.
+    pub routing: serde_json::Value,
+    /// For a dossier.submitted: the agency competent for it.
+    pub competent_agency: Option<String>,
+    /// For a dossier.submitted: `{required, reusable}`, the papers its procedure needs and those
+    /// already on file.
+    pub documents_reuse: Option<serde_json::Value>,
+}
+
+/// One lookup of a registry or of documents on file: who asked, whose data, for which dossier.
+#[derive(Debug, Clone)]
+pub struct LookupRecord {
+    /// The lookup's id, also given to the peer (its request id) where it takes one.
+    pub id: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub member: String,
+    pub service: String,
+    pub dossier_code: String,
+    /// Whose data: a CCCD or an MST.
+    pub subject: String,
+    /// The parts asked for.
+    pub fields: Vec<String>,
+    /// The parts the answer held.
+    pub returned: Vec<String>,
+    /// How it ended: the reply's result, or refused / unavailable / timeout.
+    pub outcome: String,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone)]
+pub struct OutcomeRecord {
+    pub message_id: String,
+    pub adapter: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// (type, subject, seq) this delivery brought the adapter to, when it delivered state.
+    pub newest_seq: Option<(String, String, u64)>,
+}
+
+/// One write, committed with whatever else is waiting.
+pub(super) enum Write {
+    Accepted(Vec<Accepted>),
+    Outcomes(Vec<OutcomeRecord>),
+    Lookup(LookupRecord),
+    /// The dead-letter archive.
+    DeadLetters(DeadLetterChange),
+    /// One key of an adapter's memory.
+    Remember {
+        adapter: String,
+        key: String,
+        value: String,
+    },
+}
+
+/// A write and who waits for its commit.
+pub(super) struct Command {
+    pub write: Write,
+    pub done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// A write to the archive, committed by the store's writer with everything else. `changed`
+/// says, once committed, whether a claim or a purge took.
+pub(super) enum DeadLetterChange {
+    Archive(Vec<DeadLetterRecord>),
+    ClaimReplay { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
+    Replayed { message_id: String, adapter: String },
+    Purge { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -130,7 +215,7 @@ pub struct DossierView {
 
 #[derive(Clone)]
 pub struct Store {
-    writes: mpsc::Sender<writer::Command>,
+    writes: mpsc::Sender<Command>,
     /// Bumped after every commit, for whoever waits for a state to be recorded.
     commits: tokio::sync::watch::Receiver<u64>,
     readers: Arc<Mutex<Vec<Connection>>>,
@@ -160,7 +245,7 @@ impl Store {
         if accepted.is_empty() {
             return Ok(());
         }
-        self.write(writer::Write::Accepted(accepted)).await
+        self.write(Write::Accepted(accepted)).await
     }
 
     /// Records what became of a batch of deliveries, in one transaction.
@@ -168,17 +253,17 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        self.write(writer::Write::Outcomes(outcomes)).await
+        self.write(Write::Outcomes(outcomes)).await
     }
 
     /// Records a lookup for the audit: who asked, whose data, for which dossier, which parts.
     pub async fn record_lookup(&self, lookup: LookupRecord) -> Result<(), StoreError> {
-        self.write(writer::Write::Lookup(lookup)).await
+        self.write(Write::Lookup(lookup)).await
     }
 
     /// Remembers one key for an adapter (see [`crate::memory::Memory`]).
     pub async fn remember(&self, adapter: &str, key: &str, value: &str) -> Result<(), StoreError> {
-        let write = writer::Write::Remember { adapter: adapter.into(), key: key.into(), value: value.into() };
+        let write = Write::Remember { adapter: adapter.into(), key: key.into(), value: value.into() };
         self.write(write).await
     }
 
@@ -197,9 +282,9 @@ impl Store {
         writer::INDEXED.contains(&message_type)
     }
 
-    async fn write(&self, write: writer::Write) -> Result<(), StoreError> {
+    async fn write(&self, write: Write) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
-        self.writes.send(writer::Command { write, done }).await.map_err(|_| StoreError::WriterGone)?;
+        self.writes.send(Command { write, done }).await.map_err(|_| StoreError::WriterGone)?;
         committed.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -571,17 +656,6 @@ impl Store {
             rows.collect()
         })
         .await
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::memory::Remember for Store {
-    async fn get(&self, adapter: &str, key: &str) -> Result<Option<String>, String> {
-        self.recall(adapter, key).await.map_err(|e| e.to_string())
-    }
-
-    async fn set(&self, adapter: &str, key: &str, value: &str) -> Result<(), String> {
-        self.remember(adapter, key, value).await.map_err(|e| e.to_string())
     }
 }
 

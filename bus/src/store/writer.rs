@@ -1,12 +1,11 @@
 //! The single writer: commits whatever writes are waiting as one transaction.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, Transaction, params};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use super::{DeliveryState, StoreError};
+use super::{Accepted, Command, LookupRecord, OutcomeRecord, StoreError, Write};
 use crate::envelope::Envelope;
+use crate::events;
 
 /// Most writes committed in one transaction.
 const MAX_GROUP: usize = 1024;
@@ -17,62 +16,9 @@ const LINGER: std::time::Duration = std::time::Duration::from_micros(500);
 /// A group this big commits at once.
 const ENOUGH: usize = 64;
 
-/// A message the broker confirmed.
-#[derive(Debug, Clone)]
-pub struct Accepted {
-    pub envelope: Arc<Envelope>,
-    pub digest: String,
-    pub routing_key: String,
-    /// Unix milliseconds.
-    pub accepted_at: i64,
-    /// The adapters whose routes match: each gets a pending delivery.
-    pub adapters: Vec<String>,
-    /// Where it was routed, and why.
-    pub routing: serde_json::Value,
-    /// For a dossier.submitted: the agency competent for it.
-    pub competent_agency: Option<String>,
-    /// For a dossier.submitted: `{required, reusable}`, the papers its procedure needs and those
-    /// already on file.
-    pub documents_reuse: Option<serde_json::Value>,
-}
-
-/// One lookup of a registry or of documents on file: who asked, whose data, for which dossier.
-#[derive(Debug, Clone)]
-pub struct LookupRecord {
-    /// The lookup's id, also given to the peer (its request id) where it takes one.
-    pub id: String,
-    /// Unix milliseconds.
-    pub at: i64,
-    pub member: String,
-    pub service: String,
-    pub dossier_code: String,
-    /// Whose data: a CCCD or an MST.
-    pub subject: String,
-    /// The parts asked for.
-    pub fields: Vec<String>,
-    /// The parts the answer held.
-    pub returned: Vec<String>,
-    /// How it ended: the reply's result, or refused / unavailable / timeout.
-    pub outcome: String,
-}
-
-/// What became of one delivery.
-#[derive(Debug, Clone)]
-pub struct OutcomeRecord {
-    pub message_id: String,
-    pub adapter: String,
-    pub state: DeliveryState,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    /// Unix milliseconds.
-    pub at: i64,
-    /// (type, subject, seq) this delivery brought the adapter to, when it delivered state.
-    pub newest_seq: Option<(String, String, u64)>,
-}
-
 /// The projection of a dossier message: the dossier's latest known status.
 #[derive(Debug, Clone)]
-pub struct DossierUpdate {
+struct DossierUpdate {
     code: String,
     status: Option<i64>,
     seq: u64,
@@ -111,30 +57,11 @@ impl DossierUpdate {
     }
 }
 
-pub(super) enum Write {
-    Accepted(Vec<Accepted>),
-    Outcomes(Vec<OutcomeRecord>),
-    Lookup(LookupRecord),
-    /// The dead-letter archive.
-    DeadLetters(super::dead_letters::Change),
-    /// One key of an adapter's memory.
-    Remember {
-        adapter: String,
-        key: String,
-        value: String,
-    },
-}
-
 /// What a committed group changed, for the metrics.
 #[derive(Default)]
 struct Tally {
     dossiers: u64,
     with_reusable: u64,
-}
-
-pub(super) struct Command {
-    pub write: Write,
-    pub done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 /// How often the WAL is copied back into the database file.
@@ -159,7 +86,7 @@ pub(super) fn spawn(conn: Connection, checkpoints: Connection) -> (mpsc::Sender<
         .spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
                 if let Err(e) = checkpoints.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "store checkpoint failed; will try again");
+                    events::store_checkpoint_failed(&e);
                 }
             }
         })
@@ -191,11 +118,9 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, commits: wat
         previous = group.len();
         let result = commit(&mut conn, &group);
         commits.send_modify(|n| *n += 1);
-        metrics::counter!("lgsp_store_commits_total").increment(1);
-        metrics::counter!("lgsp_store_writes_total").increment(group.len() as u64);
-        if let Ok(tally) = &result {
-            metrics::counter!("lgsp_dossiers_submitted_total").increment(tally.dossiers);
-            metrics::counter!("lgsp_dossiers_with_reusable_documents_total").increment(tally.with_reusable);
+        match &result {
+            Ok(tally) => events::store_committed(group.len(), tally.dossiers, tally.with_reusable),
+            Err(e) => events::store_commit_failed(group.len(), e),
         }
         for command in group.drain(..) {
             let answer = match &result {

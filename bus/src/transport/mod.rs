@@ -18,11 +18,11 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 
 use crate::config::AmqpConfig;
 use crate::events;
 
+pub mod headers;
 mod rpc;
 use rpc::Requester;
 pub use rpc::{Reply, Request, RequestError};
@@ -102,7 +102,7 @@ impl Link {
         queue: &str,
         prefetch: u16,
         tag: &str,
-    ) -> Result<(lapin::Channel, lapin::Consumer), String> {
+    ) -> Result<(lapin::Channel, lapin::Consumer), lapin::Error> {
         let open = async {
             let channel = self.consuming.create_channel().await?;
             channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
@@ -110,7 +110,7 @@ impl Link {
             let consumer = channel.basic_consume(queue.into(), tag.into(), options, FieldTable::default()).await?;
             Ok((channel, consumer))
         };
-        within(self.setup_timeout, open).await.map_err(|e| e.to_string())
+        within(self.setup_timeout, open).await
     }
 }
 
@@ -262,8 +262,7 @@ impl Broker {
             };
             match attempt {
                 Ok((link, publishing)) => {
-                    info!(generation = link.generation, "broker connected; topology declared");
-                    events::broker_connected(true);
+                    events::broker_connected(link.generation);
                     backoff = Duration::from_millis(100);
                     let consuming = link.consuming.clone();
                     sender.send_replace(Some(link));
@@ -280,13 +279,12 @@ impl Broker {
                         }
                     };
                     sender.send_replace(None);
-                    events::broker_connected(false);
-                    warn!(%reason, "broker connection lost; reconnecting");
+                    events::broker_lost(&reason);
                     close(&publishing, 320, "lgsp reconnecting").await;
                     close(&consuming, 320, "lgsp reconnecting").await;
                 }
                 Err(e) => {
-                    warn!(error = %e, retry_in = ?backoff, "cannot connect to the broker");
+                    events::broker_unreachable(&e, backoff);
                 }
             }
             tokio::select! {

@@ -1,0 +1,176 @@
+//! The sections of the config file the bus itself owns: `[bus]`, `[http]`, `[amqp]`, `[store]`,
+//! `[routing]` and `[members.<id>]`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigProblem, Secret, duration};
+
+/// `[routing]`: routing dossiers to the competent agency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// The administrative unit catalogue (relative to this config file).
+    #[serde(default)]
+    pub units: Option<PathBuf>,
+    /// The competence rules: procedure × unit → agency (relative to this config file).
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+    /// How often the two files are checked for changes (a changed, valid table is taken at once).
+    #[serde(default = "default_reload_every", with = "duration")]
+    pub reload_every: Duration,
+}
+
+const fn default_reload_every() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// `[bus]`: the bus instance itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    /// Code of the province this bus serves (such as `42`); the routing suffix of every message.
+    #[serde(default = "default_province_code")]
+    pub province_code: String,
+    /// How long a stopping bus waits for in-flight deliveries before it closes anyway.
+    #[serde(default = "default_drain_timeout", with = "duration")]
+    pub drain_timeout: Duration,
+    /// The procedure catalogue (a file, relative to this config file): what papers each
+    /// procedure needs, for document reuse. None: no procedure needs any.
+    #[serde(default)]
+    pub procedures: Option<PathBuf>,
+}
+
+fn default_province_code() -> String {
+    "42".into()
+}
+const fn default_drain_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+
+/// `[http]`: the API members and operators call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest request body accepted for one message; bigger ones get 413.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Most messages in one `POST /v1/messages/batch`.
+    #[serde(default = "default_max_batch_messages")]
+    pub max_batch_messages: usize,
+    /// Largest body of one `POST /v1/messages/batch`.
+    #[serde(default = "default_max_batch_bytes")]
+    pub max_batch_bytes: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().expect("a valid address")
+}
+const fn default_max_body_bytes() -> usize {
+    256 * 1024
+}
+const fn default_max_batch_messages() -> usize {
+    500
+}
+const fn default_max_batch_bytes() -> usize {
+    16 * 1024 * 1024
+}
+
+/// `[amqp]`: the RabbitMQ broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpConfig {
+    /// Broker URL, without a password (set `LGSP__AMQP__PASSWORD`); without a user, guest is used.
+    #[serde(default = "default_amqp_url")]
+    pub url: url::Url,
+    /// Broker user; overrides the URL's.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Broker password, from the environment only.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Prefix of every exchange and queue name, so several buses (or tests) can share a broker.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// How long a publish waits for the broker's confirm before the caller gets 503.
+    #[serde(default = "default_confirm_timeout", with = "duration")]
+    pub confirm_timeout: Duration,
+    /// Longest wait between two attempts to reconnect to the broker.
+    #[serde(default = "default_reconnect_max", with = "duration")]
+    pub reconnect_max: Duration,
+    /// Longest a connection to the broker, and declaring the topology on it, may take before
+    /// the attempt is given up and made again: a broker that accepts connections but does not
+    /// answer (still booting, or half dead) must not hold the bus back for good.
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
+}
+
+fn default_amqp_url() -> url::Url {
+    url::Url::parse("amqp://127.0.0.1:5672/%2f").expect("a valid url")
+}
+fn default_namespace() -> String {
+    "lgsp".into()
+}
+const fn default_connect_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+const fn default_confirm_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+const fn default_reconnect_max() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl AmqpConfig {
+    /// The URL to connect with, credentials included.
+    pub fn connect_url(&self) -> url::Url {
+        let mut url = self.url.clone();
+        if let Some(user) = &self.username {
+            let _ = url.set_username(user);
+        }
+        if let Some(password) = &self.password {
+            let _ = url.set_password(Some(password.expose()));
+        }
+        url
+    }
+}
+
+/// `[store]`: where message states, dedup keys and projections are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (relative paths from the working directory).
+    #[serde(default = "default_store_url")]
+    pub url: String,
+}
+
+fn default_store_url() -> String {
+    "sqlite://data/lgsp.db".into()
+}
+
+impl StoreConfig {
+    /// The SQLite file this config points to.
+    pub fn sqlite_path(&self) -> Result<PathBuf, ConfigProblem> {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+            _ => Err(ConfigProblem::new(
+                "store.url",
+                format!("`{}` is not sqlite://PATH (the only store this build has)", self.url),
+            )),
+        }
+    }
+}
+
+/// `[members.<id>]`: a system allowed to send messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberConfig {
+    /// Who it is, for people reading logs and reports.
+    pub name: String,
+}

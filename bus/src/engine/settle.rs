@@ -1,0 +1,197 @@
+//! What an outcome becomes: its record, and first, for a failure, the copy that carries its
+//! history to a retry tier or to the dead-letter queue, confirmed by the broker before the
+//! original is acked.
+
+use std::time::Duration;
+
+use lapin::BasicProperties;
+use lapin::message::Delivery as AmqpDelivery;
+use lapin::types::{AMQPValue, FieldTable};
+
+use super::Context;
+use super::acks::Settler;
+use super::consumer::Incoming;
+use crate::adapter::{Delivery, Failure, Outcome};
+use crate::store::{DeliveryState, OutcomeRecord};
+use crate::transport::{Target, headers};
+use crate::{events, now_ms};
+
+/// How long a message waits in retry tier `wait`: a random 80–100 % of it, so that messages
+/// that failed together (a peer's outage) do not all come back at the same moment. The tier's
+/// own TTL bounds it from above.
+fn jittered(wait: Duration) -> Duration {
+    wait.mul_f64(fastrand::f64().mul_add(0.2, 0.8))
+}
+
+/// Turns an outcome into its record, publishing the retry or dead-letter copy first. `None`
+/// when that copy could not be published: the message goes back to the queue.
+pub(super) async fn settle(
+    ctx: &Context,
+    item: &Incoming,
+    delivery: &Delivery,
+    outcome: Outcome,
+    newest_seq: Option<u64>,
+) -> Option<OutcomeRecord> {
+    let runtime = &ctx.runtime;
+    let policy = &runtime.policy;
+    let envelope = &item.envelope;
+    let now = now_ms();
+    let record = |state, last_error: Option<String>| OutcomeRecord {
+        message_id: envelope.id.to_string(),
+        adapter: runtime.id.clone(),
+        state,
+        attempts: delivery.attempt,
+        last_error,
+        at: now,
+        newest_seq: (state == DeliveryState::Delivered && !delivery.stale)
+            .then(|| (envelope.message_type.clone(), envelope.subject.clone(), envelope.seq)),
+    };
+    match outcome {
+        Outcome::Delivered => {
+            let latency = item.accepted_at.map(|at| Duration::from_millis(now.saturating_sub(at).max(0) as u64));
+            events::delivered(&runtime.id, envelope, latency);
+            Some(record(DeliveryState::Delivered, None))
+        }
+        Outcome::Superseded => {
+            events::superseded(&runtime.id, envelope, newest_seq.unwrap_or(envelope.seq));
+            Some(record(DeliveryState::Superseded, None))
+        }
+        Outcome::Transient(failure) if delivery.attempt < policy.max_attempts => {
+            let tier = (item.failures as usize).min(policy.retry_tiers.len() - 1);
+            let wait = policy.retry_tiers[tier];
+            let queue = ctx.broker.names().retry_queue(&runtime.id, wait);
+            publish_copy(ctx, item, &queue, &failure, delivery.attempt, now, Some(jittered(wait))).await?;
+            events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
+            Some(record(DeliveryState::Retrying, Some(describe(&failure))))
+        }
+        Outcome::Transient(failure) => {
+            let failure = Failure {
+                reason: format!("gave up after {} attempts: {}", delivery.attempt, failure.reason),
+                ..failure
+            };
+            dead_letter(ctx, item, &failure, delivery.attempt, now).await
+        }
+        Outcome::Permanent(failure) => dead_letter(ctx, item, &failure, delivery.attempt, now).await,
+    }
+}
+
+async fn dead_letter(
+    ctx: &Context,
+    item: &Incoming,
+    failure: &Failure,
+    attempt: u32,
+    now: i64,
+) -> Option<OutcomeRecord> {
+    let runtime = &ctx.runtime;
+    let queue = ctx.broker.names().dead_letter_queue(&runtime.id);
+    publish_copy(ctx, item, &queue, failure, attempt, now, None).await?;
+    events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
+    Some(OutcomeRecord {
+        message_id: item.envelope.id.to_string(),
+        adapter: runtime.id.clone(),
+        state: DeliveryState::DeadLettered,
+        attempts: attempt,
+        last_error: Some(describe(failure)),
+        at: now,
+        newest_seq: None,
+    })
+}
+
+/// The reason as stored and shown: personal data masked, the peer's answer appended.
+fn describe(failure: &Failure) -> String {
+    let text = match &failure.peer_answer {
+        Some(answer) => format!("{} (peer answered: {answer})", failure.reason),
+        None => failure.reason.clone(),
+    };
+    crate::privacy::redact(&text)
+}
+
+/// Publishes the message again, to a retry tier (expiring after `wait`) or the dead-letter
+/// queue, carrying its history.
+async fn publish_copy(
+    ctx: &Context,
+    item: &Incoming,
+    queue: &str,
+    failure: &Failure,
+    attempt: u32,
+    now: i64,
+    wait: Option<Duration>,
+) -> Option<()> {
+    let mut table = item.amqp.properties.headers().clone().unwrap_or_default();
+    let text = |s: &str| AMQPValue::LongString(crate::privacy::redact(s).into());
+    table.insert(headers::ATTEMPTS.into(), AMQPValue::LongLongInt(attempt as i64));
+    table.insert(headers::FIRST_FAILED_AT.into(), AMQPValue::LongLongInt(item.first_failed_at.unwrap_or(now)));
+    table.insert(headers::LAST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
+    table.insert(headers::LAST_ERROR.into(), text(&failure.reason));
+    table.insert(headers::ADAPTER.into(), AMQPValue::LongString(ctx.runtime.id.as_str().into()));
+    match &failure.peer_answer {
+        Some(answer) => table.insert(headers::PEER_ANSWER.into(), text(answer)),
+        None => table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void),
+    };
+    // The adapter settles an earlier doubt (or says it could not, marking this failure too).
+    table.insert(headers::UNCERTAIN.into(), AMQPValue::Boolean(failure.uncertain));
+    let mut properties = copy_properties(&item.amqp.properties).with_headers(table);
+    if let Some(wait) = wait {
+        properties = properties.with_expiration(wait.as_millis().max(1).to_string().into());
+    }
+    match ctx.broker.publish(Target::Queue(queue), &item.amqp.data, properties).await {
+        Ok(()) => Some(()),
+        Err(e) => {
+            events::message_not_moved(&ctx.runtime.id, &item.envelope.id.to_string(), queue, &e);
+            None
+        }
+    }
+}
+
+fn copy_properties(original: &BasicProperties) -> BasicProperties {
+    let mut properties = BasicProperties::default().with_content_type("application/json".into());
+    if let Some(id) = original.message_id() {
+        properties = properties.with_message_id(id.clone());
+    }
+    if let Some(kind) = original.kind() {
+        properties = properties.with_type(kind.clone());
+    }
+    if let Some(timestamp) = original.timestamp() {
+        properties = properties.with_timestamp(*timestamp);
+    }
+    properties
+}
+
+/// A message that is not an envelope cannot be delivered; it waits for an operator.
+pub(super) async fn dead_letter_unreadable(ctx: &Context, settler: &Settler, amqp: AmqpDelivery, reason: &str) {
+    let queue = ctx.broker.names().dead_letter_queue(&ctx.runtime.id);
+    let now = now_ms();
+    // The same history headers as any dead letter: it was never attempted.
+    let mut table = FieldTable::default();
+    table.insert(headers::ATTEMPTS.into(), AMQPValue::LongLongInt(0));
+    table.insert(headers::FIRST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
+    table.insert(headers::LAST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
+    table.insert(headers::LAST_ERROR.into(), AMQPValue::LongString(reason.into()));
+    table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void);
+    table.insert(headers::ADAPTER.into(), AMQPValue::LongString(ctx.runtime.id.as_str().into()));
+    let properties = BasicProperties::default().with_headers(table);
+    match ctx.broker.publish(Target::Queue(&queue), &amqp.data, properties).await {
+        Ok(()) => {
+            events::dead_lettered(&ctx.runtime.id, "-", "-", 0, reason);
+            settler.ack(&amqp);
+        }
+        Err(e) => {
+            events::message_not_moved(&ctx.runtime.id, "-", &queue, &e);
+            settler.requeue(&amqp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_waits_80_to_100_percent_of_its_tier() {
+        let tier = Duration::from_secs(10);
+        let waits: Vec<Duration> = (0..1000).map(|_| jittered(tier)).collect();
+        assert!(waits.iter().all(|w| *w >= tier.mul_f64(0.8) && *w <= tier));
+        let spread = waits.iter().max().unwrap().saturating_sub(*waits.iter().min().unwrap());
+        assert!(spread > Duration::from_secs(1), "retries of one tier are spread: {spread:?}");
+    }
+}

@@ -1,0 +1,44 @@
+//! How the API reads a request: a JSON body, and query parameters. Whatever is wrong with either
+//! is answered as a problem, never as axum's plain-text rejection.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::problem::{Problem, ProblemKind};
+
+/// Checks the media type and parses the body.
+pub fn read_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
+    if !is_json(headers) {
+        return Err(Problem::new(ProblemKind::UnsupportedMediaType).detail("Content-Type must be application/json"));
+    }
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(ProblemKind::TooLarge).detail(rejection.body_text()),
+        _ => Problem::new(ProblemKind::UnreadableBody).detail(rejection.body_text()),
+    })?;
+    serde_json::from_slice(&body).map_err(|e| Problem::new(ProblemKind::MalformedJson).detail(e.to_string()))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Query parameters read into `T`; a query that does not fit is a 400 `invalid-query` problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(query)) => Ok(ApiQuery(query)),
+            Err(rejection) => Err(Problem::new(ProblemKind::InvalidQuery).detail(rejection.body_text())),
+        }
+    }
+}
