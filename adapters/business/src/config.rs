@@ -115,21 +115,6 @@ mod tests {
     }
 
     #[test]
-    fn the_example_config_parses() {
-        let text = include_str!("../example.toml");
-        let mut table: toml::Table = text.parse().unwrap();
-        let mut adapters = table.remove("adapters").and_then(|a| a.as_table().cloned()).unwrap();
-        let mut business = adapters.remove("business").and_then(|d| d.as_table().cloned()).unwrap();
-        // The bus owns these keys and strips them before the adapter sees its settings.
-        for bus_key in ["kind", "routes", "delivery"] {
-            business.remove(bus_key);
-        }
-        business.insert("password".into(), "set in the environment".into());
-        let config = BusinessConfig::from_settings("business", &business).unwrap();
-        assert_eq!(config.timeout, Duration::from_secs(5));
-    }
-
-    #[test]
     fn every_problem_is_keyed() {
         let text = r#"
             url = "ftp://lgsp.example/?x=1"

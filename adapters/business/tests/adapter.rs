@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use lgsp_bus::{Adapter, AdapterKind, ServiceRequest, Simulator};
+use lgsp_bus::{Adapter, ServiceRequest};
 use lgsp_business::client::RENEW_BEFORE;
-use lgsp_business::{Behaviour, BusinessAdapter, BusinessKind, BusinessSimulator};
+use lgsp_business::{Behaviour, BusinessAdapter};
 use serde_json::json;
 
 #[tokio::test]
@@ -184,18 +184,6 @@ async fn registry_trouble_is_unavailable_and_the_adapter_recovers() {
 }
 
 #[tokio::test]
-async fn an_unreachable_registry_is_unavailable() {
-    // A port nobody listens on.
-    let port = lgsp_bus::simulator::free_port().unwrap();
-    let mut settings = settings(&start_sim().await);
-    settings.insert("url".into(), format!("http://127.0.0.1:{port}").into());
-    let adapter = BusinessAdapter::new(&config(&settings)).unwrap();
-    let failure = unavailable(adapter.call(&request(ENTERPRISE)).await);
-    assert!(failure.reason.contains("cannot connect to the registry at 127.0.0.1"), "{failure:?}");
-    assert_eq!(failure.peer_answer, None);
-}
-
-#[tokio::test]
 async fn a_malformed_code_reaching_the_registry_is_refused_with_its_message() {
     let sim = start_sim().await;
     let adapter = adapter(&sim);
@@ -252,49 +240,4 @@ async fn requests_the_adapter_does_not_answer() {
     let failure = refused(adapter.call(&unfit).await);
     assert!(failure.reason.contains("missing field `mst`"), "{failure:?}");
     assert!(sim.calls().is_empty());
-}
-
-#[test]
-fn the_kind_builds_from_settings_and_keys_every_problem() {
-    assert_eq!(BusinessKind.name(), "business");
-    let mut settings = toml::Table::new();
-    settings.insert("url".into(), "ftp://lgsp.example".into());
-    settings.insert("username".into(), "lgsp".into());
-    settings.insert("timeout".into(), "2m".into());
-    let problems =
-        BusinessKind.build("business", &settings, &lgsp_bus::BuildContext::ephemeral("business")).err().unwrap();
-    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["url", "password", "timeout"]);
-    assert!(problems[1].reason.contains("LGSP__ADAPTERS__BUSINESS__PASSWORD"), "{}", problems[1]);
-
-    settings.insert("url".into(), "https://lgsp.example/dkkd".into());
-    settings.insert("timeout".into(), "5s".into());
-    settings.insert("password".into(), "from the environment".into());
-    let adapter = BusinessKind.build("business", &settings, &lgsp_bus::BuildContext::ephemeral("business")).unwrap();
-    assert_eq!(adapter.services(), [SERVICE]);
-    assert!(adapter.routes().is_empty(), "it consumes no messages");
-}
-
-#[tokio::test]
-async fn the_sandbox_simulator_serves_where_the_settings_point() {
-    let simulator = BusinessKind.simulator().unwrap();
-    let port = lgsp_bus::simulator::free_port().unwrap();
-    let mut settings = toml::Table::new();
-    settings.insert("url".into(), format!("http://127.0.0.1:{port}/dkkd").into());
-    settings.insert("username".into(), "operator".into());
-    settings.insert("lookup_endpoint".into(), "/v2/enterprises".into());
-    // What sandbox mode does when the operator set no password.
-    for (key, value) in simulator.sandbox_settings() {
-        settings.entry(key).or_insert(value);
-    }
-    assert_eq!(settings["password"].as_str(), Some("sandbox"));
-    assert_eq!(simulator.serve(&settings).await.unwrap().port(), port);
-
-    let adapter = BusinessKind.build("business", &settings, &lgsp_bus::BuildContext::ephemeral("business")).unwrap();
-    let reply = adapter.call(&request(BRANCH)).await.unwrap();
-    assert_eq!(reply, expected_reply("branch"));
-
-    settings.insert("url".into(), "http://192.0.2.1:9102".into());
-    let refused = BusinessSimulator.serve(&settings).await.unwrap_err();
-    assert!(refused.to_string().contains("loopback"), "{refused}");
 }

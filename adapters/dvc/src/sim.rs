@@ -230,6 +230,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&shared.options.auth_endpoint, post(auth))
         .route(&shared.options.integration_endpoint, post(integration))
         .route("/_sim/calls", get(control_calls))
+        .route("/_sim/received", get(control_received))
         .route("/_sim/dossiers/{code}", get(control_dossier))
         .route("/_sim/reset", post(control_reset))
         .with_state(shared.clone())
@@ -257,6 +258,11 @@ async fn integration(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json
 
 async fn control_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedCall>> {
     Json(lock(&shared.state).calls.clone())
+}
+
+/// `GET /_sim/received`: the message ids of every item the portal took, in order.
+async fn control_received(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "received": lock(&shared.state).delivered_message_ids() }))
 }
 
 async fn control_dossier(State(shared): State<Arc<Shared>>, Path(code): Path<String>) -> Response {

@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome, Simulator};
-use lgsp_dvc::{Behaviour, DvcAdapter, DvcKind, PortalSimulator};
+use lgsp_bus::{Adapter, Delivery, Outcome};
+use lgsp_dvc::{Behaviour, DvcAdapter};
 use serde_json::json;
 
 #[tokio::test]
@@ -220,18 +220,6 @@ async fn a_client_error_status_is_permanent_with_the_peers_answer() {
 }
 
 #[tokio::test]
-async fn an_unreachable_portal_is_transient() {
-    // A port nobody listens on.
-    let port = lgsp_bus::simulator::free_port().unwrap();
-    let mut settings = settings(&start_sim().await);
-    settings.insert("url".into(), format!("http://127.0.0.1:{port}").into());
-    let adapter = DvcAdapter::new(&config(&settings)).unwrap();
-    let outcomes = adapter.deliver(&[delivery(SUBMITTED, example(SUBMITTED, 0))]).await;
-    let failure = transient(&outcomes[0]);
-    assert!(failure.reason.contains("cannot connect to the portal at 127.0.0.1"), "{failure:?}");
-}
-
-#[tokio::test]
 async fn wrong_credentials_are_transient_with_a_clear_reason() {
     let sim = start_sim().await;
     let mut settings = settings(&sim);
@@ -274,47 +262,6 @@ async fn batches_larger_than_max_batch_are_split_into_calls() {
     assert_eq!(adapter.deliver(&batch).await, vec![Outcome::Delivered; 5]);
     let sizes: Vec<usize> = sim.calls().iter().map(|c| c.items.len()).collect();
     assert_eq!(sizes, [2, 2, 1]);
-}
-
-#[test]
-fn the_kind_builds_from_settings_and_keys_every_problem() {
-    let mut settings = toml::Table::new();
-    settings.insert("url".into(), "ftp://portal.example".into());
-    settings.insert("username".into(), "lgsp".into());
-    settings.insert("madonvi".into(), "H42".into());
-    let problems = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).err().unwrap();
-    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["url", "password", "madonvi"]);
-
-    settings.insert("url".into(), "https://portal.example/adapter".into());
-    settings.insert("madonvi".into(), UNIT.into());
-    settings.insert("password".into(), "from the environment".into());
-    let adapter = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).unwrap();
-    assert_eq!(adapter.routes(), ["dossier.submitted.#", "dossier.status_changed.#", "postal.shipment_status.#"]);
-    assert_eq!(adapter.max_batch(), 50);
-    assert_eq!(DvcKind.name(), "dvc");
-}
-
-#[tokio::test]
-async fn the_sandbox_simulator_serves_where_the_settings_point() {
-    let simulator = DvcKind.simulator().unwrap();
-    let port = lgsp_bus::simulator::free_port().unwrap();
-    let mut settings = toml::Table::new();
-    settings.insert("url".into(), format!("http://127.0.0.1:{port}/adapter").into());
-    settings.insert("username".into(), "operator".into());
-    settings.insert("madonvi".into(), UNIT.into());
-    // What sandbox mode does when the operator set no password.
-    for (key, value) in simulator.sandbox_settings() {
-        settings.entry(key).or_insert(value);
-    }
-    assert_eq!(simulator.serve(&settings).await.unwrap().port(), port);
-
-    let adapter = DvcKind.build("dvc", &settings, &lgsp_bus::BuildContext::ephemeral("dvc")).unwrap();
-    assert_eq!(adapter.deliver(&[delivery(SUBMITTED, example(SUBMITTED, 0))]).await, [Outcome::Delivered]);
-
-    settings.insert("url".into(), "http://192.0.2.1:9101".into());
-    let refused = PortalSimulator.serve(&settings).await.unwrap_err();
-    assert!(refused.to_string().contains("loopback"), "{refused}");
 }
 
 /// A postal shipment's move reaches the portal as a step of the dossier's history, with the

@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use lgsp_bus::ConfigProblem;
 use lgsp_bus::config::{Settings, duration};
+use lgsp_bus::schema::Catalogue;
 use lgsp_bus::simulator::{
     Changes, Controls, Fault, Served, SimListener, SimulatorError, behaviour_routes, check_rates, fault, hang, lock,
 };
@@ -294,6 +295,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&options.token_endpoint, post(token))
         .route(&options.messages_endpoint, post(message))
         .route("/_sim/messages", get(control_messages))
+        .route("/_sim/received", get(control_received))
         .route("/_sim/dossiers/{code}", get(control_dossier))
         .route("/_sim/calls", get(control_calls))
         .route("/_sim/revoke", post(control_revoke))
@@ -375,6 +377,12 @@ async fn control_messages(State(shared): State<Arc<Shared>>) -> Json<Vec<Receive
     Json(lock(&shared.state).messages.clone())
 }
 
+/// `GET /_sim/received`: the id of every message the system took, in order.
+async fn control_received(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let ids: Vec<String> = lock(&shared.state).messages.iter().map(|m| m.id.clone()).collect();
+    Json(json!({ "received": ids }))
+}
+
 async fn control_dossier(State(shared): State<Arc<Shared>>, Path(code): Path<String>) -> Response {
     match lock(&shared.state).dossiers.get(&code) {
         Some(record) => Json(record.clone()).into_response(),
@@ -438,6 +446,9 @@ impl Shared {
             Ok(message) => message,
             Err(reason) => return refusal(StatusCode::BAD_REQUEST, "invalid_envelope", reason),
         };
+        if let Err(reason) = check_payload(&body) {
+            return refusal(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", reason);
+        }
         match key {
             None => {
                 let reason = format!("Thiếu header {}", wire::IDEMPOTENCY_KEY);
@@ -477,6 +488,24 @@ impl Shared {
         let id = message.id.clone();
         record.messages.push(message);
         (StatusCode::OK, Json(json!({"id": id, wire::MESSAGE: "Đã tiếp nhận"}))).into_response()
+    }
+}
+
+/// Checks the message against the canonical schemas, which are the system's contract as they are
+/// the bus's: the first violation, if any.
+fn check_payload(body: &Value) -> Result<(), String> {
+    static CATALOGUE: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+    let catalogue = CATALOGUE.get_or_init(|| Catalogue::embedded().expect("the schemas compile"));
+    let mut envelope = body.clone();
+    if let Some(fields) = envelope.as_object_mut() {
+        fields.remove(wire::ANNOTATIONS);
+    }
+    match catalogue.check_envelope(envelope) {
+        Ok(_) => Ok(()),
+        Err(violations) => {
+            let first = &violations[0];
+            Err(format!("Tin nhắn không hợp lệ: {} {}", first.pointer, first.reason))
+        }
     }
 }
 

@@ -146,6 +146,7 @@ async fn control_routes_show_what_was_received_and_set_the_behaviour() {
     let mut refused = body();
     refused["id"] = "019a9e4c-7b1e-7c3a-9f7e-2d4b6a8c0e99".into();
     refused["subject"] = "000.00.01.H42-261120-0002".into();
+    refused["payload"]["dossier_code"] = "000.00.01.H42-261120-0002".into();
     let (status, answer) =
         post_message(&sim, Some(&token), Some("019a9e4c-7b1e-7c3a-9f7e-2d4b6a8c0e99"), &refused).await;
     assert_eq!((status, answer["message"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("Sai mã thủ tục")));

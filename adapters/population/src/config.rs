@@ -127,20 +127,6 @@ mod tests {
     }
 
     #[test]
-    fn the_example_config_parses() {
-        let text = include_str!("../example.toml");
-        let mut table: toml::Table = text.parse().unwrap();
-        let mut adapters = table.remove("adapters").and_then(|a| a.as_table().cloned()).unwrap();
-        let mut population = adapters.remove("population").and_then(|d| d.as_table().cloned()).unwrap();
-        // The bus owns these keys and strips them before the adapter sees its settings.
-        for bus_key in ["kind", "routes", "delivery"] {
-            population.remove(bus_key);
-        }
-        population.insert("token".into(), "set-in-the-environment".into());
-        PopulationConfig::from_settings("population", &population).unwrap();
-    }
-
-    #[test]
     fn every_problem_is_keyed() {
         let text = r#"
             url = "ftp://registry.example/#top"

@@ -5,8 +5,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use lgsp_bus::{Adapter, AdapterKind, ServiceRequest, Simulator};
-use lgsp_population::{Behaviour, PopulationAdapter, PopulationKind, PopulationSimulator, SimOptions};
+use lgsp_bus::{Adapter, ServiceRequest};
+use lgsp_population::{Behaviour, PopulationAdapter, SimOptions};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -187,17 +187,6 @@ async fn a_registry_that_is_down_is_unavailable() {
 }
 
 #[tokio::test]
-async fn an_unreachable_registry_is_unavailable() {
-    // A port nobody listens on.
-    let port = lgsp_bus::simulator::free_port().unwrap();
-    let mut settings = settings(&start_sim().await);
-    settings.insert("url".into(), format!("http://127.0.0.1:{port}/").into());
-    let adapter = PopulationAdapter::new(&config(&settings)).unwrap();
-    let failure = unavailable(adapter.call(&verify(AN, "Nguyễn Văn An", "2003-01-15", &[])).await);
-    assert!(failure.reason.contains("cannot connect to the population registry at 127.0.0.1"), "{failure:?}");
-}
-
-#[tokio::test]
 async fn a_hundred_concurrent_lookups_are_each_answered_rightly() {
     let sim = start_sim().await;
     let adapter = adapter(&sim);
@@ -313,54 +302,4 @@ async fn hostile_names_travel_escaped_and_compare_as_text() {
     let reply = checked(adapter.call(&verify(AN, injected, "2003-01-15", &[])).await);
     assert_eq!(reply, json!({"result": "mismatch", "mismatched": ["full_name"]}));
     assert_eq!(sim.calls().last().unwrap().cccd, "0012******01", "the lookup stayed about the CCCD asked");
-}
-
-#[test]
-fn the_kind_builds_from_settings_and_keys_every_problem() {
-    let mut settings = toml::Table::new();
-    settings.insert("url".into(), "ftp://registry.example".into());
-    settings.insert("ma_dvc".into(), "".into());
-    settings.insert("ma_tich_hop".into(), "TH 1".into());
-    let problems =
-        PopulationKind.build("population", &settings, &lgsp_bus::BuildContext::ephemeral("population")).err().unwrap();
-    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["url", "ma_dvc", "ma_tich_hop"]);
-
-    settings.insert("url".into(), "https://registry.example/soap".into());
-    settings.insert("ma_dvc".into(), MA_DVC.into());
-    settings.insert("ma_tich_hop".into(), MA_TICH_HOP.into());
-    let adapter =
-        PopulationKind.build("population", &settings, &lgsp_bus::BuildContext::ephemeral("population")).unwrap();
-    assert_eq!(adapter.services(), ["citizen.verify"]);
-    assert!(adapter.routes().is_empty());
-    assert_eq!(PopulationKind.name(), "population");
-}
-
-#[tokio::test]
-async fn the_sandbox_simulator_serves_where_the_settings_point() {
-    let simulator = PopulationKind.simulator().unwrap();
-    let port = lgsp_bus::simulator::free_port().unwrap();
-    let mut settings = toml::Table::new();
-    settings.insert("url".into(), format!("http://127.0.0.1:{port}/csdl-dan-cu/soap").into());
-    settings.insert("ma_dvc".into(), MA_DVC.into());
-    settings.insert("ma_tich_hop".into(), MA_TICH_HOP.into());
-    // What sandbox mode does for the keys the operator did not set.
-    for (key, value) in simulator.sandbox_settings() {
-        settings.entry(key).or_insert(value);
-    }
-    assert_eq!(simulator.serve(&settings).await.unwrap().port(), port);
-
-    let adapter =
-        PopulationKind.build("population", &settings, &lgsp_bus::BuildContext::ephemeral("population")).unwrap();
-    let request = verify(BINH, "Trần Thị Bình", "1998-07-02", &["permanent_address"]);
-    assert_eq!(
-        checked(adapter.call(&request).await),
-        json!({"result": "match", "citizen": {"permanent_address": {
-            "province_code": "42", "detail": "Số 5 đường Phan Đình Phùng, phường Thành Sen, Hà Tĩnh"
-        }}})
-    );
-
-    settings.insert("url".into(), "http://192.0.2.1:9102/".into());
-    let refused = PopulationSimulator.serve(&settings).await.unwrap_err();
-    assert!(refused.to_string().contains("loopback"), "{refused}");
 }

@@ -167,24 +167,6 @@ mod tests {
     }
 
     #[test]
-    fn the_example_config_parses() {
-        let text = include_str!("../example.toml");
-        let mut table: toml::Table = text.parse().unwrap();
-        let mut adapters = table.remove("adapters").and_then(|a| a.as_table().cloned()).unwrap();
-        let mut postal = adapters.remove("postal").and_then(|d| d.as_table().cloned()).unwrap();
-        // The bus owns these keys and strips them before the adapter sees its settings.
-        for bus_key in ["kind", "routes", "delivery"] {
-            postal.remove(bus_key);
-        }
-        // And the secrets come from the environment.
-        assert!(!postal.contains_key("consumer_secret") && !postal.contains_key("webhook_secret"));
-        postal.insert("consumer_secret".into(), "set in the environment".into());
-        postal.insert("webhook_secret".into(), "set in the environment too".into());
-        let config = PostalConfig::from_settings("postal", &postal).unwrap();
-        assert_eq!(config.poll_every, Duration::from_secs(30));
-    }
-
-    #[test]
     fn every_problem_is_keyed() {
         let text = r#"
             url = "ftp://lgsp.example/?x=1"

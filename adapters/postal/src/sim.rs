@@ -339,6 +339,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&options.cancel_endpoint, post(cancel))
         .route(&options.tracking_endpoint, post(tracking))
         .route("/_sim/orders", get(control_orders))
+        .route("/_sim/received", get(control_received))
         .route("/_sim/orders/{number}", get(control_order))
         .route("/_sim/orders/{number}/advance", post(control_advance_one))
         .route("/_sim/advance", post(control_advance))
@@ -561,6 +562,17 @@ async fn control_tracking(State(shared): State<Arc<Shared>>) -> Json<Vec<Value>>
 
 async fn control_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedCall>> {
     Json(lock(&shared.state).calls.clone())
+}
+
+/// `GET /_sim/received`: the order number of every order call taken, in order.
+async fn control_received(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let taken = lock(&shared.state)
+        .calls
+        .iter()
+        .filter(|call| call.endpoint == Endpoint::Order && call.status == 200)
+        .filter_map(|call| call.order_number.clone())
+        .collect::<Vec<_>>();
+    Json(json!({ "received": taken }))
 }
 
 async fn control_put_webhook(State(shared): State<Arc<Shared>>, Json(target): Json<WebhookTarget>) -> StatusCode {

@@ -82,3 +82,13 @@ pub fn refused(result: Result<Value, ServiceError>) -> Failure {
         other => panic!("expected Refused, got {other:?}"),
     }
 }
+
+/// An envelope as a member sends it: a fresh id, the payload's dossier code as its subject, the
+/// first of its subject.
+pub fn envelope(message_type: &str, source: &str, payload: Value) -> Value {
+    let subject = payload["dossier_code"].clone();
+    json!({
+        "id": Uuid::now_v7(), "type": message_type, "source": source, "subject": subject, "seq": 1,
+        "occurred_at": "2026-11-20T09:15:00+07:00", "payload": payload,
+    })
+}

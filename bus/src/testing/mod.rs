@@ -1,6 +1,9 @@
-//! Helpers for tests that run a real bus on a real broker (feature `testing`).
+//! Helpers for tests that run a real bus on a real broker (feature `testing`), and the
+//! conformance suite every adapter passes.
 
 pub mod adapter;
+pub mod conformance;
+pub mod front;
 pub mod logs;
 pub mod tls;
 
