@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::client::{ClientError, Lookup, LookupError, RegistryClient};
 use crate::config::BusinessConfig;
+use crate::events;
 use crate::mapping;
 
 /// The one service this adapter answers.
@@ -39,31 +40,30 @@ impl BusinessAdapter {
         let answer = self.client.lookup(mst).await.map_err(|error| {
             let failure = failure(format!("business registry lookup of {mst} failed: {error}"), &error);
             if let LookupError::Refused { .. } = error {
-                tracing::info!(event = "business_lookup_refused", mst, dossier, member, %error);
+                events::lookup_refused(mst, dossier, member, &error);
                 ServiceError::Refused(failure)
             } else {
-                tracing::warn!(event = "business_lookup_failed", mst, dossier, member, %error);
+                events::lookup_failed(mst, dossier, member, &error);
                 ServiceError::Unavailable(failure)
             }
         })?;
         let record = match answer {
             Lookup::Found(record) => record,
             Lookup::NotFound => {
-                tracing::info!(event = "business_lookup", mst, dossier, member, outcome = "not_found");
+                events::not_found(mst, dossier, member);
                 return Ok(mapping::not_found());
             }
         };
         let mapped = mapping::business(mst, &record).map_err(|error| {
-            tracing::warn!(event = "business_record_unreadable", mst, dossier, member, %error);
+            events::record_unreadable(mst, dossier, member, &error);
             ServiceError::Unavailable(Failure::new(format!(
                 "business registry record of {mst} cannot be used: {error}"
             )))
         })?;
         for note in &mapped.notes {
-            tracing::warn!(event = note.event(), mst, dossier, note = %redact(&note.to_string()));
+            events::record_noted(mst, dossier, note);
         }
-        let status = mapped.business.legal_status.as_str();
-        tracing::info!(event = "business_lookup", mst, dossier, member, outcome = "found", legal_status = status);
+        events::found(mst, dossier, member, mapped.business.legal_status.as_str());
         Ok(mapping::found(&mapped.business))
     }
 }

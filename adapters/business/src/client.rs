@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::BusinessConfig;
+use crate::events;
 use crate::mapping::{self, wire};
 
 pub use lgsp_bus::peer::ClientError;
@@ -110,7 +111,7 @@ impl RegistryClient {
         let token = self.token(None).await?;
         match self.get(&token, mst).await {
             Err(LookupError::Unauthorized { status, .. }) => {
-                tracing::info!(event = "business_token_refused", %status, mst, "registry refused the token; renewing it");
+                events::token_refused(&status, mst);
                 let token = self.token(Some(&token)).await?;
                 self.get(&token, mst).await
             }
@@ -132,7 +133,7 @@ impl RegistryClient {
         let tokens = match refresh_token {
             Some(refresh_token) => match self.refresh(&refresh_token).await {
                 Err(LookupError::AuthRefused { status, .. }) => {
-                    tracing::info!(event = "business_refresh_refused", %status, "registry refused the refresh token; logging in");
+                    events::refresh_refused(&status);
                     self.login().await?
                 }
                 renewed => renewed?,
@@ -147,14 +148,14 @@ impl RegistryClient {
     async fn login(&self) -> Result<Tokens, LookupError> {
         let body = mapping::login_body(&self.username, self.password.expose());
         let tokens = self.issue(&self.token_url, &body, None, &format!("login of `{}`", self.username)).await?;
-        tracing::info!(event = "business_logged_in", username = %self.username);
+        events::logged_in(&self.username);
         Ok(tokens)
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, LookupError> {
         let body = mapping::refresh_body(refresh_token);
         let tokens = self.issue(&self.refresh_url, &body, Some(refresh_token), "token refresh").await?;
-        tracing::info!(event = "business_token_refreshed", username = %self.username);
+        events::token_refreshed(&self.username);
         Ok(tokens)
     }
 
@@ -188,11 +189,7 @@ impl RegistryClient {
         let lifetime = match answer.get(wire::EXPIRY_DATE).and_then(mapping::token_expiry) {
             Some(expiry) => (expiry - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO),
             None => {
-                tracing::warn!(
-                    event = "business_token_expiry_unreadable",
-                    assumed = ?wire::ASSUMED_TOKEN_LIFETIME,
-                    "the token answer has no readable expiryDate"
-                );
+                events::token_expiry_unreadable(wire::ASSUMED_TOKEN_LIFETIME);
                 wire::ASSUMED_TOKEN_LIFETIME
             }
         };

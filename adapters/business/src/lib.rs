@@ -4,11 +4,13 @@
 //! - [`mapping`]: the registry's record to the `business.lookup` reply; its names and codes, in one table.
 //! - [`client`]: HTTP with the registry: the token and its renewal, what each answer means.
 //! - [`adapter`]: the bus's `Adapter`: requests into lookups, answers into replies and failures.
+//! - [`events`]: what the adapter logs and counts, one function per event.
 //! - [`sim`]: a simulator of the registry, for tests and `lgsp sandbox`.
 
 pub mod adapter;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod mapping;
 pub mod sim;
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::client::{CallError, ClientError, PortalClient};
 use crate::config::DvcConfig;
+use crate::events;
 use crate::mapping::{self, Call, DossierView, Service, ShipmentView, Verdict};
 use lgsp_bus::privacy::redact;
 
@@ -59,7 +60,7 @@ impl DvcAdapter {
             if chunk.len() > 1 && error.verdict().is_some_and(Verdict::blames_items) {
                 // The portal refuses a whole call for one bad item: resend one by one so that only
                 // the bad ones fail.
-                tracing::info!(event = "dvc_batch_split", service = service.name(), items = chunk.len());
+                events::batch_split(service.name(), chunk.len());
                 for part in chunk {
                     if let Err(error) = self.send(service, std::slice::from_ref(part)).await {
                         failed[part.index] = Some(outcome(service, part, &error));
@@ -87,11 +88,11 @@ impl DvcAdapter {
         let dossiers: Vec<&str> = parts.iter().map(|p| p.dossier.as_str()).collect();
         match self.client.call(&call, &ids).await {
             Ok(_) => {
-                tracing::debug!(event = "dvc_call_accepted", service = service.name(), ?dossiers);
+                events::call_accepted(service.name(), &dossiers);
                 Ok(())
             }
             Err(error) => {
-                tracing::warn!(event = "dvc_call_failed", service = service.name(), ?dossiers, %error);
+                events::call_failed(service.name(), &dossiers, &error);
                 Err(error)
             }
         }
@@ -108,8 +109,7 @@ fn skip_what_the_portal_has(parts: &mut Parts, copies: &Copies) -> Result<(), Ou
     let Some(state) = parts.state() else { return Ok(()) };
     match copies.get(&state.dossier) {
         Some(Ok(Some(copy))) if mapping::portal_holds(copy, &state.item) => {
-            tracing::info!(event = "dvc_already_at_portal", id = %state.id, dossier = %state.dossier,
-                "an earlier attempt reached the portal; not sent again");
+            events::already_at_portal(&state.id, &state.dossier);
             parts.new_state = None;
             parts.changed_state = None;
             Ok(())

@@ -11,6 +11,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::config::DvcConfig;
+use crate::events;
 use crate::mapping::{self, Call, Verdict, wire};
 use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
@@ -180,7 +181,7 @@ impl PortalClient {
         let session = self.session(None).await?;
         match self.send(&body(&session), message_ids).await {
             Err(e) if e.needs_new_session() => {
-                tracing::info!(event = "dvc_session_refused", error = %e, "portal refused the session; logging in again");
+                events::session_refused(&e);
                 let session = self.session(Some(&session)).await?;
                 self.send(&body(&session), message_ids).await
             }
@@ -210,7 +211,7 @@ impl PortalClient {
         let token = answer.body.get(wire::SESSION).and_then(Value::as_str).filter(|t| !t.is_empty());
         match (answer.error_code.as_str(), token) {
             (wire::OK, Some(token)) => {
-                tracing::info!(event = "dvc_logged_in", username = %self.username);
+                events::logged_in(&self.username);
                 Ok(Session { token: token.to_string(), since: Instant::now() })
             }
             (code, _) => Err(CallError::LoginRefused {

@@ -4,11 +4,13 @@
 //! - [`mapping`]: canonical payloads to the portal's JSON; the portal's names and codes, in one table.
 //! - [`client`]: HTTP with the portal: login, session renewal, what each answer means.
 //! - [`adapter`]: the bus's `Adapter`: batches into calls, answers into outcomes.
+//! - [`events`]: what the adapter logs and counts, one function per event.
 //! - [`sim`]: a simulator of the portal, for tests and `lgsp sandbox`.
 
 pub mod adapter;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod mapping;
 pub mod sim;
 

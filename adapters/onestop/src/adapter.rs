@@ -6,6 +6,7 @@ use lgsp_bus::{Adapter, Delivery, Failure, Outcome};
 
 use crate::client::{Answer, ClientError, OnestopClient};
 use crate::config::OnestopConfig;
+use crate::events;
 use crate::mapping::{self, Carries};
 
 pub struct OnestopAdapter {
@@ -30,18 +31,18 @@ impl OnestopAdapter {
         // A stale state would overwrite newer state at the system; an event still goes, since
         // it carries its own time.
         if delivery.stale && mapping::carries(message_type) == Carries::State {
-            tracing::info!(event = "onestop_superseded", adapter = %self.id, id, r#type = message_type, dossier);
+            events::superseded(&self.id, &id, message_type, dossier);
             return Outcome::Superseded;
         }
         let body = mapping::request_body(envelope, &delivery.annotations);
         match self.client.send(&id, &body).await {
             Ok(answer) => {
                 let repeated = answer == Answer::AlreadyReceived;
-                tracing::info!(event = "onestop_delivered", adapter = %self.id, id, r#type = message_type, dossier, repeated);
+                events::delivered(&self.id, &id, message_type, dossier, repeated);
                 Outcome::Delivered
             }
             Err(error) => {
-                tracing::warn!(event = "onestop_delivery_failed", adapter = %self.id, id, r#type = message_type, dossier, %error);
+                events::delivery_failed(&self.id, &id, message_type, dossier, &error);
                 let reason = if error.is_transient() {
                     format!("{message_type} of {dossier} not delivered: {error}")
                 } else {

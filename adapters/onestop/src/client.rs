@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::OnestopConfig;
+use crate::events;
 use crate::mapping::{self, Verdict, wire};
 
 pub use lgsp_bus::peer::ClientError;
@@ -129,7 +130,7 @@ impl OnestopClient {
         let token = self.token(None).await?;
         match self.post(&token, message_id, &body).await {
             Err(SendError::Unauthorized { status, .. }) => {
-                tracing::info!(event = "onestop_token_refused", %status, id = message_id, "system refused the token; renewing it");
+                events::token_refused(&status, message_id);
                 let token = self.token(Some(&token)).await?;
                 self.post(&token, message_id, &body).await
             }
@@ -151,7 +152,7 @@ impl OnestopClient {
         let issued = self.issue().await?;
         // Counted from when we asked: the token may have been issued a little before it arrived.
         let renew_at = issued.expires_in.map(|lifetime| asked + lifetime.saturating_sub(RENEW_BEFORE));
-        tracing::info!(event = "onestop_token_issued", client_id = %self.client_id, expires_in = ?issued.expires_in);
+        events::token_issued(&self.client_id, issued.expires_in);
         let value = issued.access_token.clone();
         *slot = Some(Token { value: issued.access_token, renew_at });
         Ok(value)

@@ -4,12 +4,14 @@
 //! - [`mapping`]: the system's contract in one table; deliveries to request bodies, answers to verdicts.
 //! - [`client`]: HTTP with the system: the OAuth2 token and its renewal, what each answer means.
 //! - [`adapter`]: the bus's `Adapter`: one call per message, answers into outcomes.
+//! - [`events`]: what the adapter logs and counts, one function per event.
 //! - [`sim`]: a simulator of a one-stop system, receiving (for tests and `lgsp sandbox`) and
 //!   sending to a bus as an agency's system does (for end-to-end tests).
 
 pub mod adapter;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod mapping;
 pub mod sim;
 

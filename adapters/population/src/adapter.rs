@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::client::{ClientError, RegistryClient};
 use crate::config::PopulationConfig;
+use crate::events;
 use crate::mapping::{self, Decision, Lookup, VerifyRequest};
 
 /// The service this adapter answers.
@@ -62,21 +63,16 @@ impl Adapter for PopulationAdapter {
             return Err(ServiceError::Unavailable(failure));
         }
         let verify = VerifyRequest::from_body(&request.body).map_err(|reason| {
-            tracing::warn!(event = "population_request_unreadable", %reason);
+            events::request_unreadable(&reason);
             ServiceError::Refused(Failure::new(reason))
         })?;
         let dossier = verify.dossier_code.as_str();
         match self.verify(&request.member, &request.request_id, &verify).await {
             Ok(decision) => {
-                tracing::info!(event = "population_lookup", dossier, outcome = decision.outcome.name());
+                events::looked_up(dossier, decision.outcome.name());
                 if !decision.unusable.is_empty() {
                     let fields: Vec<&str> = decision.unusable.iter().map(|f| f.name()).collect();
-                    tracing::warn!(
-                        event = "population_fields_unusable",
-                        dossier,
-                        ?fields,
-                        "the record holds these fields in a form the reply cannot carry; left out"
-                    );
+                    events::fields_unusable(dossier, &fields);
                 }
                 Ok(decision.reply)
             }
@@ -85,7 +81,7 @@ impl Adapter for PopulationAdapter {
                     ServiceError::Refused(failure) => ("refused", failure),
                     ServiceError::Unavailable(failure) => ("unavailable", failure),
                 };
-                tracing::warn!(event = "population_lookup", dossier, outcome, reason = %failure.reason);
+                events::lookup_failed(dossier, outcome, &failure.reason);
                 Err(error)
             }
         }

@@ -5,11 +5,13 @@
 //!   registry's tags, codes and formats, in one table; a strict XML reader.
 //! - [`client`]: HTTP with the registry: one POST per lookup, what each answer means.
 //! - [`adapter`]: the bus's `Adapter`: requests into lookups, answers into replies.
+//! - [`events`]: what the adapter logs and counts, one function per event.
 //! - [`sim`]: a simulator of the registry, for tests and `lgsp sandbox`.
 
 pub mod adapter;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod mapping;
 pub mod sim;
 

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::book::{BookError, OrderBook};
 use crate::client::{CallError, Cancelled, ClientError, PostalClient, Posted};
 use crate::config::PostalConfig;
+use crate::events;
 use crate::mapping::{self, CancelRequest, Kind, OrderRequest, Verdict, wire};
 use crate::signature;
 use crate::tracking::{self, ItemOutcome, Round};
@@ -91,16 +92,16 @@ impl PostalAdapter {
         }
         match self.client.post_order(&body).await {
             Ok(Posted::Created) => {
-                tracing::info!(event = "postal_order_placed", kind = kind.as_str(), order_number, dossier);
+                events::order_placed(kind.as_str(), order_number, dossier);
                 Outcome::Delivered
             }
             Ok(Posted::AlreadyExists) => {
                 // A retry after a lost answer: the order is there, once.
-                tracing::info!(event = "postal_order_exists", kind = kind.as_str(), order_number, dossier);
+                events::order_exists(kind.as_str(), order_number, dossier);
                 Outcome::Delivered
             }
             Err(error) => {
-                tracing::warn!(event = "postal_order_failed", kind = kind.as_str(), order_number, dossier, %error);
+                events::order_failed(kind.as_str(), order_number, dossier, &error);
                 outcome(format!("{} order {order_number} of dossier {dossier}", kind.as_str()), &error)
             }
         }
@@ -125,11 +126,11 @@ impl PostalAdapter {
         match self.client.cancel(order_number).await {
             Ok(answer) => {
                 let already = answer == Cancelled::AlreadyCancelled;
-                tracing::info!(event = "postal_order_cancelled", order_number, dossier, already, reason = %redact(&request.reason));
+                events::order_cancelled(order_number, dossier, already, &request.reason);
                 Outcome::Delivered
             }
             Err(error) if error.verdict() == Some(Verdict::NotCancellable) => {
-                tracing::info!(event = "postal_cancel_refused", order_number, dossier, %error);
+                events::cancel_refused(order_number, dossier, &error);
                 let said = error.message().unwrap_or_default();
                 let failure = Failure::new(format!(
                     "postal service refused to cancel order {order_number} of dossier {dossier}: {said}"
@@ -137,7 +138,7 @@ impl PostalAdapter {
                 Outcome::Permanent(with_answer(failure, &error))
             }
             Err(error) => {
-                tracing::warn!(event = "postal_cancel_failed", order_number, dossier, %error);
+                events::cancel_failed(order_number, dossier, &error);
                 outcome(format!("cancellation of order {order_number} of dossier {dossier}"), &error)
             }
         }
@@ -149,7 +150,7 @@ impl PostalAdapter {
             return WebhookResponse::new(404, "this adapter takes no webhook: its webhook_secret is not set");
         };
         if let Err(error) = signature::verify(secret.expose(), &request.body, request.header(wire::SIGNATURE_HEADER)) {
-            tracing::warn!(event = "postal_webhook_unsigned", %error);
+            events::webhook_unsigned(&error);
             return WebhookResponse::new(401, error.to_string());
         }
         let items = match serde_json::from_slice::<Value>(&request.body) {
@@ -210,7 +211,7 @@ impl Adapter for PostalAdapter {
     /// Reads the tracking feed now and every `poll_every`, until `shutdown`. A round cut short by
     /// the shutdown loses nothing: the cursor only ever moves past settled items.
     async fn run(&self, outbox: Outbox, shutdown: CancellationToken) {
-        tracing::info!(event = "postal_tracking_started", every = ?self.poll_every, page_size = self.page_size);
+        events::tracking_started(self.poll_every, self.page_size);
         loop {
             tokio::select! {
                 biased;
@@ -223,7 +224,7 @@ impl Adapter for PostalAdapter {
                 () = tokio::time::sleep(self.poll_every) => {}
             }
         }
-        tracing::info!(event = "postal_tracking_stopped");
+        events::tracking_stopped();
     }
 
     async fn webhook(&self, request: WebhookRequest, outbox: &Outbox) -> WebhookResponse {

@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::PostalConfig;
+use crate::events;
 use crate::mapping::{self, Verdict, wire};
 
 pub use lgsp_bus::peer::ClientError;
@@ -195,11 +196,7 @@ impl PostalClient {
         let token = self.token(None).await?;
         match self.post(url, &token, body).await {
             Err(CallError::Status { status: StatusCode::UNAUTHORIZED, .. }) => {
-                tracing::info!(
-                    event = "postal_token_refused",
-                    path = url.path(),
-                    "postal service refused the token; renewing it"
-                );
+                events::token_refused(url.path());
                 let token = self.token(Some(&token)).await?;
                 self.post(url, &token, body).await
             }
@@ -256,7 +253,7 @@ impl PostalClient {
             .unwrap_or(wire::DEFAULT_TOKEN_TYPE);
         let expires_at =
             answer.get(wire::EXPIRES_IN).and_then(Value::as_u64).map(|s| Instant::now() + Duration::from_secs(s));
-        tracing::info!(event = "postal_token_issued", consumer_key = %self.consumer_key, expires_in = ?answer.get(wire::EXPIRES_IN));
+        events::token_issued(&self.consumer_key, answer.get(wire::EXPIRES_IN));
         Ok(Token { header: format!("{token_type} {access_token}"), expires_at })
     }
 

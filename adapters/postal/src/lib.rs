@@ -9,12 +9,14 @@
 //! - [`book`]: what the adapter remembers: whose each order is, how far the feed was read.
 //! - [`tracking`]: tracking items into the bus, and one polling round over the feed.
 //! - [`adapter`]: the bus's `Adapter`: deliveries into orders, `run` polling, `webhook`.
+//! - [`events`]: what the adapter logs and counts, one function per event.
 //! - [`sim`]: a simulator of the postal service, for tests and `lgsp sandbox`.
 
 pub mod adapter;
 pub mod book;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod mapping;
 pub mod signature;
 pub mod sim;

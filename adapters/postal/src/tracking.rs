@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::book::OrderBook;
 use crate::client::PostalClient;
+use crate::events;
 use crate::mapping;
 
 /// What became of one tracking item.
@@ -46,7 +47,7 @@ pub async fn submit_item(book: &OrderBook, outbox: &Outbox, raw: &Value) -> Item
     let item = match mapping::tracking_item(raw) {
         Ok(item) => item,
         Err(error) => {
-            tracing::warn!(event = "postal_tracking_item_unreadable", %error);
+            events::tracking_item_unreadable(&error);
             return ItemOutcome::Unreadable(error.to_string());
         }
     };
@@ -54,16 +55,11 @@ pub async fn submit_item(book: &OrderBook, outbox: &Outbox, raw: &Value) -> Item
     let record = match book.order(order_number).await {
         Ok(Some(record)) => record,
         Ok(None) => {
-            tracing::warn!(
-                event = "postal_tracking_unknown_order",
-                order_number,
-                tracking_id = item.id,
-                "the tracking feed names an order this adapter did not place; skipped"
-            );
+            events::tracking_unknown_order(order_number, item.id);
             return ItemOutcome::UnknownOrder(order_number.to_string());
         }
         Err(error) => {
-            tracing::warn!(event = "postal_memory_failed", order_number, %error);
+            events::memory_failed(order_number, &error);
             return ItemOutcome::Retry(error.to_string());
         }
     };
@@ -71,19 +67,19 @@ pub async fn submit_item(book: &OrderBook, outbox: &Outbox, raw: &Value) -> Item
     let (dossier, status) = (record.dossier_code.as_str(), item.status_code);
     match outbox.submit(envelope).await {
         Ok(Submitted::Accepted) => {
-            tracing::info!(event = "postal_shipment_status", order_number, dossier, status, tracking_id = item.id);
+            events::shipment_status_accepted(order_number, dossier, status, item.id);
             ItemOutcome::Accepted
         }
         Ok(Submitted::Known) => {
-            tracing::debug!(event = "postal_shipment_status_known", order_number, dossier, tracking_id = item.id);
+            events::shipment_status_known(order_number, dossier, item.id);
             ItemOutcome::Known
         }
         Err(refusal) if refusal.is_transient() => {
-            tracing::warn!(event = "postal_shipment_status_deferred", order_number, dossier, %refusal);
+            events::shipment_status_deferred(order_number, dossier, &refusal);
             ItemOutcome::Retry(refusal.to_string())
         }
         Err(refusal) => {
-            tracing::error!(event = "postal_shipment_status_refused", order_number, dossier, tracking_id = item.id, %refusal);
+            events::shipment_status_refused(order_number, dossier, item.id, &refusal);
             ItemOutcome::Refused(refusal.to_string())
         }
     }
@@ -127,7 +123,7 @@ pub async fn poll(client: &PostalClient, book: &OrderBook, outbox: &Outbox, page
         for raw in &page {
             let Some(id) = mapping::item_id(raw) else {
                 // Without an id the item cannot be placed in the feed; later ones move past it.
-                tracing::warn!(event = "postal_tracking_item_unreadable", error = "an item without a readable id");
+                events::tracking_item_without_id();
                 round.skipped += 1;
                 continue;
             };
@@ -153,7 +149,7 @@ pub async fn poll(client: &PostalClient, book: &OrderBook, outbox: &Outbox, page
             && let Err(error) = book.set_cursor(round.cursor).await
         {
             // The items are in the bus; reading them again next round only finds them known.
-            tracing::warn!(event = "postal_memory_failed", %error, "cannot save the tracking cursor");
+            events::cursor_not_saved(&error);
             round.stopped.get_or_insert(error.to_string());
         }
         // A short page is the end of the feed; a page that moved nothing would only come again.
@@ -163,10 +159,8 @@ pub async fn poll(client: &PostalClient, book: &OrderBook, outbox: &Outbox, page
     }
     let Round { accepted, known, skipped, cursor, .. } = round;
     match &round.stopped {
-        None => tracing::debug!(event = "postal_tracking_round", accepted, known, skipped, from = start, cursor),
-        Some(reason) => {
-            tracing::warn!(event = "postal_tracking_round_stopped", accepted, known, skipped, from = start, cursor, %reason)
-        }
+        None => events::tracking_round(accepted, known, skipped, start, cursor),
+        Some(reason) => events::tracking_round_stopped(accepted, known, skipped, start, cursor, reason),
     }
     round
 }

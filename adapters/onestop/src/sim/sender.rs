@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 use super::{SentMessage, Shared};
+use crate::events;
 
 pub const SUBMITTED: &str = "dossier.submitted";
 pub const STATUS_CHANGED: &str = "dossier.status_changed";
@@ -136,7 +137,7 @@ impl OnestopSender {
         let envelope = envelope(&self.member, dossier_code, message_type, seq, &now_text(), payload);
         let (status, body, attempts) = self.post(&envelope).await?;
         let id = envelope["id"].as_str().unwrap_or_default().to_string();
-        tracing::info!(event = "onestop_sim_sent", member = %self.member, id, r#type = message_type, dossier = dossier_code, seq, status, attempts);
+        events::sim_sent(&self.member, &id, message_type, dossier_code, seq, status, attempts);
         {
             let mut state = lock(&self.shared.state);
             let sent = SentMessage { id, message_type: message_type.to_string(), seq, status, attempts };
