@@ -1,4 +1,5 @@
-//! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos | dead-letters`.
+//! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos | dead-letters |
+//! openapi`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ enum Command {
     Routes(RoutesCommand),
     /// The dead-letter archive of a running bus: list, show, replay, purge.
     DeadLetters(DeadLettersArgs),
+    /// Print the OpenAPI document of the HTTP API (what `GET /v1/openapi.json` serves).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +100,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         // The chaos run writes a config of its own.
         Command::Chaos(args) => return chaos::run(args).await,
+        Command::Openapi => return openapi(),
         command => command,
     };
     let kinds = adapter_kinds();
@@ -120,7 +124,20 @@ async fn run(cli: Cli) -> ExitCode {
         },
         Command::Routes(RoutesCommand::Check { units, rules }) => routes_check(&config, units, rules),
         Command::Routes(RoutesCommand::Decide { procedure, unit }) => routes_decide(&config, &procedure, &unit),
-        Command::DeadLetters(_) | Command::Chaos(_) => unreachable!("handled before the config is loaded"),
+        Command::DeadLetters(_) | Command::Chaos(_) | Command::Openapi => {
+            unreachable!("handled before the config is loaded")
+        }
+    }
+}
+
+fn openapi() -> ExitCode {
+    match Catalogue::embedded() {
+        Ok(catalogue) => {
+            let document = lgsp_bus::http::document(&catalogue);
+            println!("{}", serde_json::to_string_pretty(&document).expect("the document serialises"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

@@ -37,7 +37,7 @@ impl SchemaError {
 }
 
 /// One thing wrong with a submitted document.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     /// JSON pointer (RFC 6901) to the offending value, such as `/payload/applicant/id`.
     pub pointer: String,

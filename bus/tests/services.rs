@@ -194,7 +194,8 @@ async fn a_result_issued_in_one_dossier_is_offered_for_the_next() {
     assert_eq!(status, 200, "{report}");
     assert_eq!((report["dossiers"].as_u64(), report["with_reusable_documents"].as_u64()), (Some(2), Some(1)));
     assert_eq!(report["rate"], 0.5);
-    assert_eq!(bus.get("/v1/reports/reuse?from=2026-12-31&to=2026-12-01").await.0, 400);
+    let (status, reversed) = bus.get("/v1/reports/reuse?from=2026-12-31&to=2026-12-01").await;
+    assert_eq!((status, reversed["type"].as_str()), (422, Some("https://lgsp.local/problems/invalid-range")));
     let metrics = bus.api.http.get(format!("{}/metrics", bus.api.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("lgsp_dossiers_with_reusable_documents_total"), "{metrics}");
     bus.stop().await;

@@ -69,6 +69,12 @@ pub struct HttpConfig {
     pub max_batch_bytes: usize,
 }
 
+impl Default for HttpConfig {
+    fn default() -> Self {
+        super::parse_section(&toml::Table::new()).expect("defaults are valid")
+    }
+}
+
 fn default_listen() -> SocketAddr {
     "127.0.0.1:8080".parse().expect("a valid address")
 }

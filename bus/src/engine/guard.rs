@@ -38,6 +38,18 @@ struct Breaker {
     open_for: Duration,
 }
 
+/// How a peer's breaker stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct BreakerStatus {
+    /// `closed` (calls go), `open` (the peer is failing; not called) or `probing` (one call out).
+    pub state: &'static str,
+    /// Calls in a row that failed transiently.
+    pub failures_in_row: u32,
+    /// While open: when the probe call goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_in_ms: Option<u64>,
+}
+
 /// Leave to call the peer once; say how it went with [`Pass::finish`].
 pub struct Pass<'a> {
     guard: &'a PeerGuard,
@@ -168,20 +180,15 @@ impl PeerGuard {
         self.changed.send_modify(|n| *n += 1);
     }
 
-    /// The breaker as `GET /v1/adapters` shows it: `state` (closed, open, probing),
-    /// `failures_in_row`, and while open `probe_in_ms`.
-    pub fn status(&self) -> serde_json::Value {
+    /// The breaker as `GET /v1/adapters` shows it.
+    pub fn status(&self) -> BreakerStatus {
         let state = self.state.lock().expect("breaker state");
-        let (word, probe_in) = match state.open_until {
+        let (word, probe_in_ms) = match state.open_until {
             None => ("closed", None),
             Some(_) if state.probing => ("probing", None),
             Some(until) => ("open", Some(until.saturating_duration_since(Instant::now()).as_millis() as u64)),
         };
-        let mut status = serde_json::json!({ "state": word, "failures_in_row": state.failures_in_row });
-        if let Some(ms) = probe_in {
-            status["probe_in_ms"] = ms.into();
-        }
-        status
+        BreakerStatus { state: word, failures_in_row: state.failures_in_row, probe_in_ms }
     }
 }
 
@@ -215,7 +222,7 @@ mod tests {
     }
 
     fn is_open(guard: &PeerGuard) -> bool {
-        guard.status()["state"] != "closed"
+        guard.status().state != "closed"
     }
 
     async fn call(guard: &PeerGuard, failed: bool) -> bool {

@@ -4,47 +4,106 @@
 //! it says.
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemDocument};
 use crate::adapter::WebhookRequest;
+use crate::engine::AdapterRuntime;
+use crate::engine::guard::BreakerStatus;
 use crate::outbox::Outbox;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/adapters", get(list)).route("/v1/adapters/{id}/webhook", post(webhook))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(webhook))
 }
 
-async fn list(State(app): State<AppState>) -> Json<Value> {
-    let adapters: Vec<Value> = app
-        .adapters
-        .values()
-        .map(|runtime| {
-            let policy = &runtime.policy;
-            json!({
-                "id": runtime.id,
-                "routes": runtime.routes,
-                "services": runtime.services,
-                "breaker": runtime.guard.status(),
-                "delivery": {
-                    "lanes": policy.lanes,
-                    "max_attempts": policy.max_attempts,
-                    "retry_tiers": policy.retry_tiers.iter().map(|t| humantime::format_duration(*t).to_string()).collect::<Vec<_>>(),
-                    "permanent": policy.permanent,
-                    "transient": policy.transient,
-                },
-            })
-        })
-        .collect();
-    Json(json!({ "adapters": adapters }))
+/// The adapters this bus runs.
+#[derive(Serialize, ToSchema)]
+pub struct Adapters {
+    pub adapters: Vec<AdapterStatus>,
 }
 
+/// One adapter: what it takes, how the engine delivers to it, and how its peer is doing.
+#[derive(Serialize, ToSchema)]
+pub struct AdapterStatus {
+    pub id: String,
+    /// Routing-key patterns of the messages it consumes.
+    pub routes: Vec<String>,
+    /// Request/reply services it answers.
+    pub services: Vec<String>,
+    pub breaker: BreakerStatus,
+    pub delivery: DeliveryPolicyView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryPolicyView {
+    pub lanes: usize,
+    pub max_attempts: u32,
+    /// Each retry tier's wait, such as `30s`.
+    pub retry_tiers: Vec<String>,
+    /// Failure codes dead-lettered at once.
+    pub permanent: Vec<String>,
+    /// Failure codes retried.
+    pub transient: Vec<String>,
+}
+
+impl From<&AdapterRuntime> for AdapterStatus {
+    fn from(runtime: &AdapterRuntime) -> Self {
+        let policy = &runtime.policy;
+        AdapterStatus {
+            id: runtime.id.clone(),
+            routes: runtime.routes.clone(),
+            services: runtime.services.clone(),
+            breaker: runtime.guard.status(),
+            delivery: DeliveryPolicyView {
+                lanes: policy.lanes,
+                max_attempts: policy.max_attempts,
+                retry_tiers: policy.retry_tiers.iter().map(|t| humantime::format_duration(*t).to_string()).collect(),
+                permanent: policy.permanent.clone(),
+                transient: policy.transient.clone(),
+            },
+        }
+    }
+}
+
+/// The adapters, what each consumes and answers, and its peer's circuit breaker.
+#[utoipa::path(
+    get,
+    path = "/v1/adapters",
+    tag = "adapters",
+    responses((status = 200, description = "Every adapter of this bus", body = Adapters))
+)]
+async fn list(State(app): State<AppState>) -> Json<Adapters> {
+    Json(Adapters { adapters: app.adapters.values().map(|runtime| AdapterStatus::from(&**runtime)).collect() })
+}
+
+/// A peer calling its adapter (a postal shipment moved, say).
+///
+/// The adapter checks that the call comes from its peer (a signature, say), submits what it
+/// says, and answers as the peer's contract wants, in plain text.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters/{id}/webhook",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    request_body(content = String, content_type = "application/json", description = "what the peer sends, in its own shape"),
+    responses(
+        (status = 200, description = "Taken: what it says was accepted", body = String, content_type = "text/plain"),
+        (status = 400, description = "Unreadable", body = String, content_type = "text/plain"),
+        (status = 401, description = "Not from the peer (a bad or missing signature)", body = String, content_type = "text/plain"),
+        (status = 404, description = "No such adapter (a problem), or it takes no webhook (plain text)",
+            content((ProblemDocument = "application/problem+json"), (String = "text/plain"))),
+        (status = 422, description = "What it says is not valid", body = String, content_type = "text/plain"),
+        (status = 503, description = "The bus cannot take it now; send it again", body = String, content_type = "text/plain"),
+    )
+)]
 async fn webhook(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(adapter) = app.adapters.get(&id) else {
         return Problem::not_found(format!("`{id}` is not an adapter of this bus")).into_response();

@@ -5,19 +5,21 @@
 //!
 //! Replays and purges are logged with the operator the caller names in `X-Lgsp-Operator`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::operations::rfc3339_ms;
-use super::problem::{Problem, ProblemKind};
+use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::ApiQuery;
 use crate::engine::dead_letters::{self, DeadLetterError};
 use crate::schema::Violation;
@@ -30,25 +32,69 @@ pub const MAX_LIMIT: u32 = 1000;
 /// Who asked, for the log (until operators authenticate).
 const OPERATOR: &str = "x-lgsp-operator";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/dead-letters", get(list))
-        .route("/v1/dead-letters/{id}", get(show).delete(purge))
-        .route("/v1/dead-letters/{id}/replay", post(replay))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(show, purge)).routes(routes!(replay))
 }
 
 /// The list's filters, as text: each is checked, and every bad one named.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this adapter's.
+    #[param(min_length = 1)]
     adapter: Option<String>,
+    /// Only of this message type.
     #[serde(rename = "type")]
+    #[param(rename = "type", min_length = 1)]
     message_type: Option<String>,
+    /// Dead-lettered at or after (RFC 3339).
+    #[param(format = DateTime)]
     since: Option<String>,
+    /// Dead-lettered before (RFC 3339); at or before `since`, nothing is listed.
+    #[param(format = DateTime)]
     until: Option<String>,
+    /// `dead` (waiting for an operator; the default), `replaying`, `replayed`, `purged` or `all`.
+    #[param(inline, value_type = Option<ListedState>)]
     state: Option<String>,
+    /// At most this many, newest first (1 to 1000; 100 when absent).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
+/// Which dead letters to list.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // the filter's values, for the API document; the query is read as text
+enum ListedState {
+    Dead,
+    Replaying,
+    Replayed,
+    Purged,
+    All,
+}
+
+/// Dead letters, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLetters {
+    pub dead_letters: Vec<DeadLetterSummary>,
+    /// How many match the filters, beyond the `limit` listed.
+    pub total: u64,
+}
+
+/// The archived messages.
+///
+/// Filtered by adapter, type, time and state; without `state`, those waiting for an operator.
+#[utoipa::path(
+    get,
+    path = "/v1/dead-letters",
+    tag = "dead letters",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The dead letters, newest first", body = DeadLetters),
+        (status = 400, description = "Every filter that is not valid, named", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn list(State(app): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Response {
     let filter = match filter(query) {
         Ok(filter) => filter,
@@ -59,8 +105,7 @@ async fn list(State(app): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>)
     };
     match app.store.dead_letters(&filter).await {
         Ok((rows, total)) => {
-            let rows: Vec<Value> = rows.iter().map(summary).collect();
-            Json(json!({"dead_letters": rows, "total": total})).into_response()
+            Json(DeadLetters { dead_letters: rows.iter().map(summary).collect(), total }).into_response()
         }
         Err(e) => Problem::from(e).into_response(),
     }
@@ -83,11 +128,6 @@ fn filter(query: ListQuery) -> Result<DeadLetterFilter, Vec<Violation>> {
     };
     let since = time("since", query.since);
     let until = time("until", query.until);
-    if let (Some(since), Some(until)) = (since, until)
-        && until <= since
-    {
-        violations.push(Violation::new("/until", "must be after since"));
-    }
     let state = match query.state.as_deref() {
         None => Some(DeadLetterState::Dead),
         Some("all") => None,
@@ -115,45 +155,110 @@ fn filter(query: ListQuery) -> Result<DeadLetterFilter, Vec<Violation>> {
     Ok(DeadLetterFilter { adapter: query.adapter, message_type: query.message_type, since, until, state, limit })
 }
 
-/// One archived message as listed.
-fn summary(row: &DeadLetterView) -> Value {
+/// One archived message: what it was, and its history.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLetterSummary {
+    pub id: String,
+    /// The adapter that gave it up.
+    pub adapter: String,
+    /// Its type, subject, source and seq, when it was an envelope.
+    #[serde(rename = "type")]
+    pub message_type: Option<String>,
+    pub subject: Option<String>,
+    pub source: Option<String>,
+    pub seq: Option<u64>,
+    pub attempts: u32,
+    /// RFC 3339.
+    pub first_failed_at: Option<String>,
+    pub last_failed_at: Option<String>,
+    pub dead_at: String,
+    /// Why, personal data masked.
+    pub last_error: Option<String>,
+    /// The peer's answer to the last attempt.
+    pub peer_answer: Option<String>,
+    /// `dead`, `replaying`, `replayed` or `purged`.
+    #[schema(value_type = String)]
+    pub state: DeadLetterState,
+    pub replays: u32,
+    pub replayed_at: Option<String>,
+    pub purged_at: Option<String>,
+}
+
+fn summary(row: &DeadLetterView) -> DeadLetterSummary {
     let r = &row.record;
     let time = |ms: Option<i64>| ms.map(rfc3339_ms);
-    json!({
-        "id": r.message_id,
-        "adapter": r.adapter,
-        "type": r.message_type,
-        "subject": r.subject,
-        "source": r.source,
-        "seq": r.seq,
-        "attempts": r.attempts,
-        "first_failed_at": time(r.first_failed_at),
-        "last_failed_at": time(r.last_failed_at),
-        "dead_at": rfc3339_ms(r.dead_at),
-        "last_error": r.last_error,
-        "peer_answer": r.peer_answer,
-        "state": row.state,
-        "replays": row.replays,
-        "replayed_at": time(row.replayed_at),
-        "purged_at": time(row.purged_at),
-    })
+    DeadLetterSummary {
+        id: r.message_id.clone(),
+        adapter: r.adapter.clone(),
+        message_type: r.message_type.clone(),
+        subject: r.subject.clone(),
+        source: r.source.clone(),
+        seq: r.seq,
+        attempts: r.attempts,
+        first_failed_at: time(r.first_failed_at),
+        last_failed_at: time(r.last_failed_at),
+        dead_at: rfc3339_ms(r.dead_at),
+        last_error: r.last_error.clone(),
+        peer_answer: r.peer_answer.clone(),
+        state: row.state,
+        replays: row.replays,
+        replayed_at: time(row.replayed_at),
+        purged_at: time(row.purged_at),
+    }
 }
 
-/// One archived message with what a replay would carry: the envelope (or, for a body that was
-/// not one, the body as text), when it was accepted, and its annotations.
-fn detail(row: &DeadLetterView) -> Value {
+/// One archived message with what a replay would carry.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLetterDetail {
+    #[serde(flatten)]
+    pub summary: DeadLetterSummary,
+    /// The envelope, when it was one.
+    #[schema(value_type = Option<Object>)]
+    pub envelope: Option<Value>,
+    /// The body as text, when it was not an envelope.
+    pub body: Option<String>,
+    /// RFC 3339.
+    pub accepted_at: Option<String>,
+    /// What the bus added at ingress (routing, documents on file).
+    #[schema(value_type = Option<Object>)]
+    pub annotations: Option<Value>,
+}
+
+fn detail(row: &DeadLetterView) -> DeadLetterDetail {
     let r = &row.record;
-    let mut view = summary(row);
-    let envelope = row.readable().then(|| serde_json::from_str::<Value>(&r.body).ok()).flatten();
-    view["envelope"] = envelope.unwrap_or(Value::Null);
-    view["body"] = if row.readable() { Value::Null } else { Value::String(r.body.clone()) };
-    view["accepted_at"] = json!(r.accepted_at.map(rfc3339_ms));
-    view["annotations"] = r.annotations.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(Value::Null);
-    view
+    DeadLetterDetail {
+        summary: summary(row),
+        envelope: row.readable().then(|| serde_json::from_str::<Value>(&r.body).ok()).flatten(),
+        body: (!row.readable()).then(|| r.body.clone()),
+        accepted_at: r.accepted_at.map(rfc3339_ms),
+        annotations: r.annotations.as_deref().and_then(|a| serde_json::from_str(a).ok()),
+    }
 }
 
-#[derive(Deserialize)]
+/// Every adapter's row of one archived message.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLetterRows {
+    pub id: String,
+    pub dead_letters: Vec<DeadLetterDetail>,
+}
+
+/// What a replay or a purge did.
+#[derive(Serialize, ToSchema)]
+pub struct Acted {
+    pub id: String,
+    /// The adapters whose rows were replayed (a replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replayed: Option<Vec<String>>,
+    /// The adapters whose rows were purged (a purge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purged: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Which {
+    /// One adapter's row, when several adapters gave the message up.
+    #[param(min_length = 1)]
     adapter: Option<String>,
 }
 
@@ -172,11 +277,24 @@ async fn rows(app: &AppState, id: &str, adapter: Option<&str>) -> Result<Vec<Dea
     Ok(rows)
 }
 
+/// One archived message: each adapter's row, with the envelope a replay would carry.
+#[utoipa::path(
+    get,
+    path = "/v1/dead-letters/{id}",
+    tag = "dead letters",
+    params(("id" = uuid::Uuid, Path, description = "the message's id"), Which),
+    responses(
+        (status = 200, description = "Its rows", body = DeadLetterRows),
+        (status = 400, description = "Not a UUID", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such dead letter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn show(State(app): State<AppState>, Path(id): Path<String>, ApiQuery(which): ApiQuery<Which>) -> Response {
     match rows(&app, &id, which.adapter.as_deref()).await {
         Ok(rows) => {
             let id = rows[0].record.message_id.clone();
-            Json(json!({"id": id, "dead_letters": rows.iter().map(detail).collect::<Vec<_>>()})).into_response()
+            Json(DeadLetterRows { id, dead_letters: rows.iter().map(detail).collect() }).into_response()
         }
         Err(problem) => problem.into_response(),
     }
@@ -188,10 +306,50 @@ enum Action {
     Purge,
 }
 
+/// Hands an archived message back to its adapter, as any message.
+///
+/// Answered once the broker confirmed the copy; the engine then delivers it (deduplicated by
+/// id, superseded if a newer state was delivered meanwhile).
+#[utoipa::path(
+    post,
+    path = "/v1/dead-letters/{id}/replay",
+    tag = "dead letters",
+    params(
+        ("id" = uuid::Uuid, Path, description = "the message's id"),
+        Which,
+        ("X-Lgsp-Operator" = Option<String>, Header, description = "who replays it, for the log"),
+    ),
+    responses(
+        (status = 202, description = "Replayed: the broker confirmed the copy", body = Acted),
+        (status = 400, description = "Not a UUID", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such dead letter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Replayed or purged already, or its delivery not recorded dead", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Not an envelope: it can only be purged", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker or the store cannot take it now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn replay(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, headers: HeaderMap) -> Response {
     act(app, id, which, headers, Action::Replay).await
 }
 
+/// Gives up on an archived message: it stays in the archive, purged, for the audit.
+#[utoipa::path(
+    delete,
+    path = "/v1/dead-letters/{id}",
+    tag = "dead letters",
+    params(
+        ("id" = uuid::Uuid, Path, description = "the message's id"),
+        Which,
+        ("X-Lgsp-Operator" = Option<String>, Header, description = "who purges it, for the log"),
+    ),
+    responses(
+        (status = 200, description = "Purged", body = Acted),
+        (status = 400, description = "Not a UUID", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such dead letter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not waiting for an operator (`dead`)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot take it now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn purge(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, headers: HeaderMap) -> Response {
     act(app, id, which, headers, Action::Purge).await
 }
@@ -246,8 +404,10 @@ async fn act(
         done.push(adapter.to_string());
     }
     match action {
-        Action::Replay => (StatusCode::ACCEPTED, Json(json!({"id": id, "replayed": done}))).into_response(),
-        Action::Purge => Json(json!({"id": id, "purged": done})).into_response(),
+        Action::Replay => {
+            (StatusCode::ACCEPTED, Json(Acted { id, replayed: Some(done), purged: None })).into_response()
+        }
+        Action::Purge => Json(Acted { id, replayed: None, purged: Some(done) }).into_response(),
     }
 }
 

@@ -1,46 +1,114 @@
 //! `GET /v1/dossiers/{code}`: a dossier's latest known status, as the national portal asks.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::problem::Problem;
+use super::operations::rfc3339_ms;
+use super::problem::{Problem, ProblemDocument};
+use crate::store::{DossierView, ReuseView};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/dossiers/{code}", get(dossier))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(dossier))
 }
 
 /// Statuses after which a dossier is no longer waiting on the agency: not accepted (3),
 /// withdrawn (7), stopped (8), resolved (9), result returned (10).
 const CLOSED: [i64; 5] = [3, 7, 8, 9, 10];
 
+/// A dossier as the bus knows it from the messages about it.
+#[derive(Serialize, ToSchema)]
+pub struct Dossier {
+    pub dossier_code: String,
+    /// The national status code (1–10) of its newest state.
+    pub status: Option<i64>,
+    /// The `seq` of that state.
+    pub seq: Option<u64>,
+    pub procedure_code: Option<String>,
+    pub agency_code: Option<String>,
+    pub received_at: Option<String>,
+    pub due_at: Option<String>,
+    pub completed_at: Option<String>,
+    /// The message that brought its newest state.
+    pub message_id: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// The agency competent for it (where the bus routed it).
+    pub competent_agency: Option<String>,
+    /// The latest `payment.status`.
+    #[schema(value_type = Option<Object>)]
+    pub payment: Option<Value>,
+    /// The latest `postal.shipment_status`.
+    #[schema(value_type = Option<Object>)]
+    pub postal: Option<Value>,
+    /// Resolved after its due date, or still open past it.
+    pub late: bool,
+    /// The papers its procedure needs, and those already on file when it was received.
+    pub documents_reuse: Option<DocumentsReuse>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentsReuse {
+    /// The document types its procedure needs.
+    pub required: Vec<String>,
+    /// The ones on file when it was received: `{type, number, issuer, dossier_code}`.
+    #[schema(value_type = Vec<Object>)]
+    pub reusable: Vec<Value>,
+}
+
+/// A dossier's latest known status.
+#[utoipa::path(
+    get,
+    path = "/v1/dossiers/{code}",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "the dossier code, such as 000.00.01.H42-261120-0001")),
+    responses(
+        (status = 200, description = "Its newest state, whether it is late, its payment, parcel and papers reused", body = Dossier),
+        (status = 404, description = "No message about it reached the bus", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn dossier(State(app): State<AppState>, Path(code): Path<String>) -> Response {
     let dossier = match app.store.dossier(code).await {
         Ok(Some(dossier)) => dossier,
-        Ok(None) => {
-            return Problem::not_found("no message about this dossier has reached the bus").into_response();
-        }
+        Ok(None) => return Problem::not_found("no message about this dossier has reached the bus").into_response(),
         Err(e) => return Problem::from(e).into_response(),
     };
-    let parse = |text: &Option<String>| text.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-    let due = parse(&dossier.due_at);
-    let closed = dossier.status.is_some_and(|s| CLOSED.contains(&s));
-    // Late: resolved after its due date, or still open past it.
-    let finished_at = if closed { parse(&dossier.completed_at) } else { Some(OffsetDateTime::now_utc()) };
-    let late = matches!((due, finished_at), (Some(due), Some(at)) if at > due);
     let reuse = match app.store.reuse(&dossier.dossier_code).await {
         Ok(reuse) => reuse,
         Err(e) => return Problem::from(e).into_response(),
     };
-    let mut body = serde_json::to_value(&dossier).expect("serialisable");
-    // Which papers its procedure needs were already on file when it was received.
-    body["documents_reuse"] = serde_json::to_value(&reuse).expect("serialisable");
-    body["updated_at"] = json!(crate::http::operations::rfc3339_ms(dossier.updated_at));
-    body["late"] = json!(late);
-    Json(body).into_response()
+    Json(view(dossier, reuse)).into_response()
+}
+
+fn view(dossier: DossierView, reuse: Option<ReuseView>) -> Dossier {
+    let parse = |text: &Option<String>| text.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    let due = parse(&dossier.due_at);
+    let closed = dossier.status.is_some_and(|s| CLOSED.contains(&s));
+    let finished_at = if closed { parse(&dossier.completed_at) } else { Some(OffsetDateTime::now_utc()) };
+    Dossier {
+        late: matches!((due, finished_at), (Some(due), Some(at)) if at > due),
+        dossier_code: dossier.dossier_code,
+        status: dossier.status,
+        seq: dossier.seq,
+        procedure_code: dossier.procedure_code,
+        agency_code: dossier.agency_code,
+        received_at: dossier.received_at,
+        due_at: dossier.due_at,
+        completed_at: dossier.completed_at,
+        message_id: dossier.message_id,
+        updated_at: rfc3339_ms(dossier.updated_at),
+        competent_agency: dossier.competent_agency,
+        payment: dossier.payment,
+        postal: dossier.postal,
+        documents_reuse: reuse.map(|r| DocumentsReuse { required: r.required, reusable: r.reusable }),
+    }
 }

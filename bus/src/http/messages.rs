@@ -4,19 +4,22 @@
 //! A message is answered `202` only after the broker confirmed it and the store recorded it; a
 //! known id is answered `200` without publishing again; nothing else is ever "accepted".
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use super::operations::rfc3339_ms;
-use super::problem::{Problem, ProblemKind};
+use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
 use crate::config::HttpConfig;
 use crate::events;
@@ -24,13 +27,41 @@ use crate::ingress::{Sender, Submitted};
 use crate::schema::Violation;
 use crate::store::{DeliveryState, MessageView};
 
-pub fn router(http: &HttpConfig) -> Router<AppState> {
-    Router::new()
-        .route("/v1/messages", post(submit).layer(DefaultBodyLimit::max(http.max_body_bytes)))
-        .route("/v1/messages/batch", post(submit_batch).layer(DefaultBodyLimit::max(http.max_batch_bytes)))
-        .route("/v1/messages/{id}", get(status))
+pub fn router(http: &HttpConfig) -> OpenApiRouter<AppState> {
+    let single = OpenApiRouter::new().routes(routes!(submit)).layer(DefaultBodyLimit::max(http.max_body_bytes));
+    let batch = OpenApiRouter::new().routes(routes!(submit_batch)).layer(DefaultBodyLimit::max(http.max_batch_bytes));
+    single.merge(batch).routes(routes!(status))
 }
 
+/// A message taken: where to ask about it.
+#[derive(Serialize, ToSchema)]
+pub struct Taken {
+    pub id: Uuid,
+}
+
+/// Submit a message.
+///
+/// Answered 202 only after the broker confirmed the message and the store recorded it. The id
+/// is the idempotency key: a known id is answered 200 and nothing is published again.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    tag = "messages",
+    request_body(content = ref("#/components/schemas/envelope"), content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted: confirmed by the broker and recorded", body = Taken,
+            headers(("Location" = String, description = "/v1/messages/{id}"))),
+        (status = 200, description = "Already accepted under this id (the same message); nothing published again",
+            body = Taken, headers(("Location" = String, description = "/v1/messages/{id}"))),
+        (status = 400, description = "The body is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "The id belongs to a different message", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over [http] max_body_bytes", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The envelope or payload is not valid (every violation listed), its source is not a member, or nobody receives it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker or the store cannot take it now; nothing was accepted", body = ProblemDocument,
+            content_type = "application/problem+json", headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
 async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let value = match read_json(&headers, body) {
         Ok(value) => value,
@@ -43,7 +74,7 @@ async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Result<By
     match accepted {
         Ok((submitted, id)) => {
             let location = format!("/v1/messages/{id}");
-            (status_of(submitted), [(header::LOCATION, location)], Json(json!({"id": id}))).into_response()
+            (status_of(submitted), [(header::LOCATION, location)], Json(Taken { id })).into_response()
         }
         Err(error) => rejected(error.into()).into_response(),
     }
@@ -63,8 +94,52 @@ fn rejected(problem: Problem) -> Problem {
     problem
 }
 
-/// Many messages in one request, each with its own result, in request order: `202` accepted
-/// (confirmed), `200` already held, or a problem. Each is accepted or refused on its own.
+/// The results of a batch, one per message, in request order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResults {
+    pub results: Vec<BatchResult>,
+}
+
+/// What became of one message of a batch.
+#[derive(Serialize, ToSchema)]
+pub struct BatchResult {
+    /// Its id, when it was taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    /// 202 accepted, 200 held already, or the status of its problem.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ProblemDocument>)]
+    pub problem: Option<Problem>,
+}
+
+/// A batch of envelopes: each is checked, and accepted or refused, on its own.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the request's shape, for the API document; the body is read as JSON
+struct Batch {
+    /// 1 to `[http] max_batch_messages` envelopes.
+    #[schema(value_type = Vec<Object>, min_items = 1)]
+    messages: Vec<Value>,
+}
+
+/// Submit many messages at once.
+///
+/// Each message is accepted or refused on its own, and has its own result, in request order:
+/// 202 accepted (confirmed), 200 already held, or its problem.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/batch",
+    tag = "messages",
+    request_body(content = Batch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "One result per message, in order", body = BatchResults),
+        (status = 400, description = "The body is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over [http] max_batch_bytes", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Not a batch: no `messages`, an empty or too long list, or an item that is not an object", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn submit_batch(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -90,17 +165,17 @@ async fn submit_batch(
     for (index, result) in positions.into_iter().zip(app.ingress.accept(prepared).await) {
         results[index] = Some(result);
     }
-    let results: Vec<Value> = results
+    let results = results
         .into_iter()
         .map(|result| match result.expect("every item has a result") {
-            Ok((submitted, id)) => json!({"id": id, "status": status_of(submitted).as_u16()}),
+            Ok((submitted, id)) => BatchResult { id: Some(id), status: status_of(submitted).as_u16(), problem: None },
             Err(error) => {
                 let problem = rejected(error.into());
-                json!({"status": problem.kind.status().as_u16(), "problem": problem})
+                BatchResult { id: None, status: problem.kind.status().as_u16(), problem: Some(problem) }
             }
         })
         .collect();
-    Json(json!({"results": results})).into_response()
+    Json(BatchResults { results }).into_response()
 }
 
 /// The batch's envelopes: an object `{"messages": [...]}` of 1 to `max` objects. Each object is
@@ -129,6 +204,22 @@ fn batch_items(value: Value, max: usize) -> Result<Vec<Value>, Problem> {
     Ok(items)
 }
 
+/// Where a message is.
+///
+/// Its routing, and each adapter's delivery: accepted, delivered, retrying (attempts, last
+/// error), superseded or dead-lettered.
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = Uuid, Path, description = "the message's id")),
+    responses(
+        (status = 200, description = "The message and each adapter's delivery", body = MessageStatus),
+        (status = 400, description = "Not a UUID", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No message of that id was accepted here", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn status(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
         return Problem::new(ProblemKind::BadId).detail(format!("`{id}` is not a UUID")).into_response();
@@ -140,27 +231,62 @@ async fn status(State(app): State<AppState>, Path(id): Path<String>) -> Response
     }
 }
 
-fn view(message: MessageView) -> Value {
-    let deliveries: Vec<Value> = message
+/// A message, where it was routed, and what became of it at each adapter.
+#[derive(Serialize, ToSchema)]
+pub struct MessageStatus {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub message_type: String,
+    pub source: String,
+    pub subject: String,
+    pub seq: u64,
+    pub routing_key: String,
+    /// Where it was routed, and why: `{agency, reason, tables}`.
+    #[schema(value_type = Object)]
+    pub routing: Value,
+    /// RFC 3339.
+    pub accepted_at: String,
+    /// The least advanced of its deliveries, failures first.
+    pub state: DeliveryState,
+    pub deliveries: Vec<DeliveryStatus>,
+}
+
+/// One adapter's delivery of a message.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryStatus {
+    pub adapter: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+fn view(message: MessageView) -> MessageStatus {
+    let state = overall(&message);
+    let deliveries = message
         .deliveries
-        .iter()
-        .map(|d| {
-            json!({"adapter": d.adapter, "state": d.state, "attempts": d.attempts,
-                   "last_error": d.last_error, "updated_at": rfc3339_ms(d.updated_at)})
+        .into_iter()
+        .map(|d| DeliveryStatus {
+            adapter: d.adapter,
+            state: d.state,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            updated_at: rfc3339_ms(d.updated_at),
         })
         .collect();
-    json!({
-        "id": message.id,
-        "type": message.message_type,
-        "source": message.source,
-        "subject": message.subject,
-        "seq": message.seq,
-        "routing_key": message.routing_key,
-        "routing": message.routing,
-        "accepted_at": rfc3339_ms(message.accepted_at),
-        "state": overall(&message),
-        "deliveries": deliveries,
-    })
+    MessageStatus {
+        id: message.id,
+        message_type: message.message_type,
+        source: message.source,
+        subject: message.subject,
+        seq: message.seq,
+        routing_key: message.routing_key,
+        routing: message.routing,
+        accepted_at: rfc3339_ms(message.accepted_at),
+        state,
+        deliveries,
+    }
 }
 
 /// One word for the whole message: the least advanced of its deliveries, failures first. A

@@ -4,6 +4,7 @@ mod adapters;
 mod dead_letters;
 mod dossiers;
 mod messages;
+pub mod openapi;
 mod operations;
 pub mod problem;
 mod reports;
@@ -18,6 +19,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{HttpConfig, MemberConfig};
 use crate::engine::AdapterRuntime;
@@ -46,7 +49,20 @@ pub struct AppState {
 
 /// The whole API; tests can call it without a socket.
 pub fn app(state: AppState, http: &HttpConfig) -> Router {
-    Router::new()
+    let (router, document) = routes(http).split_for_parts();
+    // The document depends only on the routes and the embedded schemas: the same for every bus.
+    operations::DOCUMENT.get_or_init(|| openapi::document(document, &state.catalogue).to_string());
+    router.layer(DefaultBodyLimit::max(http.max_body_bytes)).with_state(state)
+}
+
+/// The API document, as `GET /v1/openapi.json` serves it.
+pub fn document(catalogue: &Catalogue) -> serde_json::Value {
+    let (_, document) = routes(&HttpConfig::default()).split_for_parts();
+    openapi::document(document, catalogue)
+}
+
+fn routes(http: &HttpConfig) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(messages::router(http))
         .merge(dossiers::router())
         .merge(services::router())
@@ -55,6 +71,4 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
         .merge(routing::router())
         .merge(operations::router())
         .merge(dead_letters::router())
-        .layer(DefaultBodyLimit::max(http.max_body_bytes))
-        .with_state(state)
 }

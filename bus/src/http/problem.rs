@@ -6,8 +6,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::engine::dead_letters::DeadLetterError;
 use crate::ingress::IngressError;
@@ -61,6 +61,8 @@ problem_kinds! {
     UnknownMember = (FORBIDDEN, "unknown-member", "Not a member of this bus");
     /// 404 `not-found`: no such message, dossier, dead letter, adapter, schema or service.
     NotFound = (NOT_FOUND, "not-found", "Not found");
+    /// 422 `invalid-range`: a period whose end is before its start.
+    InvalidRange = (UNPROCESSABLE_ENTITY, "invalid-range", "The period ends before it starts");
     /// 409 `id-reused`: an envelope's id was accepted before with other content.
     IdReused = (CONFLICT, "id-reused", "This id belongs to a different message");
     /// 409 `dead-letter-state`: the dead letter is not in a state for this action.
@@ -147,19 +149,41 @@ impl Problem {
     }
 }
 
+/// An `application/problem+json` document (RFC 9457), as every refusal is answered.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemDocument {
+    /// A URI naming the kind of problem, `https://lgsp.local/problems/<slug>`: stable, for
+    /// clients to branch on.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The kind's title, the same for every occurrence.
+    pub title: &'static str,
+    pub status: u16,
+    /// What happened in this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Every violation found, each with a JSON pointer into the request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+impl Problem {
+    /// The document it is answered as.
+    pub fn document(&self) -> ProblemDocument {
+        ProblemDocument {
+            kind: self.kind.uri(),
+            title: self.kind.title(),
+            status: self.kind.status().as_u16(),
+            detail: self.detail.clone(),
+            violations: self.violations.clone(),
+        }
+    }
+}
+
 impl Serialize for Problem {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut problem = serializer.serialize_struct("Problem", 5)?;
-        problem.serialize_field("type", &self.kind.uri())?;
-        problem.serialize_field("title", self.kind.title())?;
-        problem.serialize_field("status", &self.kind.status().as_u16())?;
-        if let Some(detail) = &self.detail {
-            problem.serialize_field("detail", detail)?;
-        }
-        if !self.violations.is_empty() {
-            problem.serialize_field("violations", &self.violations)?;
-        }
-        problem.end()
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.document().serialize(serializer)
     }
 }
 

@@ -3,22 +3,23 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::operations::rfc3339_ms;
-use super::problem::Problem;
+use super::problem::{Problem, ProblemDocument};
 use super::request::ApiQuery;
 use crate::competence::Routes;
 use crate::schema::Violation;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/routing", get(tables)).route("/v1/routing/decision", get(decision))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(tables)).routes(routes!(decision))
 }
 
 fn rfc3339(at: SystemTime) -> String {
@@ -29,39 +30,110 @@ fn no_tables() -> Response {
     Problem::not_found("this bus has no [routing] tables: dossiers go to every subscribed adapter").into_response()
 }
 
+/// The competence tables in use.
+#[derive(Serialize, ToSchema)]
+pub struct RoutingTables {
+    /// A digest of both files: which version decided a dossier's routing.
+    pub version: String,
+    /// RFC 3339.
+    pub loaded_at: String,
+    pub provinces: usize,
+    pub communes: usize,
+    pub districts: usize,
+    pub rules: usize,
+    /// The agencies some rule names.
+    pub agencies: Vec<String>,
+    /// The last edit of the files that did not check out, until they do again.
+    pub refused: Option<RefusedEdit>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefusedEdit {
+    /// RFC 3339.
+    pub at: String,
+    pub problems: Vec<TableProblem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TableProblem {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The competence tables in use, and why an edit of them was refused.
+#[utoipa::path(
+    get,
+    path = "/v1/routing",
+    tag = "routing",
+    responses(
+        (status = 200, description = "The tables in use", body = RoutingTables),
+        (status = 404, description = "This bus has no [routing] tables", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn tables(State(app): State<AppState>) -> Response {
     let Some(state) = app.ingress.routes.as_ref().map(Routes::state) else {
         return no_tables();
     };
     let units = state.current.units();
-    let mut agencies: Vec<&str> = state.current.agencies().collect();
+    let mut agencies: Vec<String> = state.current.agencies().map(String::from).collect();
     agencies.sort_unstable();
     agencies.dedup();
-    let refused = state.refused.map(|refusal| {
-        json!({
-            "at": rfc3339(refusal.at),
-            "problems": refusal.problems.iter().map(|p| json!({"key": p.key, "reason": p.reason})).collect::<Vec<_>>(),
-        })
+    let refused = state.refused.map(|refusal| RefusedEdit {
+        at: rfc3339(refusal.at),
+        problems: refusal
+            .problems
+            .iter()
+            .map(|p| TableProblem { key: p.key.clone(), reason: p.reason.clone() })
+            .collect(),
     });
-    Json(json!({
-        "version": state.current.version,
-        "loaded_at": rfc3339(state.loaded_at),
-        "provinces": units.provinces.len(),
-        "communes": units.communes.len(),
-        "districts": units.districts.len(),
-        "rules": state.current.rule_count(),
-        "agencies": agencies,
-        "refused": refused,
-    }))
+    Json(RoutingTables {
+        version: state.current.version.clone(),
+        loaded_at: rfc3339(state.loaded_at),
+        provinces: units.provinces.len(),
+        communes: units.communes.len(),
+        districts: units.districts.len(),
+        rules: state.current.rule_count(),
+        agencies,
+        refused,
+    })
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Question {
+    /// A procedure code, such as 1.001234.
+    #[param(required = true)]
     procedure: Option<String>,
+    /// A unit code: a province, a commune, or a district from before July 2025.
+    #[param(required = true)]
     unit: Option<String>,
 }
 
+/// Where a dossier would go, and why.
+#[derive(Serialize, ToSchema)]
+pub struct RoutingDecision {
+    /// Whether some agency is competent.
+    pub routed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    pub reason: String,
+    /// The tables' version that decided.
+    pub version: String,
+}
+
+/// Where a dossier of a procedure and unit would go, and why: the decision ingress would make.
+#[utoipa::path(
+    get,
+    path = "/v1/routing/decision",
+    tag = "routing",
+    params(Question),
+    responses(
+        (status = 200, description = "The decision, or why there is none", body = RoutingDecision),
+        (status = 400, description = "A procedure or a unit missing", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "This bus has no [routing] tables", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn decision(State(app): State<AppState>, ApiQuery(question): ApiQuery<Question>) -> Response {
     let Some(tables) = app.ingress.routes.as_ref().map(Routes::current) else {
         return no_tables();
@@ -74,12 +146,12 @@ async fn decision(State(app): State<AppState>, ApiQuery(question): ApiQuery<Ques
             .collect();
         return Problem::invalid_query("?procedure=1.001234&unit=18073", missing).into_response();
     };
-    let version = &tables.version;
+    let version = tables.version.clone();
     Json(match tables.decide(procedure, unit) {
         Ok(decision) => {
-            json!({"routed": true, "agency": decision.agency, "reason": decision.reason, "version": version})
+            RoutingDecision { routed: true, agency: Some(decision.agency), reason: decision.reason, version }
         }
-        Err(why) => json!({"routed": false, "reason": why.to_string(), "version": version}),
+        Err(why) => RoutingDecision { routed: false, agency: None, reason: why.to_string(), version },
     })
     .into_response()
 }

@@ -8,17 +8,18 @@
 
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::problem::{Problem, ProblemKind};
+use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
 use crate::privacy::redact;
 use crate::schema::LookupFacts;
@@ -31,10 +32,40 @@ pub const MEMBER_HEADER: &str = "x-lgsp-member";
 /// The service the bus answers itself.
 const DOCUMENTS_LOOKUP: &str = "documents.lookup";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/services/{service}", post(call))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(call))
 }
 
+/// Ask a service: look a citizen, a business or the papers on file up.
+///
+/// The request is checked against `schemas/<service>.request.json` (`GET
+/// /v1/schemas/<service>.request.json`), answered by the adapter serving it, and its reply
+/// checked against `<service>.reply.json`. Every lookup is recorded for the audit (`GET
+/// /v1/lookups`) before its answer leaves the bus.
+#[utoipa::path(
+    post,
+    path = "/v1/services/{service}",
+    tag = "services",
+    params(
+        ("service" = String, Path, description = "citizen.verify, business.lookup or documents.lookup"),
+        ("X-Lgsp-Member" = String, Header, min_length = 1, description = "the member asking (until members authenticate)"),
+    ),
+    request_body(content = Object, content_type = "application/json",
+        description = "the request, valid against schemas/<service>.request.json"),
+    responses(
+        (status = 200, description = "The reply, valid against schemas/<service>.reply.json", body = Object),
+        (status = 400, description = "The body is not JSON, or the member asking is not named", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The member named is not one of this bus", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such service", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over [http] max_body_bytes", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The request breaks its schema (every violation listed), or the registry refused it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 502, description = "The registry failed, or its reply broke the service's contract", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker is unreachable, no adapter answers the service, or the registry's circuit breaker is open", body = ProblemDocument,
+            content_type = "application/problem+json", headers(("Retry-After" = u64, description = "seconds"))),
+        (status = 504, description = "No answer within the service's timeout", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 async fn call(
     State(app): State<AppState>,
     Path(service): Path<String>,

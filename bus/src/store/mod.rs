@@ -117,7 +117,7 @@ pub enum StoreError {
 }
 
 /// Where a message stands for one adapter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Published; the adapter has not handled it yet.
