@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ConfigProblem, parse_section};
+use crate::config::problem::{ConfigProblem, parse_section};
 use crate::envelope::hex;
 use crate::events;
 use crate::identifiers::Identifier;

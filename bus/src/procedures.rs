@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigProblem, parse_section};
+use crate::config::problem::{ConfigProblem, parse_section};
 use crate::identifiers::Identifier;
 
 #[derive(Debug, Clone, Default)]

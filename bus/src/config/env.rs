@@ -1,4 +1,5 @@
-//! Environment overrides: `LGSP__HTTP__LISTEN=0.0.0.0:8080` overrides `[http] listen`.
+//! Environment overrides: `LGSP__HTTP__LISTEN=0.0.0.0:8080` overrides `[http] listen`; secrets
+//! come from the environment only.
 
 use super::ConfigProblem;
 use super::secret::is_secret_key;
@@ -84,4 +85,32 @@ fn spelled(text: &str) -> toml::Value {
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+/// Secrets written in the file, which must come from the environment instead.
+pub(super) fn secrets_in_file(table: &toml::Table, prefix: &str) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    for (key, value) in table {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match value {
+            toml::Value::Table(inner) => problems.extend(secrets_in_file(inner, &path)),
+            _ if is_secret_key(key) => problems.push(ConfigProblem::new(
+                path.clone(),
+                format!("a secret is read from the environment only: set {} instead", env_var_for(&path)),
+            )),
+            toml::Value::String(text)
+                if key == "url" && url::Url::parse(text).is_ok_and(|u| u.password().is_some()) =>
+            {
+                problems.push(ConfigProblem::new(
+                    path.clone(),
+                    format!(
+                        "holds a password: remove it and set {} instead",
+                        env_var_for(&path.replace(".url", ".password"))
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    problems
 }

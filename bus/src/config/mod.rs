@@ -10,7 +10,7 @@
 mod adapter;
 pub mod duration;
 mod env;
-mod problem;
+pub mod problem;
 mod secret;
 mod sections;
 
@@ -76,7 +76,7 @@ impl Config {
     ) -> Result<Config, Vec<ConfigProblem>> {
         let file: toml::Table =
             text.parse().map_err(|e: toml::de::Error| vec![ConfigProblem::new("", e.to_string())])?;
-        let mut problems = secret::secrets_in_file(&file, "");
+        let mut problems = env::secrets_in_file(&file, "");
         let mut table = file;
         problems.extend(env::apply_env(&mut table, env));
         match Self::from_table(table) {

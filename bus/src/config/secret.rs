@@ -5,8 +5,6 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::ConfigProblem;
-use super::env::env_var_for;
 
 /// A value that must not be shown: printed as `***` in logs and debug output.
 #[derive(Clone, PartialEq, Eq)]
@@ -45,32 +43,4 @@ impl<'de> Deserialize<'de> for Secret {
 pub fn is_secret_key(key: &str) -> bool {
     const WORDS: [&str; 5] = ["password", "secret", "token", "api_key", "private_key"];
     WORDS.iter().any(|w| key == *w || key.ends_with(&format!("_{w}")))
-}
-
-/// Secrets written in the file, which must come from the environment instead.
-pub(super) fn secrets_in_file(table: &toml::Table, prefix: &str) -> Vec<ConfigProblem> {
-    let mut problems = Vec::new();
-    for (key, value) in table {
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-        match value {
-            toml::Value::Table(inner) => problems.extend(secrets_in_file(inner, &path)),
-            _ if is_secret_key(key) => problems.push(ConfigProblem::new(
-                path.clone(),
-                format!("a secret is read from the environment only: set {} instead", env_var_for(&path)),
-            )),
-            toml::Value::String(text)
-                if key == "url" && url::Url::parse(text).is_ok_and(|u| u.password().is_some()) =>
-            {
-                problems.push(ConfigProblem::new(
-                    path.clone(),
-                    format!(
-                        "holds a password: remove it and set {} instead",
-                        env_var_for(&path.replace(".url", ".password"))
-                    ),
-                ));
-            }
-            _ => {}
-        }
-    }
-    problems
 }

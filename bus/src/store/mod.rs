@@ -261,7 +261,7 @@ impl Store {
         self.write(Write::Lookup(lookup)).await
     }
 
-    /// Remembers one key for an adapter (see [`crate::memory::Memory`]).
+    /// Remembers one key of an adapter's own memory.
     pub async fn remember(&self, adapter: &str, key: &str, value: &str) -> Result<(), StoreError> {
         let write = Write::Remember { adapter: adapter.into(), key: key.into(), value: value.into() };
         self.write(write).await

@@ -3,7 +3,11 @@ use std::sync::OnceLock;
 
 use lgsp_bus::schema::Catalogue;
 
+use super::decide::gender;
+use super::xml::{Element, XmlError};
 use super::*;
+use lgsp_bus::{Failure, ServiceError};
+use serde_json::{Value, json};
 
 const AN: &str = "001203000001";
 const BINH: &str = "042198000002";
