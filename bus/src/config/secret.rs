@@ -5,7 +5,6 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-
 /// A value that must not be shown: printed as `***` in logs and debug output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
