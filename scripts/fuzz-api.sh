@@ -34,6 +34,16 @@ for _ in $(seq 1 120); do
 done
 curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "fuzz: the bus never became ready"; tail -20 "$work/bus.log"; exit 1; }
 
+# Sandbox mode gives every member and operator the secret `sandbox`: members' routes are asked as
+# the sandbox member (every right), operators' as the operator `operator`.
+token() {
+  curl -sf "http://127.0.0.1:$port/oauth2/token" -d grant_type=client_credentials -d "client_id=$1" \
+    -d client_secret=sandbox | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+MEMBER_TOKEN=$(token onestop.sandbox)
+OPERATOR_TOKEN=$(token operator)
+export MEMBER_TOKEN OPERATOR_TOKEN
+
 cd "$work"
 status=0
 "$venv/bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "http://127.0.0.1:$port/v1/openapi.json" \

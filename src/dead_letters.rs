@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
+
+use crate::client::{Bus, Connection, Failed, fail};
 
 /// Replays sent at once by `replay --all`.
 const REPLAYS_AT_ONCE: usize = 8;
@@ -17,12 +19,8 @@ const MAX_LIMIT: u32 = 1000;
 
 #[derive(Args)]
 pub struct DeadLettersArgs {
-    /// The bus's HTTP API (default: http.listen of the config).
-    #[arg(long, global = true, env = "LGSP_BUS")]
-    bus: Option<String>,
-    /// Who acts, for the bus's log of replays and purges (sent as X-Lgsp-Operator).
-    #[arg(long, global = true, env = "LGSP_OPERATOR")]
-    operator: Option<String>,
+    #[command(flatten)]
+    connection: Connection,
     #[command(subcommand)]
     command: DeadLettersCommand,
 }
@@ -104,60 +102,12 @@ impl Filters {
     }
 }
 
-/// The bus as the CLI speaks to it.
-struct Bus {
-    http: reqwest::Client,
-    base: String,
-    operator: String,
-}
-
-/// A refusal or a failure, as printed.
-struct Failed(String);
-
-impl Bus {
-    async fn call(&self, method: Method, path: &str, query: &[(&str, String)]) -> Result<Value, Failed> {
-        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base))
-            .map_err(|e| Failed(format!("{}{path} is not a URL: {e}", self.base)))?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        let request = self.http.request(method, url).header("x-lgsp-operator", &self.operator);
-        let response =
-            request.send().await.map_err(|e| Failed(format!("cannot reach the bus at {}: {e}", self.base)))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() { Ok(body) } else { Err(Failed(problem(status, &body))) }
-    }
-}
-
-/// A problem document on one line per violation.
-fn problem(status: StatusCode, body: &Value) -> String {
-    let mut text = format!("{status}");
-    for key in ["title", "detail"] {
-        if let Some(part) = body[key].as_str() {
-            text.push_str(": ");
-            text.push_str(part);
-        }
-    }
-    for violation in body["violations"].as_array().into_iter().flatten() {
-        let pointer = violation["pointer"].as_str().unwrap_or("");
-        let field = pointer.trim_start_matches('/');
-        text.push_str(&format!("\n  --{field}: {}", violation["reason"].as_str().unwrap_or("")));
-    }
-    text
-}
-
 /// Runs one `dead-letters` command against the bus at `default_bus` unless `--bus` says.
 pub async fn run(args: DeadLettersArgs, default_bus: impl FnOnce() -> Result<String, ExitCode>) -> ExitCode {
-    let base = match args.bus {
-        Some(bus) => bus,
-        None => match default_bus() {
-            Ok(bus) => bus,
-            Err(code) => return code,
-        },
+    let bus = match Bus::connect(args.connection, default_bus).await {
+        Ok(bus) => bus,
+        Err(code) => return code,
     };
-    let operator = args.operator.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
-    let bus = Bus { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_string(), operator };
     let outcome = match args.command {
         DeadLettersCommand::List { filters, json } => list(&bus, &filters, json).await,
         DeadLettersCommand::Show { id, adapter } => show(&bus, &id, adapter).await,
@@ -170,13 +120,7 @@ pub async fn run(args: DeadLettersArgs, default_bus: impl FnOnce() -> Result<Str
         DeadLettersCommand::Replay { id: None, filters, .. } => replay_all(&bus, filters).await,
         DeadLettersCommand::Purge { id, adapter } => purge(&bus, &id, adapter).await,
     };
-    match outcome {
-        Ok(code) => code,
-        Err(Failed(message)) => {
-            eprintln!("lgsp: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    outcome.unwrap_or_else(fail)
 }
 
 fn adapter_query(adapter: Option<String>) -> Vec<(&'static str, String)> {

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod chaos;
 pub mod cli;
+mod client;
 mod dead_letters;
 pub mod process;
 pub mod rabbitmq;

@@ -8,6 +8,29 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 
+/// What the runs that start their own bus give it, and speak to it with: every member's secret is
+/// `sandbox` (`[auth] sandbox_secrets`), and tokens last the whole run.
+pub fn sandbox_auth_env() -> Vec<(String, String)> {
+    vec![("LGSP__AUTH__SANDBOX_SECRETS".into(), "true".into()), ("LGSP__AUTH__TOKEN_TTL".into(), "24h".into())]
+}
+
+/// An HTTP client (from `builder`) that sends `who`'s token (a member's or an operator's) with
+/// every request, the token asked of the bus at `base` with the sandbox secret.
+pub async fn signed_in_client(
+    builder: reqwest::ClientBuilder,
+    base: &str,
+    who: &str,
+) -> anyhow::Result<reqwest::Client> {
+    let form = [("grant_type", "client_credentials"), ("client_id", who), ("client_secret", "sandbox")];
+    let response = reqwest::Client::new().post(format!("{base}/oauth2/token")).form(&form).send().await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let token = body["access_token"].as_str().with_context(|| format!("no token for {who}: {status} {body}"))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    Ok(builder.default_headers(headers).build()?)
+}
+
 pub struct BusChild {
     child: tokio::process::Child,
     pub pid: u32,

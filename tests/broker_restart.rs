@@ -110,7 +110,7 @@ async fn a_broker_crash_mid_stream_loses_nothing_that_was_accepted() {
     h.portal.set_behaviour(Behaviour { refuse_dossiers: vec![refused.clone()], ..Default::default() });
     let poison = status_changed(&refused, 1, 4);
     assert_eq!(h.api.post(&poison).await.0, 202);
-    h.api.wait_dead_letter(poison["id"].as_str().unwrap(), "dvc", "dead").await;
+    h.operator.wait_dead_letter(poison["id"].as_str().unwrap(), "dvc", "dead").await;
     Arc::try_unwrap(h).ok().unwrap().stop().await;
 }
 

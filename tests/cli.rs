@@ -107,9 +107,14 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Sandbox mode gives every member the secret `sandbox`; without a token, nothing is taken.
     let message = common::status_changed(&common::dossier(1), 1, 2);
     let id = message["id"].as_str().unwrap();
     let response = client.post(format!("{base}/v1/messages")).json(&message).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let token = lgsp_bus::testing::token(&client, &base, "onestop.sandbox", "sandbox").await;
+    let response = client.post(format!("{base}/v1/messages")).bearer_auth(&token).json(&message).send().await.unwrap();
     assert_eq!(response.status(), 202);
     // The sandbox portal is a real HTTP server: ask it, as an operator would.
     let code = common::dossier(1);
@@ -131,7 +136,7 @@ async fn serve_in_sandbox_mode_delivers_and_stops_cleanly_on_sigterm() {
         "date_of_birth": "2003-01-15", "dossier_code": code, "fields": ["permanent_address"]});
     let response = client
         .post(format!("{base}/v1/services/citizen.verify"))
-        .header("X-Lgsp-Member", "onestop.sandbox")
+        .bearer_auth(&token)
         .json(&verify)
         .send()
         .await
@@ -163,12 +168,13 @@ async fn dead_letters_are_listed_and_replayed_from_the_command_line() {
     let poison = common::status_changed(&refused, 1, 4);
     assert_eq!(h.api.post(&poison).await.0, 202);
     let id = poison["id"].as_str().unwrap();
-    h.api.wait_dead_letter(id, "dvc", "dead").await;
+    h.operator.wait_dead_letter(id, "dvc", "dead").await;
 
     // The bus answers on this runtime: the CLI runs as a child process, awaited.
     let cli = |args: &[&str]| {
         let mut command = lgsp();
-        command.arg("dead-letters").args(args).args(["--bus", &h.api.base, "--operator", "test"]);
+        command.arg("dead-letters").args(args).args(["--bus", &h.api.base, "--operator", "operator"]);
+        command.env("LGSP_OPERATOR_PASSWORD", lgsp_bus::testing::SECRET);
         async move {
             let output = tokio::process::Command::from(command).output().await.unwrap();
             let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();

@@ -96,7 +96,7 @@ async fn a_portal_refusal_is_dead_lettered_with_its_reason_and_others_flow() {
     assert!(error.contains("03") && error.contains(&refused), "{error}");
     assert_eq!(view["deliveries"][0]["attempts"], 1, "a refusal is not retried");
     h.api.wait_state(fine["id"].as_str().unwrap(), "delivered").await;
-    let archived = h.api.wait_dead_letter(poison["id"].as_str().unwrap(), "dvc", "dead").await;
+    let archived = h.operator.wait_dead_letter(poison["id"].as_str().unwrap(), "dvc", "dead").await;
     assert!(archived["peer_answer"].as_str().is_some_and(|answer| answer.contains("03")), "{archived:#}");
     assert!(h.portal.dossier(&refused).is_none());
     h.stop().await;

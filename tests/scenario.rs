@@ -47,7 +47,7 @@ async fn a_dossier_from_one_commune_is_handled_by_the_competent_agency_and_its_r
 
     // Handed in online by a citizen of Xã Thạch Hà (18073).
     let dossier = submitted(code, "1.001234", "18073");
-    let (status, body) = h.api.post(&dossier).await;
+    let (status, body) = h.api.post_from(&dossier).await;
     assert_eq!(status, 202, "{body}");
     let (_, message) = h.api.get(&format!("/v1/messages/{}", dossier["id"].as_str().unwrap())).await;
     assert_eq!(message["routing"]["agency"], COMPETENT);
@@ -73,10 +73,10 @@ async fn a_dossier_from_one_commune_is_handled_by_the_competent_agency_and_its_r
         "payload": {"dossier_code": code, "status": "paid", "amount": 20000, "transaction_id": "PAY-42",
                     "at": "2026-11-20T09:00:00+07:00"}
     });
-    assert_eq!(h.api.post(&payment).await.0, 202);
+    assert_eq!(h.api.post_from(&payment).await.0, 202);
 
     // The agency moves it on, issues the result and sends it back by post.
-    let agency = h.province.sender(PROVINCE, &url(&h));
+    let agency = h.province.sender(PROVINCE, lgsp_bus::testing::SECRET, &url(&h));
     for (status, note) in [(2, "Tiếp nhận hồ sơ"), (4, "Thẩm định hồ sơ"), (9, "Phê duyệt kết quả")]
     {
         let answer = agency.advance(code, status, Some(step(note))).await.unwrap();
@@ -138,7 +138,7 @@ async fn the_same_procedure_from_anywhere_reaches_the_same_agency_and_a_gap_is_r
     // Handed in at a ward, at a commune, and with the district code of an older dossier.
     let codes = ["000.00.32.H42-261120-0001", "000.00.31.H42-261120-0002", "000.00.31.H42-261120-0003"];
     for (code, unit) in codes.iter().zip(["18100", "18073", "436"]) {
-        let (status, body) = h.api.post(&submitted(code, "1.001234", unit)).await;
+        let (status, body) = h.api.post_from(&submitted(code, "1.001234", unit)).await;
         assert_eq!(status, 202, "{unit}: {body}");
     }
     wait(
@@ -151,7 +151,7 @@ async fn the_same_procedure_from_anywhere_reaches_the_same_agency_and_a_gap_is_r
 
     // A procedure that is the commune's: Thạch Hà's own system gets its own citizens' dossiers.
     let birth = "000.00.31.H42-261120-0009";
-    assert_eq!(h.api.post(&submitted(birth, "1.001193", "18073")).await.0, 202);
+    assert_eq!(h.api.post_from(&submitted(birth, "1.001193", "18073")).await.0, 202);
     wait(
         "the commune has its dossier",
         h.thachha.wait_until(Duration::from_secs(30), |s| s.dossiers.contains_key(birth)),
@@ -159,7 +159,7 @@ async fn the_same_procedure_from_anywhere_reaches_the_same_agency_and_a_gap_is_r
     .await;
 
     // No rule for the procedure in that commune nor its province: refused, saying which.
-    let (status, problem) = h.api.post(&submitted("000.00.31.H42-261120-0010", "1.001193", "18118")).await;
+    let (status, problem) = h.api.post_from(&submitted("000.00.31.H42-261120-0010", "1.001193", "18118")).await;
     assert_eq!(status, 422, "{problem}");
     let detail = problem["detail"].as_str().unwrap();
     assert!(

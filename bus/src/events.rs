@@ -281,6 +281,30 @@ pub fn routing_tables_refused(problems: &[crate::config::ConfigProblem]) {
     }
 }
 
+// ---- trust ---------------------------------------------------------------------------------
+
+/// A caller who did not prove who they are (no credentials, a bad token, an unknown certificate).
+pub fn caller_refused(path: &str, error: &dyn std::fmt::Display) {
+    counter!("lgsp_callers_refused_total").increment(1);
+    info!(path, error = %error, "caller refused (401)");
+}
+
+pub fn token_issued(client: &str) {
+    counter!("lgsp_tokens_issued_total").increment(1);
+    debug!(client, "token issued");
+}
+
+/// A token asked for with the wrong secret, or for no such client.
+pub fn token_refused(client: &str) {
+    counter!("lgsp_tokens_refused_total").increment(1);
+    warn!(client, "token refused: no such client with that secret");
+}
+
+/// No token key configured: one was made for this process.
+pub fn token_key_made() {
+    warn!("no [auth] signing_key: tokens are signed with a key made now, and die with this process");
+}
+
 // ---- the bus itself ------------------------------------------------------------------------
 
 pub fn simulator_serving(adapter: &str, addr: std::net::SocketAddr) {

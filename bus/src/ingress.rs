@@ -6,7 +6,7 @@
 //! submitted dossier the papers already on file), published and confirmed by the broker, and
 //! recorded. Only then is it accepted. A known id is answered as known and not published again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -16,8 +16,8 @@ use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::auth::{Caller, Denied};
 use crate::competence::Routes;
-use crate::config::MemberConfig;
 use crate::envelope::Envelope;
 use crate::procedures::Procedures;
 use crate::routing::{matches, routing_key};
@@ -47,6 +47,9 @@ pub enum IngressError {
     /// The broker or the store cannot take it now.
     #[error("{0}")]
     Unavailable(String),
+    /// The member may not send it.
+    #[error("{0}")]
+    Forbidden(Denied),
 }
 
 impl IngressError {
@@ -67,7 +70,7 @@ impl IngressError {
                     format!("unit {unit} (see the unit catalogue and the competence rules)"),
                 ),
             ],
-            IngressError::IdReused(_) | IngressError::Unavailable(_) => Vec::new(),
+            IngressError::IdReused(_) | IngressError::Unavailable(_) | IngressError::Forbidden(_) => Vec::new(),
         }
     }
 }
@@ -97,8 +100,9 @@ pub trait Submit: Send + Sync + 'static {
 /// Who is submitting.
 #[derive(Debug, Clone, Copy)]
 pub enum Sender<'a> {
-    /// A member over HTTP: its envelope's `source` must be one of `[members]`.
-    Member,
+    /// A member over HTTP: the envelope's `source` must be the member, and its rights must
+    /// cover the message's type and agency.
+    Member(&'a Caller),
     /// An adapter through its outbox: the envelope's `source` is the adapter's id.
     Adapter(&'a str),
 }
@@ -107,7 +111,6 @@ pub struct Ingress {
     pub catalogue: Arc<Catalogue>,
     pub broker: Broker,
     pub store: Store,
-    pub members: Arc<BTreeMap<String, MemberConfig>>,
     /// (adapter, routing-key patterns): who receives what.
     pub subscriptions: Vec<(String, Vec<String>)>,
     /// The province this bus serves: the second word of every routing key.
@@ -137,19 +140,17 @@ impl Ingress {
     /// Stripes of the id locks: enough that concurrent submissions seldom share one.
     const ID_LOCK_STRIPES: usize = 4096;
 
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         catalogue: Arc<Catalogue>,
         broker: Broker,
         store: Store,
-        members: Arc<BTreeMap<String, MemberConfig>>,
         subscriptions: Vec<(String, Vec<String>)>,
         province: String,
         procedures: Arc<Procedures>,
         routes: Option<Routes>,
     ) -> Ingress {
         let id_locks = (0..Self::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Ingress { catalogue, broker, store, members, subscriptions, province, procedures, routes, id_locks }
+        Ingress { catalogue, broker, store, subscriptions, province, procedures, routes, id_locks }
     }
 
     /// Checks one envelope, routes and annotates it.
@@ -160,12 +161,6 @@ impl Ingress {
             envelope.insert("source".into(), Value::String(id.to_string()));
         }
         let envelope = self.catalogue.check_envelope(value).map_err(IngressError::Invalid)?;
-        if matches!(sender, Sender::Member) && !self.members.contains_key(&envelope.source) {
-            return Err(IngressError::Invalid(vec![Violation::new(
-                "/source",
-                format!("`{}` is not a member of this bus (see [members] in the config)", envelope.source),
-            )]));
-        }
         let brief = match envelope.message_type.as_str() {
             "dossier.submitted" => None,
             _ => {
@@ -173,6 +168,12 @@ impl Ingress {
                 self.store.dossier_brief(dossier).await?
             }
         };
+        if let Sender::Member(caller) = sender {
+            // The agency the member speaks for: the message's own, else its dossier's.
+            let agency = envelope.payload.get("agency_code").and_then(Value::as_str);
+            let agency = agency.or(brief.as_ref().and_then(|b| b.competent_agency.as_deref()));
+            caller.may_send(&envelope.source, &envelope.message_type, agency).map_err(IngressError::Forbidden)?;
+        }
         let (agency, routing) = self.route(&envelope, brief.as_ref())?;
         let routing_key = routing_key(&envelope.message_type, &self.province, agency.as_deref());
         let adapters: Vec<String> = self

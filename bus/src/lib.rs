@@ -26,6 +26,10 @@
 //!   archive, lookups audit; one writer that group-commits.
 //! - [`memory`]: an adapter's own keys and values, kept in the store.
 //!
+//! **Trust**
+//! - [`auth`]: members and operators, how they prove who they are (tokens, client certificates),
+//!   and their rights.
+//!
 //! **Flow**
 //! - [`ingress`]: how a message becomes accepted (checked, routed, annotated, confirmed,
 //!   recorded), from a member or an adapter.
@@ -36,12 +40,14 @@
 //! **Edges**
 //! - [`http`]: the HTTP API, its problem vocabulary and its OpenAPI document.
 //! - [`server`]: starting and stopping a whole bus.
+//! - [`listener`]: plain or TLS listeners, and who is at the other end of a connection.
 //! - [`peer`]: what adapters' HTTP clients share (TLS trust, timeouts, url checks).
 //! - [`simulator`]: what peer simulators share (listeners, behaviour knobs, recording).
 //! - `testing` (feature `testing`): the conformance suite every adapter passes, and helpers for
 //!   tests that run a real bus on a real broker.
 
 pub mod adapter;
+pub mod auth;
 pub mod competence;
 pub mod config;
 pub mod engine;
@@ -50,6 +56,7 @@ pub mod events;
 pub mod http;
 pub mod identifiers;
 pub mod ingress;
+pub mod listener;
 pub mod memory;
 pub mod outbox;
 pub mod peer;

@@ -28,6 +28,8 @@ pub enum RefusalKind {
     Unroutable,
     /// Its id was accepted before with other content.
     Conflict,
+    /// The sender may not send it.
+    Forbidden,
     /// The broker or the store was unreachable: worth submitting again later.
     Unavailable,
 }
@@ -46,6 +48,7 @@ impl From<IngressError> for Refusal {
             IngressError::Invalid(_) => RefusalKind::Invalid,
             IngressError::Unroutable { .. } | IngressError::NoCompetentAgency { .. } => RefusalKind::Unroutable,
             IngressError::IdReused(_) => RefusalKind::Conflict,
+            IngressError::Forbidden(_) => RefusalKind::Forbidden,
             IngressError::Unavailable(_) => RefusalKind::Unavailable,
         };
         Refusal { kind, reason: error.to_string(), violations: error.violations() }

@@ -10,10 +10,13 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::adapter::AdapterKind;
+use crate::auth::keys::{KeyError, SigningKey};
+use crate::auth::{Auth, Directory, Tokens};
 use crate::competence::Routes;
-use crate::config::{Config, ConfigProblem};
+use crate::config::{AuthConfig, Config, ConfigProblem};
 use crate::http::AppState;
 use crate::ingress::Ingress;
+use crate::listener::{self, Listener, Peer, TlsSetupError};
 use crate::schema::{Catalogue, SchemaError};
 use crate::simulator::SimulatorError;
 use crate::store::{Store, StoreError};
@@ -33,12 +36,22 @@ pub enum StartError {
     Simulator { adapter: String, source: SimulatorError },
     #[error("cannot listen on {addr} (http.listen): {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "http.listen is {0}, beyond loopback, without {1}: set [http.tls] cert and key, and keep [auth] required = true"
+    )]
+    Insecure(SocketAddr, &'static str),
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    #[error("{0}: {1}")]
+    Key(&'static str, KeyError),
 }
 
 /// A bus that is running.
 pub struct RunningBus {
     /// Where the HTTP API listens (the real port when the config said `:0`).
     pub http_addr: SocketAddr,
+    /// `http://…` or `https://…`.
+    pub base_url: String,
     pub store: Store,
     pub broker: Broker,
     /// The competence tables, when `[routing]` has them.
@@ -55,7 +68,20 @@ pub struct RunningBus {
 /// Starts a bus on `config`. It starts even when the broker is down (and says so on /readyz):
 /// it connects as soon as the broker is there.
 pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> Result<RunningBus, StartError> {
+    secure_enough(&config)?;
     let store = Store::open(&config.store.sqlite_path().map_err(|problem| StartError::Config(vec![problem]))?)?;
+    let auth = Arc::new(Auth {
+        required: config.auth.required,
+        tokens: Tokens::new(&token_key(&config.auth)?, config.auth.token_ttl),
+        directory: Directory::open(
+            store.clone(),
+            &config.members,
+            &config.operators,
+            sandbox || config.auth.sandbox_secrets,
+        )
+        .await?,
+        secret_checks: tokio::sync::Semaphore::new(crate::auth::SECRET_CHECKS),
+    });
     let built = registry::build(&config, kinds, sandbox, Some(Arc::new(store.clone()))).map_err(StartError::Config)?;
     for (runtime, (simulator, settings)) in built.iter().filter_map(|b| Some((&b.runtime, b.sandbox.as_ref()?))) {
         let addr = simulator
@@ -84,12 +110,10 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
     if let (Some(routes), Some(units), Some(rules)) = (&routes, &config.routing.units, &config.routing.rules) {
         routes.watch(units.clone(), rules.clone(), config.routing.reload_every, stop_broker.clone());
     }
-    let members = Arc::new(config.members.clone());
     let ingress = Arc::new(Ingress::new(
         catalogue.clone(),
         broker.clone(),
         store.clone(),
-        members.clone(),
         adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect(),
         config.bus.province_code.clone(),
         Arc::new(config.procedures.clone()),
@@ -102,7 +126,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         catalogue,
         broker: broker.clone(),
         store: store.clone(),
-        members,
+        auth,
         metrics: metrics(),
         max_batch_messages: config.http.max_batch_messages,
         services: Arc::new(
@@ -114,9 +138,14 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         adapters: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.clone())).collect()),
     };
     let addr = config.http.listen;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
-    let http_addr = listener.local_addr().map_err(|source| StartError::Listen { addr, source })?;
-    let app = crate::http::app(state, &config.http);
+    let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+    let http_addr = tcp.local_addr().map_err(|source| StartError::Listen { addr, source })?;
+    let listener = match &config.http.tls {
+        Some(tls) => Listener::tls(tcp, listener::server_config(tls)?),
+        None => Listener::plain(tcp),
+    };
+    let scheme = listener.scheme();
+    let app = crate::http::app(state, &config.http).into_make_service_with_connect_info::<Peer>();
     let stop = stop_http.clone();
     let http = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
@@ -127,6 +156,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
     events::bus_up(http_addr, adapters.len());
     Ok(RunningBus {
         http_addr,
+        base_url: format!("{scheme}://{http_addr}"),
         store,
         broker,
         routes,
@@ -173,6 +203,33 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// A bus reachable beyond loopback must prove who it is (TLS) and ask callers to (auth).
+fn secure_enough(config: &Config) -> Result<(), StartError> {
+    let listen = config.http.listen;
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    match (&config.http.tls, config.auth.required, config.auth.sandbox_secrets) {
+        (None, _, _) => Err(StartError::Insecure(listen, "TLS")),
+        (_, false, _) => Err(StartError::Insecure(listen, "authentication")),
+        (_, _, true) => Err(StartError::Insecure(listen, "secrets of its own (auth.sandbox_secrets is on)")),
+        _ => Ok(()),
+    }
+}
+
+/// The key tokens are signed with: the environment's, the file's, or one made now.
+fn token_key(auth: &AuthConfig) -> Result<SigningKey, StartError> {
+    let key = match (&auth.signing_key, &auth.signing_key_file) {
+        (Some(pem), _) => SigningKey::from_pem(pem.expose()).map_err(|e| StartError::Key("auth.signing_key", e))?,
+        (None, Some(file)) => SigningKey::from_file(file).map_err(|e| StartError::Key("auth.signing_key_file", e))?,
+        (None, None) => {
+            events::token_key_made();
+            SigningKey::generate()
+        }
+    };
+    Ok(key)
 }
 
 /// The process-wide Prometheus recorder (one per process, shared by every bus in it).

@@ -14,11 +14,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_util::either::Either;
 use url::{Host, Url};
 
 use crate::config::ConfigProblem;
@@ -40,47 +36,8 @@ pub enum SimulatorError {
 }
 
 /// What a simulator serves on: plain TCP, or TLS (in tests, with a certificate from a private
-/// CA). It is an axum listener, so a simulator's router serves on either alike.
-pub struct SimListener {
-    tcp: TcpListener,
-    tls: Option<TlsAcceptor>,
-}
-
-impl SimListener {
-    pub fn plain(tcp: TcpListener) -> SimListener {
-        SimListener { tcp, tls: None }
-    }
-
-    /// Completes a TLS handshake with `config` before handing each connection over.
-    pub fn tls(tcp: TcpListener, config: Arc<ServerConfig>) -> SimListener {
-        SimListener { tcp, tls: Some(TlsAcceptor::from(config)) }
-    }
-
-    /// `http` or `https`: what the simulator's URL says.
-    pub fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "https" } else { "http" }
-    }
-}
-
-impl axum::serve::Listener for SimListener {
-    type Io = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
-            let Some(acceptor) = &self.tls else { return (Either::Left(tcp), addr) };
-            // A client that does not trust us fails its handshake; that drops only its connection.
-            if let Ok(tls) = acceptor.accept(tcp).await {
-                return (Either::Right(tls), addr);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.tcp.local_addr()
-    }
-}
+/// CA).
+pub type SimListener = crate::listener::Listener;
 
 /// Longer than any client waits: a "timeout" is a call that is never answered.
 pub const HANG: Duration = Duration::from_secs(3600);

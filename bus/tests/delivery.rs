@@ -44,11 +44,11 @@ async fn a_bad_envelope_gets_every_violation_and_nothing_is_published() {
     // Envelope first, then payload; each with its pointer.
     assert_eq!(pointers, ["/seq", "/payload/applicant/id", "/payload/status"], "{problem:#}");
 
-    // An unknown member and a type nobody consumes are refused too.
-    let mut stranger = status_changed(DOSSIER, 1, 4);
-    stranger["source"] = json!("onestop.nowhere");
-    let (status, problem) = bus.post(&stranger).await;
-    assert_eq!((status, problem["violations"][0]["pointer"].as_str()), (422, Some("/source")));
+    // A member sends in its own name only: another source is refused, naming the right.
+    let mut forged = status_changed(DOSSIER, 1, 4);
+    forged["source"] = json!("onestop.thachha");
+    let (status, problem) = bus.post(&forged).await;
+    assert_eq!((status, problem["missing_right"].as_str()), (403, Some("send as onestop.thachha")), "{problem}");
 
     let (status, _) = bus.get(&format!("/v1/messages/{}", message["id"].as_str().unwrap())).await;
     assert_eq!(status, 404);
@@ -144,7 +144,7 @@ async fn a_refusal_is_dead_lettered_at_once_with_its_reason_and_the_rest_flows()
     assert_eq!(view["deliveries"][0]["attempts"], 1);
     bus.wait_state(fine["id"].as_str().unwrap(), "delivered").await;
     // Taken off the dead-letter queue into the archive, where operators find it.
-    let archived = bus.api.wait_dead_letter(poison["id"].as_str().unwrap(), "scripted", "dead").await;
+    let archived = bus.operator.wait_dead_letter(poison["id"].as_str().unwrap(), "scripted", "dead").await;
     assert_eq!(archived["last_error"], "portal refused: error_code 03");
     bus.stop().await;
 }

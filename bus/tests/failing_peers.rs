@@ -43,7 +43,7 @@ async fn a_dead_peer_is_probed_while_its_messages_wait_in_the_queue() {
     let seen = bus.adapter.wait_until(|s| s.len() >= 4).await;
     assert!(seen.iter().all(|s| s.attempt <= 3));
     tokio::time::sleep(Duration::from_millis(1500)).await; // the outage goes on
-    let (_, adapters) = bus.get("/v1/adapters").await;
+    let (_, adapters) = bus.operator.get("/v1/adapters").await;
     let breaker = &adapters["adapters"][0]["breaker"];
     assert!(["open", "probing"].contains(&breaker["state"].as_str().unwrap()), "{adapters}");
     let during = bus.adapter.seen();
@@ -51,15 +51,9 @@ async fn a_dead_peer_is_probed_while_its_messages_wait_in_the_queue() {
     // Requests to an open breaker are refused at once, not queued behind a dead peer.
     let request = json!({"cccd": "001203000001", "full_name": "Nguyễn Văn An", "date_of_birth": "2003-01-15",
                          "dossier_code": DOSSIER, "fields": ["permanent_address"]});
-    let response = bus
-        .api
-        .http
-        .post(format!("{}/v1/services/citizen.verify", bus.api.base))
-        .header("X-Lgsp-Member", "onestop.thachha")
-        .json(&request)
-        .send()
-        .await
-        .unwrap();
+    let thachha = bus.api.as_("onestop.thachha").await;
+    let response =
+        thachha.http.post(format!("{}/v1/services/citizen.verify", bus.api.base)).json(&request).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 503);
     assert!(response.headers().contains_key("retry-after"));
     let problem: serde_json::Value = response.json().await.unwrap();
@@ -95,7 +89,7 @@ async fn one_dead_peer_does_not_hold_back_the_other_adapters() {
     bus.post(&first).await;
     // Its peer failed twice: its breaker is open for a minute.
     bus.other.wait_until(|s| s.len() >= 2).await;
-    let (_, adapters) = bus.get("/v1/adapters").await;
+    let (_, adapters) = bus.operator.get("/v1/adapters").await;
     let state = |id: &str| {
         let adapter = adapters["adapters"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap();
         adapter["breaker"]["state"].as_str().unwrap().to_string()

@@ -92,7 +92,7 @@ async fn a_dossier_goes_to_the_competent_agency_and_says_why() {
     // From a commune, and from an old district code still on a paper dossier: same agency.
     for (n, unit) in [(1, "18100"), (2, "436")] {
         let dossier = submitted(n, "1.001234", unit);
-        let (status, body) = bus.post(&dossier).await;
+        let (status, body) = bus.api.post_from(&dossier).await;
         assert_eq!(status, 202, "{body}");
         let message = bus.wait_state(dossier["id"].as_str().unwrap(), "delivered").await;
         assert_eq!(message["routing"]["agency"], "000.00.01.H42", "{message}");
@@ -121,7 +121,7 @@ async fn tables_change_without_a_restart_and_a_bad_edit_is_refused_keeping_the_o
 
     // No rule yet for birth registration: refused, naming what is missing, nothing published.
     let birth = submitted(3, "1.001193", "18073");
-    let (status, problem) = bus.post(&birth).await;
+    let (status, problem) = bus.api.post_from(&birth).await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["type"].as_str().map(|t| t.ends_with("unroutable")), Some(true), "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("no competence rule for procedure 1.001193"), "{problem}");
@@ -140,13 +140,13 @@ async fn tables_change_without_a_restart_and_a_bad_edit_is_refused_keeping_the_o
         Some(true),
         "{tables}"
     );
-    assert_eq!(bus.post(&birth).await.0, 422);
+    assert_eq!(bus.api.post_from(&birth).await.0, 422);
 
     // The corrected edit is taken, and the refusal cleared.
     replace(&rules, &more_rules);
     let taken = wait_tables(&bus, "reloaded", |state| state.current.version != first).await;
     assert!(taken.refused.is_none());
-    let (status, body) = bus.post(&birth).await;
+    let (status, body) = bus.api.post_from(&birth).await;
     assert_eq!(status, 202, "{body}");
     let message = bus.wait_state(birth["id"].as_str().unwrap(), "delivered").await;
     assert_eq!(message["routing"]["agency"], "000.00.31.H42", "{message}");

@@ -29,7 +29,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     }
     let section =
         config.adapters.get("population").context("the config has no [adapters.population] to look citizens up")?;
-    let member = config.members.keys().next().context("the config has no [members]: the bench asks as one")?.clone();
+    let member = super::MEMBER.to_string();
     println!(
         "lgsp bench --mode lookups: {} citizen.verify, {} at once; broker {}",
         args.lookups, args.lookup_concurrency, config.amqp.url
@@ -62,7 +62,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     let bus = BusProcess::start(config_path, config, &namespace, &env, args.lookup_concurrency).await?;
     let url = format!("{}/v1/services/{SERVICE}", bus.base);
     let through = measure(&requests, args.lookup_concurrency, |body| {
-        let request = bus.client.post(&url).header("X-Lgsp-Member", &member).json(body);
+        let request = bus.client.post(&url).json(body);
         async move {
             let response = request.send().await?;
             match response.status().as_u16() {

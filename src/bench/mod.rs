@@ -89,6 +89,9 @@ fn namespace() -> String {
 }
 
 /// The bus running as its own process, on the config, with a fresh store and namespace.
+/// The member the bench sends and asks as: the sandbox's, which may do anything.
+const MEMBER: &str = "onestop.sandbox";
+
 struct BusProcess {
     child: BusChild,
     pub base: String,
@@ -136,11 +139,13 @@ impl BusProcess {
                 }
             }
         }
+        overrides.extend(crate::process::sandbox_auth_env());
         overrides.extend(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let mut child = BusChild::spawn(config_path, &overrides, None)?;
-        let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
         let base = format!("http://127.0.0.1:{port}");
-        child.wait_ready(&client, &base, Duration::from_secs(60)).await?;
+        child.wait_ready(&reqwest::Client::new(), &base, Duration::from_secs(60)).await?;
+        let builder = reqwest::Client::builder().pool_max_idle_per_host(concurrency);
+        let client = crate::process::signed_in_client(builder, &base, MEMBER).await?;
         Ok(BusProcess { child, base, client, namespace: namespace.to_string(), _dir: dir })
     }
 

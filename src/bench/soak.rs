@@ -19,7 +19,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     if args.rate == 0 || args.dossiers == 0 || args.duration < Duration::from_secs(120) {
         bail!("--rate and --dossiers must be at least 1 and --duration at least 2m");
     }
-    let member = config.members.keys().next().cloned().unwrap_or_else(|| "onestop.sandbox".into());
+    let member = super::MEMBER;
     println!(
         "lgsp bench soak: {} status changes a second over {} dossiers for {}",
         args.rate,
@@ -46,7 +46,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
         let due = (started.elapsed().as_secs_f64() * args.rate as f64) as usize;
         while sent.load(Ordering::Relaxed) < due {
             let n = sent.fetch_add(1, Ordering::Relaxed);
-            let body = envelope(&member, "261122", n % args.dossiers, (n / args.dossiers + 1) as u64);
+            let body = envelope(member, "261122", n % args.dossiers, (n / args.dossiers + 1) as u64);
             let permit = in_flight.clone().acquire_owned().await?;
             let (client, url) = (bus.client.clone(), url.clone());
             tokio::spawn(async move {

@@ -34,7 +34,7 @@ impl Messages {
     /// seq, so the final state it holds says which message set it.
     pub fn envelope(&self, dossier: &str, index: usize, seq: usize) -> serde_json::Value {
         let status = [2, 4, 5][seq % 3];
-        status_changed(self.ids[index], "onestop.chaos", dossier, seq as u64, status, Some(&summary(seq)))
+        status_changed(self.ids[index], MEMBER, dossier, seq as u64, status, Some(&summary(seq)))
     }
 }
 
@@ -55,6 +55,9 @@ pub struct Sent {
     pub unanswered: usize,
 }
 
+/// The member the load comes from.
+const MEMBER: &str = "onestop.chaos";
+
 /// Sends every message, `concurrency` dossiers at once; `progress` counts the accepted ones.
 pub async fn send_all(
     messages: Arc<Messages>,
@@ -62,7 +65,8 @@ pub async fn send_all(
     concurrency: usize,
     progress: watch::Sender<usize>,
 ) -> anyhow::Result<Sent> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
+    let builder = reqwest::Client::builder().timeout(Duration::from_secs(15));
+    let client = crate::process::signed_in_client(builder, &base, MEMBER).await?;
     let next = Arc::new(AtomicUsize::new(0));
     let progress = Arc::new(progress);
     let workers = (0..concurrency).map(|_| {

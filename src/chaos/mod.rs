@@ -276,6 +276,8 @@ fn secs(since: Instant) -> f64 {
 /// The bus's config for the run: only the portal adapter, short retry tiers and many attempts
 /// (a message is retried through every fault rather than dead-lettered), a 1 s portal timeout.
 fn write_config(dir: &Path, port: u16, amqp: &str, portal: &str) -> anyhow::Result<PathBuf> {
+    let key = dir.join("token-key.pem");
+    std::fs::write(&key, lgsp_bus::auth::keys::SigningKey::generate().to_pem())?;
     let text = format!(
         r#"
 [bus]
@@ -293,8 +295,17 @@ confirm_timeout = "3s"
 [store]
 url = "sqlite://{store}"
 
+[auth]
+# Tokens outlive every restart of the bus: the key is the run's own.
+signing_key_file = "{key}"
+
 [members."onestop.chaos"]
 name = "One-stop system under chaos"
+rights = {{ send = [{{ types = ["dossier.status_changed"], agencies = ["*"] }}], read = {{ messages = "own" }} }}
+
+# Who reads the bus's state when a run is stuck.
+[operators.viewer]
+roles = ["viewer"]
 
 [adapters.dvc]
 kind = "dvc"
@@ -314,7 +325,8 @@ timeout = "10s"
 open_for = "500ms"
 max_open_for = "2s"
 "#,
-        store = dir.join("chaos.db").display()
+        store = dir.join("chaos.db").display(),
+        key = key.display(),
     );
     let path = dir.join("lgsp.toml");
     std::fs::write(&path, text)?;
@@ -336,14 +348,17 @@ impl Bus {
         let child = BusChild::spawn(&config, &Self::env(), Some(&log))?;
         let mut bus = Bus { child, config, log, base, client: reqwest::Client::new() };
         bus.child.wait_ready(&bus.client, &bus.base, Duration::from_secs(60)).await?;
+        bus.client = crate::process::signed_in_client(reqwest::Client::builder(), &bus.base, "viewer").await?;
         Ok(bus)
     }
 
     fn env() -> Vec<(String, String)> {
-        vec![
+        let mut env = vec![
             ("LGSP__ADAPTERS__DVC__PASSWORD".into(), SIM_PASSWORD.into()),
             ("LGSP_LOG".into(), std::env::var("LGSP_LOG").unwrap_or_else(|_| "info,lapin=warn".into())),
-        ]
+        ];
+        env.extend(crate::process::sandbox_auth_env());
+        env
     }
 
     async fn kill(&mut self) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lgsp_bus::config::Config;
 use lgsp_bus::server::{self, RunningBus};
-use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
+use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace, with_test_secrets};
 #[allow(unused_imports)]
 pub use lgsp_bus::testing::{dossier, status_changed};
 use lgsp_business::BusinessSim;
@@ -26,7 +26,10 @@ const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(
 
 pub struct Harness {
     pub bus: Option<RunningBus>,
+    /// As the sandbox member `onestop.sandbox`.
     pub api: Api,
+    /// As the operator `operator`.
+    pub operator: Api,
     pub portal: PortalSim,
     pub population: PopulationSim,
     pub registry: BusinessSim,
@@ -120,13 +123,16 @@ impl Harness {
         ];
         env.extend(overrides);
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lgsp.toml");
-        let config = Config::load(&path, env.into_iter().map(|(k, v)| (k.to_string(), v))).unwrap();
+        let mut config = Config::load(&path, env.into_iter().map(|(k, v)| (k.to_string(), v))).unwrap();
+        with_test_secrets(&mut config);
         let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
-        let api = Api::new(&bus);
+        let api = Api::new(&bus).await;
         api.wait_ready(&bus).await;
+        let operator = api.as_("operator").await;
         Harness {
             bus: Some(bus),
             api,
+            operator,
             portal,
             population,
             registry,
@@ -141,15 +147,9 @@ impl Harness {
 
     /// Asks a service as `member`.
     pub async fn ask(&self, service: &str, member: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let response = self
-            .api
-            .http
-            .post(format!("{}/v1/services/{service}", self.api.base))
-            .header("X-Lgsp-Member", member)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let api = if member == self.api.who { None } else { Some(self.api.as_(member).await) };
+        let api = api.as_ref().unwrap_or(&self.api);
+        let response = api.http.post(format!("{}/v1/services/{service}", api.base)).json(body).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or_default())
     }

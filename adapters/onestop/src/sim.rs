@@ -284,8 +284,9 @@ impl OnestopSim {
 
     /// This system as a member of a bus: `member` is its id there (the envelopes' `source`),
     /// `bus` the bus's base URL (`POST {bus}/v1/messages`).
-    pub fn sender(&self, member: &str, bus: &Url) -> OnestopSender {
-        OnestopSender::new(self.shared.clone(), member, bus)
+    /// Sends to the bus at `bus` as `member`, whose client secret there is `secret`.
+    pub fn sender(&self, member: &str, secret: &str, bus: &Url) -> OnestopSender {
+        OnestopSender::new(self.shared.clone(), member, secret, bus)
     }
 }
 

@@ -29,7 +29,7 @@ async fn deliveries_are_logged_with_ids_and_dossier_never_the_payload_or_citizen
     sim.set_behaviour(Behaviour::default());
     let port = lgsp_bus::simulator::free_port().unwrap();
     let bus = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-    assert!(sim.sender("onestop.sotuphap", &bus).advance(code(&submitted), 2, None).await.is_err());
+    assert!(sim.sender("onestop.sotuphap", "secret", &bus).advance(code(&submitted), 2, None).await.is_err());
 
     let logs = captured.text();
     let events = ["onestop_token_issued", "onestop_delivered", "onestop_superseded", "onestop_delivery_failed"];

@@ -11,7 +11,7 @@ use common::*;
 use lgsp_bus::config::Config;
 use lgsp_bus::schema::Catalogue;
 use lgsp_bus::server::{self, RunningBus};
-use lgsp_bus::testing::{Api, amqp_url, delete_namespace, unique_namespace};
+use lgsp_bus::testing::{Api, SECRET, amqp_url, delete_namespace, unique_namespace, with_test_secrets};
 use lgsp_bus::{Adapter, AdapterKind, Outcome};
 use lgsp_onestop::{OnestopKind, OnestopSim, SenderError};
 use serde_json::{Value, json};
@@ -35,8 +35,10 @@ async fn start_bus(sim: &OnestopSim, amqp: &str, namespace: &str, dir: &tempfile
         url = "sqlite://{store}"
         [members."dvc.portal"]
         name = "National public-service portal (test)"
+        rights = {{ send = [{{ types = ["dossier.submitted"], agencies = ["*"] }}], read = {{ dossiers = ["*"] }} }}
         [members."{MEMBER}"]
         name = "One-stop system of the Department of Justice (test)"
+        rights = {{ send = [{{ types = ["*"], agencies = ["{AGENCY}"] }}], read = {{ dossiers = ["{AGENCY}"] }} }}
         [adapters.{ADAPTER}]
         kind = "onestop"
         url = "{url}"
@@ -55,7 +57,8 @@ async fn start_bus(sim: &OnestopSim, amqp: &str, namespace: &str, dir: &tempfile
         url = sim.url(),
     );
     let secret = format!("LGSP__ADAPTERS__{}__CLIENT_SECRET", ADAPTER.to_uppercase());
-    let config = Config::from_toml(&text, vec![(secret, sim.options().client_secret.clone())]).unwrap();
+    let mut config = Config::from_toml(&text, vec![(secret, sim.options().client_secret.clone())]).unwrap();
+    with_test_secrets(&mut config);
     let kinds: Vec<Arc<dyn AdapterKind>> = vec![Arc::new(OnestopKind)];
     server::start(config, &kinds, false).await.unwrap()
 }
@@ -78,7 +81,7 @@ async fn the_system_moves_a_dossier_on_through_the_bus() {
     let sim = start_sim().await;
     let (dir, namespace) = (tempfile::tempdir().unwrap(), unique_namespace());
     let bus = start_bus(&sim, &amqp_url(), &namespace, &dir).await;
-    let api = Api::new(&bus);
+    let api = Api::signed_in(&bus.base_url, bus.store.commits(), "dvc.portal").await;
     api.wait_ready(&bus).await;
 
     // The national portal hands in a dossier; the bus delivers it to the agency's system.
@@ -91,7 +94,7 @@ async fn the_system_moves_a_dossier_on_through_the_bus() {
     assert_eq!(api.post(&submitted).await.0, 202);
     assert!(sim.wait_until(PATIENCE, |s| s.dossier(&code).is_some_and(|d| d.state.is_some())).await);
 
-    let sender = sim.sender(MEMBER, &bus_url(&bus));
+    let sender = sim.sender(MEMBER, SECRET, &bus_url(&bus));
     assert_eq!(sender.member(), MEMBER);
     let progress = example("dossier.status_changed", 0)["progress"].clone();
     let document = example("dossier.result_ready", 0)["documents"][0].clone();
@@ -172,7 +175,7 @@ async fn a_bus_that_answers_503_is_tried_again_a_few_times() {
     let (dir, namespace) = (tempfile::tempdir().unwrap(), unique_namespace());
     let bus = start_bus(&sim, &format!("amqp://127.0.0.1:{port}/%2f"), &namespace, &dir).await;
 
-    let answer = sim.sender(MEMBER, &bus_url(&bus)).advance(code(&submitted), 2, None).await.unwrap();
+    let answer = sim.sender(MEMBER, SECRET, &bus_url(&bus)).advance(code(&submitted), 2, None).await.unwrap();
 
     assert_eq!((answer.status, answer.attempts), (503, 1 + lgsp_onestop::sim::sender::RETRIES_ON_503));
     assert_valid(&answer.envelope);
@@ -183,7 +186,7 @@ async fn a_bus_that_answers_503_is_tried_again_a_few_times() {
     bus.shutdown().await;
 
     // And a bus that is not there at all is an error, not an answer.
-    let unreachable = sim.sender(MEMBER, &Url::parse(&format!("http://127.0.0.1:{port}")).unwrap());
+    let unreachable = sim.sender(MEMBER, SECRET, &Url::parse(&format!("http://127.0.0.1:{port}")).unwrap());
     let error = unreachable.advance(code(&submitted), 4, None).await.unwrap_err();
     assert!(matches!(error, SenderError::Unreachable { .. }), "{error}");
 }

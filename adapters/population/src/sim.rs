@@ -26,6 +26,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use lgsp_bus::identifiers::Identifier;
 use lgsp_bus::privacy::mask_cccd;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -449,7 +450,7 @@ fn check_lookup(lookup: &Lookup) -> Result<(), String> {
         }
     }
     let cccd = &lookup.so_dinh_danh;
-    if cccd.len() != 12 || !cccd.bytes().all(|b| b.is_ascii_digit()) {
+    if !Identifier::Cccd.is_valid(cccd) {
         return Err(format!("{SO_DINH_DANH} phải gồm 12 chữ số"));
     }
     let province: u16 = cccd[..3].parse().expect("three digits");

@@ -10,6 +10,7 @@
 mod adapter;
 pub mod duration;
 mod env;
+mod members;
 pub mod problem;
 mod secret;
 mod sections;
@@ -21,10 +22,13 @@ pub use adapter::{
     AdapterSection, BreakerPolicy, DeliveryPolicy, PeerLimits, RequestPolicy, Settings, valid_adapter_id,
 };
 pub use env::{ENV_PREFIX, env_var_for};
+pub use members::{
+    ANY, CertificateBinding, MemberConfig, OperatorConfig, ReadRights, Rights, Role, Scope, SendRight, ServiceRight,
+};
 pub(crate) use problem::keep;
 pub use problem::{ConfigProblem, parse_section};
 pub use secret::{Secret, is_secret_key};
-pub use sections::{AmqpConfig, BusConfig, HttpConfig, MemberConfig, RoutingConfig, StoreConfig};
+pub use sections::{AmqpConfig, AuditConfig, AuthConfig, BusConfig, HttpConfig, RoutingConfig, StoreConfig, TlsConfig};
 
 use crate::competence::Competence;
 use crate::procedures::Procedures;
@@ -36,8 +40,12 @@ pub struct Config {
     pub http: HttpConfig,
     pub amqp: AmqpConfig,
     pub store: StoreConfig,
-    /// Members (agencies' systems) that may send messages, by id such as `onestop.sandbox`.
+    /// Members (agencies' systems), by id such as `onestop.sandbox`: the directory's seed.
     pub members: BTreeMap<String, MemberConfig>,
+    /// Operators (people), by name: the directory's seed.
+    pub operators: BTreeMap<String, OperatorConfig>,
+    pub auth: AuthConfig,
+    pub audit: AuditConfig,
     /// Adapters by id; the id names the adapter's queues, so it is `[a-z][a-z0-9_]*`.
     pub adapters: BTreeMap<String, AdapterSection>,
     /// The procedure catalogue `bus.procedures` points to.
@@ -99,19 +107,22 @@ impl Config {
                 toml::Table::new()
             }
         };
-        let (bus, http, amqp, store, members, adapters, routing) = (
+        let (bus, http, amqp, store, members, operators, auth, audit, adapters, routing) = (
             section("bus"),
             section("http"),
             section("amqp"),
             section("store"),
             section("members"),
+            section("operators"),
+            section("auth"),
+            section("audit"),
             section("adapters"),
             section("routing"),
         );
         for unknown in table.keys() {
             problems.push(ConfigProblem::new(
                 unknown.as_str(),
-                "unknown section; expected bus, http, amqp, store, routing, members or adapters",
+                "unknown section; expected bus, http, amqp, store, routing, auth, audit, members, operators or adapters",
             ));
         }
 
@@ -120,6 +131,38 @@ impl Config {
         let amqp: Option<AmqpConfig> = keep(&mut problems, "amqp", parse_section(&amqp));
         let store: Option<StoreConfig> = keep(&mut problems, "store", parse_section(&store));
         let members: Option<BTreeMap<String, MemberConfig>> = keep(&mut problems, "members", parse_section(&members));
+        let operators: Option<BTreeMap<String, OperatorConfig>> =
+            keep(&mut problems, "operators", parse_section(&operators));
+        let auth: Option<AuthConfig> = keep(&mut problems, "auth", parse_section(&auth));
+        let audit: Option<AuditConfig> = keep(&mut problems, "audit", parse_section(&audit));
+        for (id, member) in members.iter().flatten() {
+            let key = format!("members.\"{id}\"");
+            if !valid_member_id(id) {
+                problems.push(ConfigProblem::new(
+                    key.clone(),
+                    "a member id is lower-case words joined by dots, such as onestop.hatinh",
+                ));
+            }
+            problems.extend(member.rights.problems().into_iter().map(|p| p.under(&key)));
+            problems.extend(member.certificate.iter().flat_map(CertificateBinding::problems).map(|p| p.under(&key)));
+            problems.extend(members::hash_problem("secret_hash", member.secret_hash.as_ref()).map(|p| p.under(&key)));
+        }
+        for (name, operator) in operators.iter().flatten() {
+            let key = format!("operators.{name}");
+            if !valid_name(name) {
+                problems
+                    .push(ConfigProblem::new(key.clone(), "an operator's name is lower-case letters, digits, _ or -"));
+            }
+            if operator.roles.is_empty() {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.roles"),
+                    "names at least one role: viewer, operator, admin, auditor",
+                ));
+            }
+            problems.extend(operator.certificate.iter().flat_map(CertificateBinding::problems).map(|p| p.under(&key)));
+            problems
+                .extend(members::hash_problem("password_hash", operator.password_hash.as_ref()).map(|p| p.under(&key)));
+        }
         let routing: Option<RoutingConfig> = keep(&mut problems, "routing", parse_section(&routing));
 
         let mut sections = BTreeMap::new();
@@ -154,23 +197,39 @@ impl Config {
             problems.push(ConfigProblem::new("bus.province_code", "must be letters and digits, such as 42"));
         }
 
-        match (bus, http, amqp, store, members, routing) {
-            (Some(bus), Some(http), Some(amqp), Some(store), Some(members), Some(routing)) if problems.is_empty() => {
-                Ok(Config {
-                    bus,
-                    http,
-                    amqp,
-                    store,
-                    members,
-                    adapters: sections,
-                    procedures: Procedures::default(),
-                    routing,
-                    competence: None,
-                })
-            }
+        match (bus, http, amqp, store, members, operators, auth, audit, routing) {
+            (
+                Some(bus),
+                Some(http),
+                Some(amqp),
+                Some(store),
+                Some(members),
+                Some(operators),
+                Some(auth),
+                Some(audit),
+                Some(routing),
+            ) if problems.is_empty() => Ok(Config {
+                bus,
+                http,
+                amqp,
+                store,
+                members,
+                operators,
+                auth,
+                audit,
+                adapters: sections,
+                procedures: Procedures::default(),
+                routing,
+                competence: None,
+            }),
             _ => Err(problems),
         }
     }
+}
+
+/// A member id, as an envelope's `source` (`schemas/envelope.json`): lower-case words and dots.
+pub fn valid_member_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.split('.').all(valid_name)
 }
 
 fn valid_name(name: &str) -> bool {

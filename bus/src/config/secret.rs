@@ -40,6 +40,6 @@ impl<'de> Deserialize<'de> for Secret {
 
 /// Whether a key holds a secret, which may come from the environment only.
 pub fn is_secret_key(key: &str) -> bool {
-    const WORDS: [&str; 5] = ["password", "secret", "token", "api_key", "private_key"];
+    const WORDS: [&str; 6] = ["password", "secret", "token", "api_key", "private_key", "signing_key"];
     WORDS.iter().any(|w| key == *w || key.ends_with(&format!("_{w}")))
 }

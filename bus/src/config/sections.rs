@@ -67,6 +67,104 @@ pub struct HttpConfig {
     /// Largest body of one `POST /v1/messages/batch`.
     #[serde(default = "default_max_batch_bytes")]
     pub max_batch_bytes: usize,
+    /// HTTPS; without it, plain HTTP, which only a bus listening on loopback may serve.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[http.tls]`: the bus's certificate, and the CA whose client certificates it takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM), leaf first.
+    pub cert: PathBuf,
+    /// Its private key (PEM, PKCS#8 or SEC1 or PKCS#1).
+    pub key: PathBuf,
+    /// The CA (PEM) that issues members' and operators' client certificates. Without it, no
+    /// client certificate is asked for: callers prove who they are with tokens only.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// `[auth]`: how callers prove who they are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Whether every route but health, readiness and the contract needs a caller who proved who
+    /// they are. Only a bus listening on loopback may turn it off.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// How long a token the bus issues is valid.
+    #[serde(default = "default_token_ttl", with = "duration")]
+    pub token_ttl: Duration,
+    /// The Ed25519 key (PKCS#8 PEM) the bus signs its tokens with. Without it (and without
+    /// `LGSP__AUTH__SIGNING_KEY`), a key made at start: tokens then last no longer than the process.
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// The same key as PEM text, from the environment only.
+    #[serde(default)]
+    pub signing_key: Option<Secret>,
+    /// Gives every member and operator without a secret the secret `sandbox`, as `serve
+    /// --sandbox` does: for trying the bus out and for load runs on one machine. Only a bus
+    /// listening on loopback may.
+    #[serde(default)]
+    pub sandbox_secrets: bool,
+}
+
+const fn yes() -> bool {
+    true
+}
+const fn default_token_ttl() -> Duration {
+    Duration::from_secs(300)
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        super::parse_section(&toml::Table::new()).expect("defaults are valid")
+    }
+}
+
+/// `[audit]`: the message log, the signed record of every exchange.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The log's file (SQLite), apart from the store's.
+    #[serde(default = "default_audit_path")]
+    pub path: PathBuf,
+    /// The Ed25519 key (PKCS#8 PEM) the chain's head is signed with. Without it (and without
+    /// `LGSP__AUDIT__SIGNING_KEY`), one is made at the first start and kept beside the log
+    /// (`<path>.key`, readable by its owner only): keep it elsewhere in production.
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// The same key as PEM text, from the environment only.
+    #[serde(default)]
+    pub signing_key: Option<Secret>,
+    /// How often the chain's head is signed; also at every shutdown.
+    #[serde(default = "default_sign_every", with = "duration")]
+    pub sign_every: Duration,
+    /// Entries waiting to be written, at most. Past it the log falls behind: traffic goes on,
+    /// `/readyz` and `lgsp_audit_dropped_total` say so, and the chain records the gap.
+    #[serde(default = "default_audit_queue")]
+    pub queue: usize,
+    /// Keep each message's payload in the log, not only its digest.
+    #[serde(default)]
+    pub keep_payloads: bool,
+}
+
+fn default_audit_path() -> PathBuf {
+    PathBuf::from("data/audit.db")
+}
+const fn default_sign_every() -> Duration {
+    Duration::from_secs(1)
+}
+const fn default_audit_queue() -> usize {
+    100_000
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        super::parse_section(&toml::Table::new()).expect("defaults are valid")
+    }
 }
 
 impl Default for HttpConfig {
@@ -171,12 +269,4 @@ impl StoreConfig {
             )),
         }
     }
-}
-
-/// `[members.<id>]`: a system allowed to send messages.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MemberConfig {
-    /// Who it is, for people reading logs and reports.
-    pub name: String,
 }

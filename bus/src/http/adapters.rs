@@ -16,6 +16,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::problem::{Problem, ProblemDocument};
 use crate::adapter::WebhookRequest;
+use crate::auth::Caller;
+use crate::config::Role;
 use crate::engine::AdapterRuntime;
 use crate::engine::guard::BreakerStatus;
 use crate::outbox::Outbox;
@@ -80,8 +82,9 @@ impl From<&AdapterRuntime> for AdapterStatus {
     tag = "adapters",
     responses((status = 200, description = "Every adapter of this bus", body = Adapters))
 )]
-async fn list(State(app): State<AppState>) -> Json<Adapters> {
-    Json(Adapters { adapters: app.adapters.values().map(|runtime| AdapterStatus::from(&**runtime)).collect() })
+async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Adapters>, Problem> {
+    caller.need(Role::Viewer)?;
+    Ok(Json(Adapters { adapters: app.adapters.values().map(|runtime| AdapterStatus::from(&**runtime)).collect() }))
 }
 
 /// A peer calling its adapter (a postal shipment moved, say).

@@ -3,11 +3,12 @@
 //! `POST /v1/dead-letters/{id}/replay` and `DELETE /v1/dead-letters/{id}` (purge). The last
 //! three take `?adapter=` to name one adapter's row when several gave the message up.
 //!
-//! Replays and purges are logged with the operator the caller names in `X-Lgsp-Operator`.
+//! Listing and reading need an operator (any role); replaying and purging the `operator` role,
+//! and are logged with who did them.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,6 +22,8 @@ use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::ApiQuery;
+use crate::auth::Caller;
+use crate::config::Role;
 use crate::engine::dead_letters::{self, DeadLetterError};
 use crate::schema::Violation;
 use crate::store::{DeadLetterFilter, DeadLetterState, DeadLetterView};
@@ -28,9 +31,6 @@ use crate::store::{DeadLetterFilter, DeadLetterState, DeadLetterView};
 /// Rows listed when the caller does not say, and at most.
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
-
-/// Who asked, for the log (until operators authenticate).
-const OPERATOR: &str = "x-lgsp-operator";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(show, purge)).routes(routes!(replay))
@@ -95,7 +95,10 @@ pub struct DeadLetters {
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn list(State(app): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> Response {
+async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ListQuery>) -> Response {
+    if let Err(denied) = caller.need(Role::Viewer) {
+        return Problem::from(denied).into_response();
+    }
     let filter = match filter(query) {
         Ok(filter) => filter,
         Err(violations) => {
@@ -290,7 +293,15 @@ async fn rows(app: &AppState, id: &str, adapter: Option<&str>) -> Result<Vec<Dea
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn show(State(app): State<AppState>, Path(id): Path<String>, ApiQuery(which): ApiQuery<Which>) -> Response {
+async fn show(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(which): ApiQuery<Which>,
+) -> Response {
+    if let Err(denied) = caller.need(Role::Viewer) {
+        return Problem::from(denied).into_response();
+    }
     match rows(&app, &id, which.adapter.as_deref()).await {
         Ok(rows) => {
             let id = rows[0].record.message_id.clone();
@@ -317,7 +328,6 @@ enum Action {
     params(
         ("id" = uuid::Uuid, Path, description = "the message's id"),
         Which,
-        ("X-Lgsp-Operator" = Option<String>, Header, description = "who replays it, for the log"),
     ),
     responses(
         (status = 202, description = "Replayed: the broker confirmed the copy", body = Acted),
@@ -328,8 +338,8 @@ enum Action {
         (status = 503, description = "The broker or the store cannot take it now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn replay(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, headers: HeaderMap) -> Response {
-    act(app, id, which, headers, Action::Replay).await
+async fn replay(app: State<AppState>, caller: Caller, id: Path<String>, which: ApiQuery<Which>) -> Response {
+    act(app, caller, id, which, Action::Replay).await
 }
 
 /// Gives up on an archived message: it stays in the archive, purged, for the audit.
@@ -340,7 +350,6 @@ async fn replay(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, 
     params(
         ("id" = uuid::Uuid, Path, description = "the message's id"),
         Which,
-        ("X-Lgsp-Operator" = Option<String>, Header, description = "who purges it, for the log"),
     ),
     responses(
         (status = 200, description = "Purged", body = Acted),
@@ -350,19 +359,22 @@ async fn replay(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, 
         (status = 503, description = "The store cannot take it now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn purge(app: State<AppState>, id: Path<String>, which: ApiQuery<Which>, headers: HeaderMap) -> Response {
-    act(app, id, which, headers, Action::Purge).await
+async fn purge(app: State<AppState>, caller: Caller, id: Path<String>, which: ApiQuery<Which>) -> Response {
+    act(app, caller, id, which, Action::Purge).await
 }
 
 /// Replays or purges the message's rows: the adapter's named, or else every row the action
 /// applies to (a replay: `dead` or `replaying`; a purge: `dead`).
 async fn act(
     State(app): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiQuery(which): ApiQuery<Which>,
-    headers: HeaderMap,
     action: Action,
 ) -> Response {
+    if let Err(denied) = caller.need(Role::Operator) {
+        return Problem::from(denied).into_response();
+    }
     let rows = match rows(&app, &id, which.adapter.as_deref()).await {
         Ok(rows) => rows,
         Err(problem) => return problem.into_response(),
@@ -379,7 +391,7 @@ async fn act(
         let detail = format!("{id} has nothing to do ({}); GET /v1/messages/{id} says where it is", states.join(", "));
         return Problem::new(ProblemKind::DeadLetterState).detail(detail).into_response();
     }
-    let operator = operator(&headers);
+    let operator = caller.name().to_string();
     let mut done = Vec::new();
     for row in targets {
         let adapter = row.record.adapter.as_str();
@@ -409,9 +421,4 @@ async fn act(
         }
         Action::Purge => Json(Acted { id, replayed: None, purged: Some(done) }).into_response(),
     }
-}
-
-fn operator(headers: &HeaderMap) -> String {
-    let named = headers.get(OPERATOR).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
-    named.unwrap_or("unnamed").chars().take(64).collect()
 }

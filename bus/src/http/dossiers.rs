@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument};
+use crate::auth::Caller;
 use crate::store::{DossierView, ReuseView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -76,17 +77,15 @@ pub struct DocumentsReuse {
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn dossier(State(app): State<AppState>, Path(code): Path<String>) -> Response {
-    let dossier = match app.store.dossier(code).await {
-        Ok(Some(dossier)) => dossier,
-        Ok(None) => return Problem::not_found("no message about this dossier has reached the bus").into_response(),
-        Err(e) => return Problem::from(e).into_response(),
+async fn dossier(State(app): State<AppState>, caller: Caller, Path(code): Path<String>) -> Result<Response, Problem> {
+    let Some(dossier) = app.store.dossier(code).await? else {
+        return Err(Problem::not_found("no message about this dossier has reached the bus"));
     };
-    let reuse = match app.store.reuse(&dossier.dossier_code).await {
-        Ok(reuse) => reuse,
-        Err(e) => return Problem::from(e).into_response(),
-    };
-    Json(view(dossier, reuse)).into_response()
+    let agencies: Vec<&str> =
+        [&dossier.agency_code, &dossier.competent_agency].into_iter().flatten().map(String::as_str).collect();
+    caller.may_read_dossier(&agencies)?;
+    let reuse = app.store.reuse(&dossier.dossier_code).await?;
+    Ok(Json(view(dossier, reuse)).into_response())
 }
 
 fn view(dossier: DossierView, reuse: Option<ReuseView>) -> Dossier {

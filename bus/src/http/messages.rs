@@ -21,6 +21,7 @@ use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
+use crate::auth::Caller;
 use crate::config::HttpConfig;
 use crate::events;
 use crate::ingress::{Sender, Submitted};
@@ -62,12 +63,17 @@ pub struct Taken {
             content_type = "application/problem+json", headers(("Retry-After" = u64, description = "seconds"))),
     )
 )]
-async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn submit(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let value = match read_json(&headers, body) {
         Ok(value) => value,
         Err(problem) => return rejected(problem).into_response(),
     };
-    let accepted = match app.ingress.prepare(value, Sender::Member).await {
+    let accepted = match app.ingress.prepare(value, Sender::Member(&caller)).await {
         Ok(prepared) => app.ingress.accept(vec![prepared]).await.remove(0),
         Err(error) => Err(error),
     };
@@ -142,6 +148,7 @@ struct Batch {
 )]
 async fn submit_batch(
     State(app): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -153,7 +160,7 @@ async fn submit_batch(
     let mut prepared = Vec::new();
     let mut positions = Vec::new();
     for (index, value) in values.into_iter().enumerate() {
-        match app.ingress.prepare(value, Sender::Member).await {
+        match app.ingress.prepare(value, Sender::Member(&caller)).await {
             Ok(item) => {
                 prepared.push(item);
                 positions.push(index);
@@ -220,14 +227,16 @@ fn batch_items(value: Value, max: usize) -> Result<Vec<Value>, Problem> {
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn status(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+async fn status(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return Problem::new(ProblemKind::BadId).detail(format!("`{id}` is not a UUID")).into_response();
+        return Err(Problem::new(ProblemKind::BadId).detail(format!("`{id}` is not a UUID")));
     };
-    match app.store.message(id).await {
-        Ok(Some(message)) => Json(view(message)).into_response(),
-        Ok(None) => Problem::not_found(format!("no message {id} was accepted here")).into_response(),
-        Err(e) => Problem::from(e).into_response(),
+    match app.store.message(id).await? {
+        Some(message) => {
+            caller.may_read_message(&message.source)?;
+            Ok(Json(view(message)).into_response())
+        }
+        None => Err(Problem::not_found(format!("no message {id} was accepted here"))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP API for members and operators (the OpenAPI document at `/v1/openapi.json` lists it).
 
 mod adapters;
+mod auth;
 mod dead_letters;
 mod dossiers;
 mod messages;
@@ -22,7 +23,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::{HttpConfig, MemberConfig};
+use crate::auth::Auth;
+use crate::config::HttpConfig;
 use crate::engine::AdapterRuntime;
 use crate::ingress::Ingress;
 use crate::schema::Catalogue;
@@ -37,7 +39,8 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub broker: Broker,
     pub store: Store,
-    pub members: Arc<BTreeMap<String, MemberConfig>>,
+    /// Who callers are and what they may do.
+    pub auth: Arc<Auth>,
     pub metrics: PrometheusHandle,
     /// Most messages in one batch request.
     pub max_batch_messages: usize,
@@ -63,6 +66,7 @@ pub fn document(catalogue: &Catalogue) -> serde_json::Value {
 
 fn routes(http: &HttpConfig) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(auth::router())
         .merge(messages::router(http))
         .merge(dossiers::router())
         .merge(services::router())

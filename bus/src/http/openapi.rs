@@ -36,6 +36,7 @@ pub struct ApiDoc;
 /// and `common.<definition>`), its references pointing inside the document.
 pub fn document(routes: utoipa::openapi::OpenApi, catalogue: &Catalogue) -> Value {
     let mut document = serde_json::to_value(routes).expect("the document serialises");
+    secure(&mut document);
     // Every body this API takes is required (utoipa cannot tell for a body given by reference).
     for operation in document["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
         for body in
@@ -76,6 +77,47 @@ pub fn document(routes: utoipa::openapi::OpenApi, catalogue: &Catalogue) -> Valu
         }
     }
     document
+}
+
+/// Routes anyone may call: health, readiness, metrics (from loopback), the contract, the token
+/// endpoint and its keys, and peers' webhooks (the adapter checks the peer). Every other route
+/// needs a caller who proved who they are; schemathesis's `ignored_auth` check holds each to it.
+const OPEN: [&str; 9] = [
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/openapi.json",
+    "/v1/schemas",
+    "/v1/schemas/{name}",
+    "/oauth2/token",
+    "/.well-known/jwks.json",
+    "/v1/adapters/{id}/webhook",
+];
+
+/// How callers prove who they are, and on every other route than [`OPEN`], that they must.
+fn secure(document: &mut Value) {
+    document["components"]["securitySchemes"] = json!({
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                   "description": "a token from POST /oauth2/token (client credentials)"},
+        "mutualTls": {"type": "mutualTLS", "description": "a client certificate bound to a member or operator"},
+    });
+    let problem = |description: &str| {
+        json!({"description": description,
+               "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    };
+    for (path, operations) in document["paths"].as_object_mut().into_iter().flatten() {
+        if OPEN.contains(&path.as_str()) {
+            continue;
+        }
+        for operation in operations.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            operation["security"] = json!([{"bearer": []}, {"mutualTls": []}]);
+            let responses = operation["responses"].as_object_mut().expect("every operation has responses");
+            responses.entry("401").or_insert_with(|| {
+                problem("The caller did not prove who they are: no credentials, or a token that is not valid")
+            });
+            responses.entry("403").or_insert_with(|| problem("The caller lacks the right `missing_right` names"));
+        }
+    }
 }
 
 /// Lists the values a path parameter takes.
@@ -156,8 +198,9 @@ mod tests {
                 for (status, response) in operation["responses"].as_object().unwrap() {
                     let problem = &response["content"]["application/problem+json"]["schema"]["$ref"];
                     let refusal = status.starts_with('4') || status.starts_with('5');
-                    // A peer's webhook is answered in the peer's own terms, /readyz with its state.
-                    let own_terms = path.ends_with("/webhook") || path == "/readyz";
+                    // A peer's webhook is answered in the peer's own terms, the token endpoint in
+                    // OAuth2's (RFC 6749 §5.2), /readyz with its state.
+                    let own_terms = path.ends_with("/webhook") || path == "/oauth2/token" || path == "/readyz";
                     if refusal && !own_terms {
                         assert_eq!(problem, "#/components/schemas/Problem", "{method} {path} {status}");
                     }

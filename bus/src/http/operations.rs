@@ -3,10 +3,10 @@
 
 use std::sync::OnceLock;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -15,6 +15,9 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::{Problem, ProblemDocument};
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::listener::Peer;
 
 /// The API document, once made (the same for every bus of the process: see `http::app`).
 pub(super) static DOCUMENT: OnceLock<String> = OnceLock::new();
@@ -69,16 +72,31 @@ async fn ready(State(app): State<AppState>) -> Response {
     (status, Json(Readiness { ready: broker && store, broker: word(broker), store: word(store) })).into_response()
 }
 
-/// The metrics, in Prometheus's text format.
+/// The metrics, in Prometheus's text format: open to a scraper on loopback, to an operator's
+/// token from elsewhere.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "Every named event's counter, gauge and histogram", body = String,
-        content_type = "text/plain"))
+    responses(
+        (status = 200, description = "Every named event's counter, gauge and histogram", body = String,
+            content_type = "text/plain"),
+        (status = 401, description = "From beyond loopback, without an operator's token", body = ProblemDocument,
+            content_type = "application/problem+json"),
+        (status = 403, description = "From beyond loopback, as a member", body = ProblemDocument,
+            content_type = "application/problem+json"),
+    )
 )]
-async fn metrics(State(app): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+async fn metrics(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+    caller: Result<Caller, Problem>,
+) -> Result<Response, Problem> {
+    let from_loopback = peer.is_none_or(|Extension(ConnectInfo(peer))| peer.addr.ip().is_loopback());
+    if !from_loopback {
+        caller?.need(Role::Viewer)?;
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response())
 }
 
 /// This document.

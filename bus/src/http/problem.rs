@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::{AuthError, Denied};
 use crate::engine::dead_letters::DeadLetterError;
 use crate::ingress::IngressError;
 use crate::schema::Violation;
@@ -55,10 +56,13 @@ problem_kinds! {
     BadId = (BAD_REQUEST, "bad-id", "Not a message id");
     /// 400 `invalid-query`: query parameters missing or malformed, each named.
     InvalidQuery = (BAD_REQUEST, "invalid-query", "The query parameters are not valid");
-    /// 400 `member-required`: a lookup that does not say which member asks.
-    MemberRequired = (BAD_REQUEST, "member-required", "Who is asking?");
-    /// 403 `unknown-member`: the member named is not one of this bus.
-    UnknownMember = (FORBIDDEN, "unknown-member", "Not a member of this bus");
+    /// 401 `unauthenticated`: no credentials, or a client certificate that is no one's here;
+    /// with `WWW-Authenticate`.
+    Unauthenticated = (UNAUTHORIZED, "unauthenticated", "Who is calling?");
+    /// 401 `invalid-token`: expired, not signed by the bus, for another audience, `alg: none`…
+    InvalidToken = (UNAUTHORIZED, "invalid-token", "The token is not valid");
+    /// 403 `forbidden`: the caller lacks the right `missing_right` names.
+    Forbidden = (FORBIDDEN, "forbidden", "Not allowed");
     /// 404 `not-found`: no such message, dossier, dead letter, adapter, schema or service.
     NotFound = (NOT_FOUND, "not-found", "Not found");
     /// 422 `invalid-range`: a period whose end is before its start.
@@ -111,11 +115,22 @@ pub struct Problem {
     /// Every violation found, each with a JSON pointer into the request.
     pub violations: Vec<Violation>,
     pub retry_after_seconds: Option<u64>,
+    /// For a 403: the right the caller lacks.
+    pub missing_right: Option<String>,
+    /// For a 401: the `WWW-Authenticate` challenge (RFC 6750).
+    pub challenge: Option<String>,
 }
 
 impl Problem {
     pub fn new(kind: ProblemKind) -> Self {
-        Problem { kind, detail: None, violations: Vec::new(), retry_after_seconds: None }
+        Problem {
+            kind,
+            detail: None,
+            violations: Vec::new(),
+            retry_after_seconds: None,
+            missing_right: None,
+            challenge: None,
+        }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -143,6 +158,21 @@ impl Problem {
         Problem::new(ProblemKind::Unavailable).detail(detail).retry_after(5)
     }
 
+    /// A caller who did not prove who they are.
+    pub fn unauthenticated(error: &AuthError) -> Self {
+        let description = error.to_string().replace(['"', '\\'], "'");
+        let (kind, challenge) = match error {
+            AuthError::Token(_) => (
+                ProblemKind::InvalidToken,
+                format!("Bearer realm=\"lgsp\", error=\"invalid_token\", error_description=\"{description}\""),
+            ),
+            _ => (ProblemKind::Unauthenticated, "Bearer realm=\"lgsp\"".to_string()),
+        };
+        let mut problem = Problem::new(kind).detail(error.to_string());
+        problem.challenge = Some(challenge);
+        problem
+    }
+
     /// Query parameters that are not valid, each named.
     pub fn invalid_query(example: &str, violations: Vec<Violation>) -> Self {
         Problem::new(ProblemKind::InvalidQuery).detail(format!("for example {example}")).violations(violations)
@@ -166,6 +196,9 @@ pub struct ProblemDocument {
     /// Every violation found, each with a JSON pointer into the request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// For a 403: the right the caller lacks, such as `send dossier.status_changed for 000.00.01.H42`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_right: Option<String>,
 }
 
 impl Problem {
@@ -177,6 +210,7 @@ impl Problem {
             status: self.kind.status().as_u16(),
             detail: self.detail.clone(),
             violations: self.violations.clone(),
+            missing_right: self.missing_right.clone(),
         }
     }
 }
@@ -196,7 +230,19 @@ impl IntoResponse for Problem {
         if let Some(seconds) = self.retry_after_seconds {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(challenge) = self.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
         response
+    }
+}
+
+/// A right the caller lacks.
+impl From<Denied> for Problem {
+    fn from(denied: Denied) -> Self {
+        let mut problem = Problem::new(ProblemKind::Forbidden).detail(denied.detail);
+        problem.missing_right = Some(denied.right);
+        problem
     }
 }
 
@@ -208,6 +254,7 @@ impl From<IngressError> for Problem {
             IngressError::Unroutable { .. } | IngressError::NoCompetentAgency { .. } => ProblemKind::Unroutable,
             IngressError::IdReused(_) => ProblemKind::IdReused,
             IngressError::Unavailable(_) => return Problem::unavailable(error.to_string()),
+            IngressError::Forbidden(denied) => return Problem::from(denied.clone()),
         };
         let violations = error.violations();
         Problem::new(kind).detail(format!("{error}; nothing was accepted")).violations(violations)

@@ -12,6 +12,7 @@ use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::ApiQuery;
+use crate::auth::Caller;
 use crate::schema::Violation;
 use crate::store::ReuseCount;
 
@@ -80,7 +81,10 @@ impl From<&ReuseCount> for ProcedureReuse {
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn reuse(State(app): State<AppState>, ApiQuery(period): ApiQuery<Period>) -> Response {
+async fn reuse(State(app): State<AppState>, caller: Caller, ApiQuery(period): ApiQuery<Period>) -> Response {
+    if let Err(denied) = caller.may_read_reports() {
+        return Problem::from(denied).into_response();
+    }
     let mut violations = Vec::new();
     let mut date = |name: &str, value: &Option<String>| match value {
         Some(text) if time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE).is_ok() => {
@@ -171,13 +175,17 @@ pub struct Lookup {
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn lookups(State(app): State<AppState>, ApiQuery(query): ApiQuery<LookupQuery>) -> Response {
+async fn lookups(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<LookupQuery>) -> Response {
+    let member = match caller.may_read_lookups() {
+        Ok(member) => member,
+        Err(denied) => return Problem::from(denied).into_response(),
+    };
     if query.limit.is_some_and(|limit| !(1..=1000).contains(&limit)) {
         let violations = vec![Violation::new("/limit", "must be from 1 to 1000")];
         return Problem::invalid_query("?dossier_code=000.00.01.H42-261120-0001&limit=20", violations).into_response();
     }
     let limit = query.limit.unwrap_or(100);
-    match app.store.lookups(query.dossier_code.as_deref(), query.subject.as_deref(), limit).await {
+    match app.store.lookups(query.dossier_code.as_deref(), query.subject.as_deref(), member.as_deref(), limit).await {
         Ok(found) => {
             let lookups = found
                 .into_iter()

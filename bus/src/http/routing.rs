@@ -15,6 +15,7 @@ use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument};
 use super::request::ApiQuery;
+use crate::auth::Caller;
 use crate::competence::Routes;
 use crate::schema::Violation;
 
@@ -70,7 +71,7 @@ pub struct TableProblem {
         (status = 404, description = "This bus has no [routing] tables", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn tables(State(app): State<AppState>) -> Response {
+async fn tables(State(app): State<AppState>, _caller: Caller) -> Response {
     let Some(state) = app.ingress.routes.as_ref().map(Routes::state) else {
         return no_tables();
     };
@@ -134,7 +135,7 @@ pub struct RoutingDecision {
         (status = 404, description = "This bus has no [routing] tables", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn decision(State(app): State<AppState>, ApiQuery(question): ApiQuery<Question>) -> Response {
+async fn decision(State(app): State<AppState>, _caller: Caller, ApiQuery(question): ApiQuery<Question>) -> Response {
     let Some(tables) = app.ingress.routes.as_ref().map(Routes::current) else {
         return no_tables();
     };

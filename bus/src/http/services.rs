@@ -21,14 +21,13 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
+use crate::auth::Caller;
 use crate::privacy::redact;
 use crate::schema::LookupFacts;
 use crate::store::LookupRecord;
 use crate::transport::{Reply, Request, RequestError};
 use crate::{events, now_ms};
 
-/// Who is asking, until members authenticate with credentials.
-pub const MEMBER_HEADER: &str = "x-lgsp-member";
 /// The service the bus answers itself.
 const DOCUMENTS_LOOKUP: &str = "documents.lookup";
 
@@ -48,14 +47,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "services",
     params(
         ("service" = String, Path, description = "citizen.verify, business.lookup or documents.lookup"),
-        ("X-Lgsp-Member" = String, Header, min_length = 1, description = "the member asking (until members authenticate)"),
     ),
     request_body(content = Object, content_type = "application/json",
         description = "the request, valid against schemas/<service>.request.json"),
     responses(
         (status = 200, description = "The reply, valid against schemas/<service>.reply.json", body = Object),
-        (status = 400, description = "The body is not JSON, or the member asking is not named", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "The member named is not one of this bus", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "The caller did not prove who they are", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The member may not ask this service, or not these fields about this dossier (`missing_right` names the right)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "No such service", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "The body is over [http] max_body_bytes", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
@@ -68,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn call(
     State(app): State<AppState>,
+    caller: Caller,
     Path(service): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -75,10 +75,18 @@ async fn call(
     let started = Instant::now();
     let (outcome, answer) = match check(&app, &service, &headers, body) {
         Err(problem) => ("invalid", Err(problem)),
-        Ok((member, request)) => {
+        Ok(request) => {
             let facts = app.catalogue.lookup_facts(&service, &request);
             let id = uuid::Uuid::now_v7().to_string();
-            let lookup = answer(&app, &service, &member, &id, request);
+            let member = caller.name().to_string();
+            // A refused lookup of personal data is recorded as any other: who tried, about whom.
+            let asked = facts.clone();
+            let lookup = async {
+                match permitted(&app, &caller, &service, &asked).await {
+                    Ok(()) => answer(&app, &service, &member, &id, request).await,
+                    Err(problem) => ("forbidden", Err(problem)),
+                }
+            };
             audited(&app, &service, &member, &id, facts, lookup).await
         }
     };
@@ -94,35 +102,32 @@ fn known(app: &AppState, service: &str) -> String {
     if app.catalogue.services().any(|s| s == service) { service.to_string() } else { "unknown".into() }
 }
 
-/// Checks who asks and what: the service exists, the member is one, the request is valid.
+/// Whether the caller may ask `service` for the parts `facts` names, about that dossier.
+async fn permitted(app: &AppState, caller: &Caller, service: &str, facts: &LookupFacts) -> Result<(), Problem> {
+    let procedure = app.store.dossier_brief(&facts.dossier_code).await?.and_then(|brief| brief.procedure_code);
+    caller.may_ask(service, &facts.fields, procedure.as_deref())?;
+    Ok(())
+}
+
+/// Checks what is asked: the service exists and the request is valid against its schema.
 fn check(
     app: &AppState,
     service: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(String, Value), Problem> {
+) -> Result<Value, Problem> {
     let request = read_json(headers, body)?;
     let Some(checked) = app.catalogue.check_request(service, &request) else {
         let known: Vec<&str> = app.catalogue.services().collect();
         return Err(Problem::not_found(format!("`{service}` is not a service; known: {}", known.join(", "))));
     };
-    let member = headers.get(MEMBER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
-    if member.is_empty() {
-        return Err(Problem::new(ProblemKind::MemberRequired)
-            .detail("a lookup names the member asking: send the header X-Lgsp-Member (until members authenticate)"));
-    }
-    if !app.members.contains_key(member) {
-        return Err(
-            Problem::new(ProblemKind::UnknownMember).detail(format!("`{member}` is not in [members] of the config"))
-        );
-    }
     checked.map_err(|violations| {
         let count = violations.len();
         Problem::new(ProblemKind::InvalidRequest)
             .detail(format!("{count} violation{}; nothing was asked", if count == 1 { "" } else { "s" }))
             .violations(violations)
     })?;
-    Ok((member.to_string(), request))
+    Ok(request)
 }
 
 /// Runs the lookup, then records it with its outcome: nothing leaves the bus unrecorded.

@@ -126,6 +126,26 @@ const STEPS: &[&str] = &[
      CREATE INDEX dead_letters_by_time ON dead_letters (state, dead_at);",
     // 5: the newest accepted seq of a subject, asked when a state comes back for another try.
     "CREATE INDEX messages_by_subject ON messages (type, subject, seq);",
+    // 6: the directory: members and operators, how each proves who it is, and its rights (JSON).
+    // `origin` says who last set an entry: the config file (which sets it again at each start)
+    // or an admin through the API (whose change the file no longer overrides).
+    "CREATE TABLE members (
+         id          TEXT PRIMARY KEY,
+         name        TEXT NOT NULL,
+         secret_hash TEXT,
+         certificate TEXT,
+         rights      TEXT NOT NULL,
+         origin      TEXT NOT NULL CHECK (origin IN ('config', 'api')),
+         updated_at  INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE operators (
+         name          TEXT PRIMARY KEY,
+         roles         TEXT NOT NULL,
+         password_hash TEXT,
+         certificate   TEXT,
+         origin        TEXT NOT NULL CHECK (origin IN ('config', 'api')),
+         updated_at    INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

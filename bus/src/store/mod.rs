@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::{MemberConfig, OperatorConfig};
 use crate::envelope::Envelope;
 pub use dead_letters::{DeadLetterFilter, DeadLetterRecord, DeadLetterState, DeadLetterView};
 
@@ -83,6 +84,8 @@ pub(super) enum Write {
     Lookup(LookupRecord),
     /// The dead-letter archive.
     DeadLetters(DeadLetterChange),
+    /// A member or an operator added, changed or removed.
+    Directory(DirectoryChange),
     /// One key of an adapter's memory.
     Remember {
         adapter: String,
@@ -104,6 +107,18 @@ pub(super) enum DeadLetterChange {
     ClaimReplay { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
     Replayed { message_id: String, adapter: String },
     Purge { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
+}
+
+/// A change of the directory: `Seed` from the config (it replaces only what the config set
+/// before), `Put` and `Remove` by an admin.
+#[derive(Debug, Clone)]
+pub enum DirectoryChange {
+    SeedMember(String, MemberConfig),
+    PutMember(String, MemberConfig),
+    RemoveMember(String),
+    SeedOperator(String, OperatorConfig),
+    PutOperator(String, OperatorConfig),
+    RemoveOperator(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -458,6 +473,9 @@ impl Store {
 pub struct DossierBrief {
     pub competent_agency: Option<String>,
     pub status: Option<i64>,
+    /// The agency handling it, as its messages say.
+    pub agency_code: Option<String>,
+    pub procedure_code: Option<String>,
 }
 
 /// A document on file, as `documents.lookup` answers it.
@@ -517,11 +535,18 @@ impl Store {
     /// latest status. `None` for a dossier the bus has not seen.
     pub async fn dossier_brief(&self, dossier_code: &str) -> Result<Option<DossierBrief>, StoreError> {
         self.read(|conn| {
-            conn.prepare_cached("SELECT competent_agency, status FROM dossiers WHERE code = ?1")?
-                .query_row([dossier_code], |row| {
-                    Ok(DossierBrief { competent_agency: row.get(0)?, status: row.get(1)? })
+            conn.prepare_cached(
+                "SELECT competent_agency, status, agency_code, procedure_code FROM dossiers WHERE code = ?1",
+            )?
+            .query_row([dossier_code], |row| {
+                Ok(DossierBrief {
+                    competent_agency: row.get(0)?,
+                    status: row.get(1)?,
+                    agency_code: row.get(2)?,
+                    procedure_code: row.get(3)?,
                 })
-                .optional()
+            })
+            .optional()
         })
         .await
     }
@@ -627,19 +652,21 @@ impl Store {
     }
 
     /// Lookups made for a dossier, or of a subject's data, newest first.
+    /// Lookups, newest first: of a dossier, about a subject, by a member (each when given).
     pub async fn lookups(
         &self,
         dossier_code: Option<&str>,
         subject: Option<&str>,
+        member: Option<&str>,
         limit: u32,
     ) -> Result<Vec<LookupView>, StoreError> {
         self.read(|conn| {
             let mut select = conn.prepare_cached(
                 "SELECT id, at, member, service, dossier_code, subject, fields, returned, outcome FROM lookups
-                 WHERE (?1 IS NULL OR dossier_code = ?1) AND (?2 IS NULL OR subject = ?2)
-                 ORDER BY at DESC, id DESC LIMIT ?3",
+                 WHERE (?1 IS NULL OR dossier_code = ?1) AND (?2 IS NULL OR subject = ?2) AND (?3 IS NULL OR member = ?3)
+                 ORDER BY at DESC, id DESC LIMIT ?4",
             )?;
-            let rows = select.query_map(params![dossier_code, subject, limit], |row| {
+            let rows = select.query_map(params![dossier_code, subject, member, limit], |row| {
                 let list = |text: String| serde_json::from_str(&text).unwrap_or_default();
                 Ok(LookupView {
                     id: row.get(0)?,
@@ -657,6 +684,53 @@ impl Store {
         })
         .await
     }
+}
+
+impl Store {
+    /// Every member and operator.
+    pub async fn directory(&self) -> Result<Directory, StoreError> {
+        fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+            text.and_then(|t| serde_json::from_str(&t).ok())
+        }
+        self.read(|conn| {
+            let mut members = Vec::new();
+            let mut select = conn.prepare_cached("SELECT id, name, secret_hash, certificate, rights FROM members")?;
+            let mut rows = select.query([])?;
+            while let Some(row) = rows.next()? {
+                let member = MemberConfig {
+                    name: row.get(1)?,
+                    secret_hash: row.get(2)?,
+                    certificate: json(row.get(3)?),
+                    rights: json(row.get(4)?).unwrap_or_default(),
+                };
+                members.push((row.get(0)?, member));
+            }
+            let mut operators = Vec::new();
+            let mut select = conn.prepare_cached("SELECT name, roles, password_hash, certificate FROM operators")?;
+            let mut rows = select.query([])?;
+            while let Some(row) = rows.next()? {
+                let operator = OperatorConfig {
+                    roles: json(row.get(1)?).unwrap_or_default(),
+                    password_hash: row.get(2)?,
+                    certificate: json(row.get(3)?),
+                };
+                operators.push((row.get(0)?, operator));
+            }
+            Ok(Directory { members, operators })
+        })
+        .await
+    }
+
+    pub async fn change_directory(&self, change: DirectoryChange) -> Result<(), StoreError> {
+        self.write(Write::Directory(change)).await
+    }
+}
+
+/// The directory as stored.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub members: Vec<(String, MemberConfig)>,
+    pub operators: Vec<(String, OperatorConfig)>,
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {

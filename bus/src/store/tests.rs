@@ -304,12 +304,12 @@ async fn lookups_are_kept_for_the_audit() {
             .await
             .unwrap();
     }
-    let of_an = store.lookups(None, Some("001203000001"), 10).await.unwrap();
+    let of_an = store.lookups(None, Some("001203000001"), None, 10).await.unwrap();
     assert_eq!(of_an.len(), 1);
     assert_eq!((of_an[0].member.as_str(), of_an[0].outcome.as_str()), ("onestop.a", "match"));
     assert_eq!(of_an[0].fields, ["permanent_address"]);
     assert_eq!(of_an[0].returned, ["permanent_address"]);
-    assert_eq!(store.lookups(Some("000.00.01.H42-261120-0001"), None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.lookups(Some("000.00.01.H42-261120-0001"), None, None, 10).await.unwrap().len(), 2);
 }
 
 fn dead_letter(envelope: &Envelope, dead_at: i64) -> DeadLetterRecord {

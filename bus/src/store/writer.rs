@@ -3,7 +3,7 @@
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, watch};
 
-use super::{Accepted, Command, LookupRecord, OutcomeRecord, StoreError, Write};
+use super::{Accepted, Command, DirectoryChange, LookupRecord, OutcomeRecord, StoreError, Write};
 use crate::envelope::Envelope;
 use crate::events;
 
@@ -148,6 +148,7 @@ fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<Tally> {
                 }
             }
             Write::Lookup(lookup) => write_lookup(&tx, lookup)?,
+            Write::Directory(change) => write_directory(&tx, change)?,
             Write::DeadLetters(change) => super::dead_letters::write(&tx, change)?,
             Write::Remember { adapter, key, value } => {
                 tx.prepare_cached(
@@ -291,6 +292,62 @@ fn record_reuse(tx: &Transaction, envelope: &Envelope, reuse: &serde_json::Value
             reusable as i64
         ])?;
     Ok((inserted == 1).then_some(reusable))
+}
+
+fn write_directory(tx: &Transaction, change: &DirectoryChange) -> rusqlite::Result<()> {
+    let now = crate::now_ms();
+    fn json<T: serde::Serialize>(value: &T) -> Option<String> {
+        serde_json::to_value(value).ok().filter(|v| !v.is_null()).map(|v| v.to_string())
+    }
+    // A seed from the config replaces only what the config set; an admin's change replaces all.
+    let (origin, guard) = match change {
+        DirectoryChange::SeedMember(..) | DirectoryChange::SeedOperator(..) => ("config", "WHERE origin = 'config'"),
+        _ => ("api", ""),
+    };
+    match change {
+        DirectoryChange::SeedMember(id, m) | DirectoryChange::PutMember(id, m) => {
+            tx.prepare_cached(&format!(
+                "INSERT INTO members (id, name, secret_hash, certificate, rights, origin, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash,
+                     certificate = excluded.certificate, rights = excluded.rights, origin = excluded.origin,
+                     updated_at = excluded.updated_at {guard}"
+            ))?
+            .execute(params![
+                id,
+                m.name,
+                m.secret_hash,
+                json(&m.certificate),
+                json(&m.rights),
+                origin,
+                now
+            ])?;
+        }
+        DirectoryChange::RemoveMember(id) => {
+            tx.prepare_cached("DELETE FROM members WHERE id = ?1")?.execute([id])?;
+        }
+        DirectoryChange::SeedOperator(name, o) | DirectoryChange::PutOperator(name, o) => {
+            tx.prepare_cached(&format!(
+                "INSERT INTO operators (name, roles, password_hash, certificate, origin, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET roles = excluded.roles, password_hash = excluded.password_hash,
+                     certificate = excluded.certificate, origin = excluded.origin, updated_at = excluded.updated_at
+                     {guard}"
+            ))?
+            .execute(params![
+                name,
+                json(&o.roles),
+                o.password_hash,
+                json(&o.certificate),
+                origin,
+                now
+            ])?;
+        }
+        DirectoryChange::RemoveOperator(name) => {
+            tx.prepare_cached("DELETE FROM operators WHERE name = ?1")?.execute([name])?;
+        }
+    }
+    Ok(())
 }
 
 fn write_lookup(tx: &Transaction, lookup: &LookupRecord) -> rusqlite::Result<()> {

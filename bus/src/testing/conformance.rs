@@ -306,7 +306,7 @@ impl Suite {
         let namespace = unique_namespace();
         let config = self.bus_config(&peer.settings, front.url(), &namespace, dir.path());
         let bus = server::start(config, std::slice::from_ref(&self.subject.kind), false).await.expect("the bus starts");
-        let api = Api::new(&bus);
+        let api = Api::signed_in(&bus.base_url, bus.store.commits(), &self.member()).await;
         api.wait_ready(&bus).await;
 
         let never = CancellationToken::new();
@@ -348,16 +348,13 @@ impl Suite {
     /// Sends the n-th message or request until the bus takes it (a 503 while the broker is away is
     /// retried, as a member would); the message's id and the envelope, or the request's id.
     async fn send_until_taken(&self, api: &Api, n: usize) -> (String, Value) {
-        let (path, body, member) = match &self.subject.traffic {
-            Traffic::Messages { make, .. } => ("/v1/messages".to_string(), make(100 + n), None),
-            Traffic::Requests { service, make } => (format!("/v1/services/{service}"), make(100 + n), Some(MEMBER)),
+        let (path, body) = match &self.subject.traffic {
+            Traffic::Messages { make, .. } => ("/v1/messages".to_string(), make(100 + n)),
+            Traffic::Requests { service, make } => (format!("/v1/services/{service}"), make(100 + n)),
         };
         for _ in 0..600 {
-            let mut request = api.http.post(format!("{}{path}", api.base)).json(&body);
-            if let Some(member) = member {
-                request = request.header("X-Lgsp-Member", member);
-            }
-            let response = request.send().await.expect("the bus answers");
+            let response =
+                api.http.post(format!("{}{path}", api.base)).json(&body).send().await.expect("the bus answers");
             let status = response.status().as_u16();
             let answer: Value = response.json().await.unwrap_or(Value::Null);
             match status {
@@ -385,12 +382,16 @@ impl Suite {
         }
         adapter.insert("kind".into(), self.name().into());
         adapter.insert("delivery".into(), toml::Value::Table(toml::toml! { retry_tiers = ["200ms", "1s"] }));
-        let source = match &self.subject.traffic {
-            Traffic::Messages { make, .. } => make(0)["source"].as_str().expect("a source").to_string(),
-            Traffic::Requests { .. } => MEMBER.to_string(),
+        // The member the traffic comes from, with every right: the suite checks the adapter, not rights.
+        let member = toml::toml! {
+            name = "conformance"
+            [rights]
+            send = [{ types = ["*"], agencies = ["*"] }]
+            services = [{ service = "*", fields = ["*"] }]
+            read = { messages = "all", dossiers = ["*"] }
         };
         let mut members = toml::Table::new();
-        members.insert(source, toml::Value::Table(toml::toml! { name = "conformance" }));
+        members.insert(self.member(), toml::Value::Table(member));
         let mut adapters = toml::Table::new();
         adapters.insert(self.id.clone(), toml::Value::Table(adapter));
         let store = format!("sqlite://{}", dir.join("lgsp.db").display());
@@ -406,8 +407,18 @@ impl Suite {
         file.insert("store".into(), toml::Value::Table([("url".to_string(), store.into())].into_iter().collect()));
         file.insert("members".into(), toml::Value::Table(members));
         file.insert("adapters".into(), toml::Value::Table(adapters));
-        Config::from_toml(&toml::to_string(&file).expect("TOML"), env)
-            .unwrap_or_else(|problems| panic!("{}: the suite's bus config: {problems:#?}", self.name()))
+        let mut config = Config::from_toml(&toml::to_string(&file).expect("TOML"), env)
+            .unwrap_or_else(|problems| panic!("{}: the suite's bus config: {problems:#?}", self.name()));
+        super::with_test_secrets(&mut config);
+        config
+    }
+
+    /// The member the traffic comes from: the messages' source, or one of the suite's own.
+    fn member(&self) -> String {
+        match &self.subject.traffic {
+            Traffic::Messages { make, .. } => make(0)["source"].as_str().expect("a source").to_string(),
+            Traffic::Requests { .. } => MEMBER.to_string(),
+        }
     }
 
     fn no_personal_data_or_secret_is_logged(&self, logged: &str) {

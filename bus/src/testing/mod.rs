@@ -26,22 +26,80 @@ pub fn unique_namespace() -> String {
     format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }
 
-/// Speaks to a running bus over HTTP, as a member would.
+/// The member tests speak as by default: every right, in every test config.
+pub const MEMBER: &str = "onestop.sandbox";
+/// The operator tests act as: every role, in every test config.
+pub const OPERATOR: &str = "admin";
+/// The secret of every member and operator in tests (as in sandbox mode).
+pub const SECRET: &str = crate::auth::SANDBOX_SECRET;
+
+/// Gives every member and operator of `config` that has no secret the tests' [`SECRET`] (hashed,
+/// as the directory keeps it).
+pub fn with_test_secrets(config: &mut crate::config::Config) {
+    let hash = crate::auth::passwords::hash(SECRET);
+    for member in config.members.values_mut().filter(|m| m.secret_hash.is_none()) {
+        member.secret_hash = Some(hash.clone());
+    }
+    for operator in config.operators.values_mut().filter(|o| o.password_hash.is_none()) {
+        operator.password_hash = Some(hash.clone());
+    }
+}
+
+/// A token from `base`'s `POST /oauth2/token` for `client_id` with `secret`.
+pub async fn token(http: &reqwest::Client, base: &str, client_id: &str, secret: &str) -> String {
+    let form = [("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)];
+    let response = http.post(format!("{base}/oauth2/token")).form(&form).send().await.expect("the bus answers");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match body["access_token"].as_str() {
+        Some(token) => token.to_string(),
+        None => panic!("no token for {client_id}: {status} {body}"),
+    }
+}
+
+/// Speaks to a running bus over HTTP as one member or operator: its token goes with every
+/// request `http` sends.
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
+    /// Who it speaks as.
+    pub who: String,
     commits: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Api {
-    pub fn new(bus: &RunningBus) -> Api {
-        Api { http: reqwest::Client::new(), base: format!("http://{}", bus.http_addr), commits: bus.store.commits() }
+    /// As [`MEMBER`].
+    pub async fn new(bus: &RunningBus) -> Api {
+        Api::signed_in(&bus.base_url, bus.store.commits(), MEMBER).await
+    }
+
+    /// As `who`, whose secret is [`SECRET`].
+    pub async fn signed_in(base: &str, commits: tokio::sync::watch::Receiver<u64>, who: &str) -> Api {
+        let token = token(&reqwest::Client::new(), base, who, SECRET).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("a token is ASCII");
+        headers.insert(reqwest::header::AUTHORIZATION, bearer);
+        let http = reqwest::Client::builder().default_headers(headers).build().expect("a client");
+        Api { http, base: base.to_string(), who: who.to_string(), commits }
+    }
+
+    /// The same bus, as `who`.
+    pub async fn as_(&self, who: &str) -> Api {
+        Api::signed_in(&self.base, self.commits.clone(), who).await
     }
 
     pub async fn post(&self, envelope: &Value) -> (u16, Value) {
         let response = self.http.post(format!("{}/v1/messages", self.base)).json(envelope).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts as the envelope's `source`, signing in as that member.
+    pub async fn post_from(&self, envelope: &Value) -> (u16, Value) {
+        match envelope["source"].as_str() {
+            Some(source) if source != self.who => self.as_(source).await.post(envelope).await,
+            _ => self.post(envelope).await,
+        }
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

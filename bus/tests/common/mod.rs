@@ -11,7 +11,7 @@ use lgsp_bus::procedures::Procedures;
 use lgsp_bus::server::{self, RunningBus};
 #[allow(unused_imports)]
 pub use lgsp_bus::testing::status_changed;
-use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace};
+use lgsp_bus::testing::{Api, amqp_url, delete_namespace, queue_depth, unique_namespace, with_test_secrets};
 use lgsp_bus::{Adapter, AdapterKind, Delivery, Outcome, ServiceError, ServiceRequest};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -143,7 +143,10 @@ pub struct TestBus {
     /// A second scripted adapter, of kind `scripted_other`, for a config that adds one (its
     /// id must be `other`, with the retry tiers of `scripted`).
     pub other: Arc<Scripted>,
+    /// As the sandbox member `onestop.sandbox`.
     pub api: Api,
+    /// As the operator `operator`.
+    pub operator: Api,
     pub namespace: String,
     _dir: tempfile::TempDir,
 }
@@ -175,8 +178,14 @@ impl TestBus {
             url = "sqlite://{store}"
             [members."onestop.sandbox"]
             name = "Sandbox"
+            rights = {{ send = [{{ types = ["*"], agencies = ["*"] }}], services = [{{ service = "*", fields = ["*"] }}], read = {{ messages = "all", dossiers = ["*"], lookups = "all", reports = true }} }}
             [members."onestop.thachha"]
             name = "One-stop system of Thạch Hà commune"
+            rights = {{ send = [{{ types = ["dossier.submitted", "dossier.status_changed"], agencies = ["000.00.31.H42"] }}], services = [{{ service = "citizen.verify", fields = ["permanent_address"] }}] }}
+            [operators.operator]
+            roles = ["operator"]
+            [operators.auditor]
+            roles = ["auditor"]
             [adapters.scripted]
             kind = "scripted"
             [adapters.scripted.requests]
@@ -207,10 +216,12 @@ impl TestBus {
             Arc::new(ScriptedKind("scripted", adapter.clone())),
             Arc::new(ScriptedKind("scripted_other", other.clone())),
         ];
+        with_test_secrets(&mut config);
         let bus = server::start(config, &kinds, false).await.unwrap();
-        let api = Api::new(&bus);
+        let api = Api::new(&bus).await;
         api.wait_ready(&bus).await;
-        TestBus { bus: Some(bus), adapter, other, api, namespace, _dir: dir }
+        let operator = api.as_("operator").await;
+        TestBus { bus: Some(bus), adapter, other, api, operator, namespace, _dir: dir }
     }
 
     pub async fn post(&self, envelope: &Value) -> (u16, Value) {

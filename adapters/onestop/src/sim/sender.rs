@@ -2,8 +2,10 @@
 //! its results, and the postal order that returns them to the applicant.
 //!
 //! Each message is about a dossier the simulator received (its `dossier.submitted`), carries a
-//! `seq` that rises per dossier, and is posted to `POST {bus}/v1/messages`; a 503 (the bus's
-//! broker away, say) is tried again a few times after a short pause, with the same envelope.
+//! `seq` that rises per dossier, and is posted to `POST {bus}/v1/messages` with a token the bus
+//! issued the member (`POST {bus}/oauth2/token`, client credentials; asked again once when the
+//! bus refuses it); a 503 (the bus's broker away, say) is tried again a few times after a short
+//! pause, with the same envelope.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,10 @@ pub struct OnestopSender {
     shared: Arc<Shared>,
     http: reqwest::Client,
     messages_url: String,
+    token_url: String,
     member: String,
+    secret: String,
+    token: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// What the bus answered to one message.
@@ -58,17 +63,27 @@ pub enum SenderError {
     UnknownDossier(String),
     #[error("cannot reach the bus at {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("the bus gave no token: {0}")]
+    NoToken(String),
 }
 
 impl OnestopSender {
-    pub(super) fn new(shared: Arc<Shared>, member: &str, bus: &Url) -> OnestopSender {
+    pub(super) fn new(shared: Arc<Shared>, member: &str, secret: &str, bus: &Url) -> OnestopSender {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("lgsp-onestop-sim/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a plain HTTP client builds");
-        let messages_url = format!("{}/v1/messages", bus.as_str().trim_end_matches('/'));
-        OnestopSender { shared, http, messages_url, member: member.to_string() }
+        let base = bus.as_str().trim_end_matches('/');
+        OnestopSender {
+            shared,
+            http,
+            messages_url: format!("{base}/v1/messages"),
+            token_url: format!("{base}/oauth2/token"),
+            member: member.to_string(),
+            secret: secret.to_string(),
+            token: Arc::default(),
+        }
     }
 
     /// The member id the messages carry as their `source`.
@@ -149,12 +164,20 @@ impl OnestopSender {
 
     async fn post(&self, envelope: &Value) -> Result<(u16, Value, u32), SenderError> {
         let mut attempts = 0;
+        let mut renewed = false;
         loop {
             attempts += 1;
-            let response = self.http.post(&self.messages_url).json(envelope).send().await.map_err(|e| {
-                SenderError::Unreachable { url: self.messages_url.clone(), reason: peer::root_cause(&e) }
-            })?;
+            let token = self.token().await?;
+            let request = self.http.post(&self.messages_url).bearer_auth(token).json(envelope);
+            let response = request.send().await.map_err(|e| self.unreachable(&e))?;
             let status = response.status().as_u16();
+            if status == 401 && !renewed {
+                // The token expired, or the bus restarted with a new key: one new token.
+                renewed = true;
+                *lock(&self.token) = None;
+                attempts -= 1;
+                continue;
+            }
             if status == 503 && attempts <= RETRIES_ON_503 {
                 tokio::time::sleep(FIRST_PAUSE * 2u32.pow(attempts - 1)).await;
                 continue;
@@ -163,6 +186,26 @@ impl OnestopSender {
             let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
             return Ok((status, body, attempts));
         }
+    }
+}
+
+impl OnestopSender {
+    /// The member's token, asked for when it has none.
+    async fn token(&self) -> Result<String, SenderError> {
+        if let Some(token) = lock(&self.token).clone() {
+            return Ok(token);
+        }
+        let form = [("grant_type", "client_credentials"), ("client_id", &self.member), ("client_secret", &self.secret)];
+        let response = self.http.post(&self.token_url).form(&form).send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let token = body["access_token"].as_str().ok_or_else(|| SenderError::NoToken(format!("{status} {body}")))?;
+        *lock(&self.token) = Some(token.to_string());
+        Ok(token.to_string())
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> SenderError {
+        SenderError::Unreachable { url: self.messages_url.clone(), reason: peer::root_cause(error) }
     }
 }
 

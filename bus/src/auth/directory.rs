@@ -1,0 +1,123 @@
+//! The directory: who the members and operators are, how each proves it, and their rights. Kept
+//! in the store, seeded from the config, changed at run time by admins; every caller's rights
+//! are read from here at each call, so a change takes effect at once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use super::certificates::ClientCertificate;
+use super::passwords;
+use super::tokens::PrincipalKind;
+use crate::config::{MemberConfig, OperatorConfig};
+use crate::store::{DirectoryChange, Store, StoreError};
+
+/// What `serve --sandbox` gives every member and operator that has no secret of its own.
+pub const SANDBOX_SECRET: &str = "sandbox";
+
+/// The directory in memory, as last read from the store.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub members: BTreeMap<String, MemberConfig>,
+    pub operators: BTreeMap<String, OperatorConfig>,
+}
+
+pub struct Directory {
+    store: Store,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl Directory {
+    /// Opens the directory of `store`, first adding the config's members and operators it does
+    /// not have yet (the store keeps what it has: admins change it at run time). In sandbox mode,
+    /// whoever has no secret gets [`SANDBOX_SECRET`].
+    pub async fn open(
+        store: Store,
+        members: &BTreeMap<String, MemberConfig>,
+        operators: &BTreeMap<String, OperatorConfig>,
+        sandbox: bool,
+    ) -> Result<Directory, StoreError> {
+        let sandbox_hash = sandbox.then(|| passwords::hash(SANDBOX_SECRET));
+        for (id, member) in members {
+            let mut member = member.clone();
+            if member.secret_hash.is_none() {
+                member.secret_hash.clone_from(&sandbox_hash);
+            }
+            store.change_directory(DirectoryChange::SeedMember(id.clone(), member)).await?;
+        }
+        for (name, operator) in operators {
+            let mut operator = operator.clone();
+            if operator.password_hash.is_none() {
+                operator.password_hash.clone_from(&sandbox_hash);
+            }
+            store.change_directory(DirectoryChange::SeedOperator(name.clone(), operator)).await?;
+        }
+        let directory = Directory { store, snapshot: RwLock::default() };
+        directory.reload().await?;
+        Ok(directory)
+    }
+
+    /// Reads the directory again from the store.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let stored = self.store.directory().await?;
+        let snapshot = Snapshot {
+            members: stored.members.into_iter().collect(),
+            operators: stored.operators.into_iter().collect(),
+        };
+        *self.snapshot.write().expect("directory") = Arc::new(snapshot);
+        Ok(())
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().expect("directory").clone()
+    }
+
+    pub fn member(&self, id: &str) -> Option<MemberConfig> {
+        self.snapshot().members.get(id).cloned()
+    }
+
+    pub fn operator(&self, name: &str) -> Option<OperatorConfig> {
+        self.snapshot().operators.get(name).cloned()
+    }
+
+    /// Whose certificate this is.
+    pub fn by_certificate(&self, certificate: &ClientCertificate) -> Option<(PrincipalKind, String)> {
+        let snapshot = self.snapshot();
+        let member = snapshot.members.iter().find(|(_, m)| m.certificate.as_ref().is_some_and(|b| certificate.is(b)));
+        if let Some((id, _)) = member {
+            return Some((PrincipalKind::Member, id.clone()));
+        }
+        let operator =
+            snapshot.operators.iter().find(|(_, o)| o.certificate.as_ref().is_some_and(|b| certificate.is(b)));
+        operator.map(|(name, _)| (PrincipalKind::Operator, name.clone()))
+    }
+
+    /// Whether `secret` is `client_id`'s (a member's secret, or an operator's password). Slow
+    /// on purpose (argon2): run it off the async threads.
+    pub fn check_secret(&self, client_id: &str, secret: &str) -> Option<PrincipalKind> {
+        let snapshot = self.snapshot();
+        let (kind, hash) = match (snapshot.members.get(client_id), snapshot.operators.get(client_id)) {
+            (Some(member), _) => (PrincipalKind::Member, member.secret_hash.as_deref()),
+            (None, Some(operator)) => (PrincipalKind::Operator, operator.password_hash.as_deref()),
+            (None, None) => (PrincipalKind::Member, None),
+        };
+        match hash {
+            Some(hash) if passwords::verify(secret, hash) => Some(kind),
+            // The same work whether the client exists or not: no timing tells which ids do.
+            Some(_) => None,
+            None => {
+                passwords::verify(secret, &UNKNOWN_CLIENT);
+                None
+            }
+        }
+    }
+
+    /// Applies a change and reads the directory again.
+    pub async fn change(&self, change: DirectoryChange) -> Result<(), StoreError> {
+        self.store.change_directory(change).await?;
+        self.reload().await
+    }
+}
+
+/// A hash no secret matches, checked for unknown clients.
+static UNKNOWN_CLIENT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| passwords::hash(&passwords::generate()));
