@@ -1,5 +1,5 @@
 //! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos | dead-letters |
-//! openapi`.
+//! members | hash-secret | audit | openapi`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +12,9 @@ use lgsp_bus::schema::Catalogue;
 use lgsp_bus::{registry, server};
 use tracing_subscriber::EnvFilter;
 
+use crate::audit::{self, AuditArgs};
 use crate::dead_letters::{self, DeadLettersArgs};
+use crate::members::{self, MembersArgs};
 use crate::{adapter_kinds, bench, chaos};
 
 /// lgsp — the provincial integration bus.
@@ -65,6 +67,13 @@ enum Command {
     DeadLetters(DeadLettersArgs),
     /// Print the OpenAPI document of the HTTP API (what `GET /v1/openapi.json` serves).
     Openapi,
+    /// The message log: verify its chain and seals, export, search, archive.
+    Audit(AuditArgs),
+    /// Members and their rights on a running bus (an admin's): list, show, add, grant, revoke,
+    /// rotate-secret, remove.
+    Members(MembersArgs),
+    /// Read a secret or password from standard input and print its argon2 hash, for the config.
+    HashSecret,
 }
 
 #[derive(Subcommand)]
@@ -98,6 +107,10 @@ async fn run(cli: Cli) -> ExitCode {
         Command::DeadLetters(args) => {
             return dead_letters::run(args, || load(&cli.config).map(|config| bus_url(config.http.listen))).await;
         }
+        Command::Members(args) => {
+            return members::run(args, || load(&cli.config).map(|config| bus_url(config.http.listen))).await;
+        }
+        Command::HashSecret => return members::hash_secret(),
         // The chaos run writes a config of its own.
         Command::Chaos(args) => return chaos::run(args).await,
         Command::Openapi => return openapi(),
@@ -124,7 +137,8 @@ async fn run(cli: Cli) -> ExitCode {
         },
         Command::Routes(RoutesCommand::Check { units, rules }) => routes_check(&config, units, rules),
         Command::Routes(RoutesCommand::Decide { procedure, unit }) => routes_decide(&config, &procedure, &unit),
-        Command::DeadLetters(_) | Command::Chaos(_) | Command::Openapi => {
+        Command::Audit(args) => audit::run(&config, args),
+        Command::DeadLetters(_) | Command::Members(_) | Command::HashSecret | Command::Chaos(_) | Command::Openapi => {
             unreachable!("handled before the config is loaded")
         }
     }

@@ -3,11 +3,13 @@
 //! This is the only crate that names adapters; the core (`lgsp-bus`) knows them only through
 //! the `AdapterKind` trait.
 
+mod audit;
 pub mod bench;
 pub mod chaos;
 pub mod cli;
 mod client;
 mod dead_letters;
+mod members;
 pub mod process;
 pub mod rabbitmq;
 

@@ -201,6 +201,97 @@ async fn dead_letters_are_listed_and_replayed_from_the_command_line() {
     h.stop().await;
 }
 
+/// Runs `lgsp` with `args` and `env`, feeding `stdin`: (exit code, stdout, stderr).
+async fn run_lgsp(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (Option<i32>, String, String) {
+    let mut command = lgsp();
+    command.args(args).envs(env.iter().copied()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = tokio::process::Command::from(command).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+/// `lgsp members` as an admin on a running bus, then `lgsp audit` on its log: every change
+/// there, the chain verified, an export checked with the public key alone, a change found.
+#[tokio::test]
+async fn members_are_changed_and_the_message_log_checked_from_the_command_line() {
+    let mut h = common::Harness::start().await;
+    let base = h.api.base.clone();
+    let members = |who: &'static str, args: &[&str]| {
+        let mut all = vec!["members"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--bus", &base, "--operator", who]);
+        let all: Vec<String> = all.into_iter().map(String::from).collect();
+        async move {
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            run_lgsp(&args, &[("LGSP_OPERATOR_PASSWORD", lgsp_bus::testing::SECRET)], "").await
+        }
+    };
+    let (code, secret, errors) = members("admin", &["add", "onestop.kyanh", "--name", "Một cửa Kỳ Anh"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(errors.contains("shown once"), "{errors}");
+    let secret = secret.trim().to_string();
+    let (code, shown, errors) =
+        members("admin", &["grant", "onestop.kyanh", "--send", "dossier.status_changed", "--agency", "000.00.01.H42"])
+            .await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(shown.contains("\"dossier.status_changed\""), "{shown}");
+    let (code, _, errors) =
+        members("admin", &["grant", "onestop.kyanh", "--service", "citizen.verify", "--field", "adress"]).await;
+    assert_eq!(code, Some(1));
+    assert!(errors.contains("422") && errors.contains("adress"), "{errors}");
+    let (code, _, errors) = members("viewer", &["list"]).await;
+    assert_eq!(code, Some(1));
+    assert!(errors.contains("missing right: role admin"), "{errors}");
+    let (code, listed, _) = members("admin", &["list"]).await;
+    assert_eq!(code, Some(0));
+    assert!(listed.lines().any(|l| l.starts_with("onestop.kyanh\t")), "{listed}");
+    assert!(h.api.as_with("onestop.kyanh", &secret).await.is_some(), "the printed secret signs in");
+
+    let (code, hash, errors) = run_lgsp(&["hash-secret"], &[], "a secret long enough\n").await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(lgsp_bus::auth::passwords::verify("a secret long enough", hash.trim()), "{hash}");
+
+    let log = h.bus.as_ref().unwrap().log.path().unwrap().to_path_buf();
+    h.halt().await;
+    let log_text = log.display().to_string();
+    let audit = |args: &[&str]| {
+        let mut all = vec!["audit"];
+        all.extend_from_slice(args);
+        let all: Vec<String> = all.into_iter().map(String::from).collect();
+        let env = [("LGSP__AUDIT__PATH", log_text.clone())];
+        async move {
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_lgsp(&args, &env, "").await
+        }
+    };
+    let (code, verdict, errors) = audit(&["verify"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(verdict.starts_with("ok: ") && verdict.contains("sealed to entry"), "{verdict}");
+    let (code, found, _) = audit(&["search", "--actor", "admin", "--kind", "directory.change"]).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(found.lines().count(), 2, "an add and a grant; the refused grant changed nothing: {found}");
+
+    let (_, key, _) = audit(&["public-key"]).await;
+    let key = key.split_whitespace().next().unwrap().to_string();
+    let export = log.with_extension("export.jsonl");
+    let (code, _, errors) = audit(&["export", "--out", &export.display().to_string()]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    let (code, verdict, _) = audit(&["verify", "--file", &export.display().to_string(), "--public-key", &key]).await;
+    assert_eq!(code, Some(0), "{verdict}");
+
+    let conn = rusqlite::Connection::open(&log).unwrap();
+    conn.execute("UPDATE entries SET actor = 'someone' WHERE seq = 3", []).unwrap();
+    let (code, verdict, _) = audit(&["verify"]).await;
+    assert_eq!(code, Some(1));
+    assert!(verdict.starts_with("FAILED: ") && verdict.contains("entry 3: altered"), "{verdict}");
+    h.stop().await;
+}
+
 #[test]
 fn the_bench_runs_on_the_default_config() {
     let mut command = lgsp();

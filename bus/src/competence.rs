@@ -14,12 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::problem::{ConfigProblem, parse_section};
-use crate::envelope::hex;
+use crate::envelope::sha256_hex;
 use crate::events;
 use crate::identifiers::Identifier;
 
@@ -188,7 +187,7 @@ impl Competence {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let version = hex(&Sha256::digest(format!("{units_text}\u{0}{rules_text}")))[..16].to_string();
+        let version = sha256_hex(format!("{units_text}\u{0}{rules_text}"))[..16].to_string();
         Ok(Competence { units, rules, version })
     }
 

@@ -36,7 +36,7 @@ impl Envelope {
     /// tells a retry of the same message from a different message reusing its id.
     pub fn encode(&self) -> (Vec<u8>, String) {
         let canonical = serde_json::to_vec(self).expect("an envelope always serialises");
-        let digest = hex(&Sha256::digest(&canonical));
+        let digest = sha256_hex(&canonical);
         (canonical, digest)
     }
 
@@ -45,12 +45,9 @@ impl Envelope {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+/// The SHA-256 of `bytes`, in lower-case hex: how the bus writes every digest.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]

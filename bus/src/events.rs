@@ -307,6 +307,74 @@ pub fn token_key_made() {
 
 // ---- the bus itself ------------------------------------------------------------------------
 
+// ---- message log ---------------------------------------------------------------------------
+
+pub fn audit_opened(path: &std::path::Path, head: u64, unsealed: u64) {
+    if unsealed > 0 {
+        warn!(path = %path.display(), head, unsealed, "message log opened: its last entries were not sealed (the bus did not stop cleanly); sealed now");
+    } else {
+        info!(path = %path.display(), head, "message log opened");
+    }
+}
+
+pub fn audit_committed(entries: usize) {
+    counter!("lgsp_audit_entries_total").increment(entries as u64);
+}
+
+/// The log's queue was full: entries were lost and a gap entry will say how many.
+pub fn audit_dropped() {
+    counter!("lgsp_audit_dropped_total").increment(1);
+}
+
+pub fn audit_gap(lost: u64) {
+    error!(lost, "message log fell behind: entries were lost; the chain records the gap");
+}
+
+pub fn audit_behind(pending: usize) {
+    gauge!("lgsp_audit_pending").set(pending as f64);
+}
+
+pub fn audit_write_failed(entries: usize, error: &dyn std::fmt::Display) {
+    counter!("lgsp_audit_write_failures_total").increment(1);
+    error!(entries, error = %error, "message log: cannot write; traffic goes on, entries wait (bounded) and the write is tried again");
+}
+
+/// The chain's head signed: `hash` also goes to the bus's own log, a witness outside the file.
+pub fn audit_sealed(seq: u64, hash: &str, closing: bool) {
+    counter!("lgsp_audit_seals_total").increment(1);
+    if closing {
+        info!(seq, hash, "message log sealed at shutdown");
+    } else {
+        debug!(seq, hash, "message log sealed");
+    }
+}
+
+pub fn audit_recovered(messages: usize) {
+    if messages > 0 {
+        warn!(
+            messages,
+            "message log: accepted messages its writer had not written when the bus died were recorded from the store"
+        );
+    }
+}
+
+pub fn audit_recovery_failed(error: &dyn std::fmt::Display) {
+    error!(error = %error, "message log: cannot look for entries a killed bus did not write");
+}
+
+pub fn audit_archived(path: &std::path::Path, first: u64, last: u64) {
+    info!(path = %path.display(), first, last, "message log archived");
+}
+
+pub fn audit_archive_failed(error: &dyn std::fmt::Display) {
+    counter!("lgsp_audit_archive_failures_total").increment(1);
+    error!(error = %error, "message log: archiving failed; tried again in an hour");
+}
+
+pub fn audit_key_made(path: &std::path::Path) {
+    warn!(path = %path.display(), "no message-log key configured: one was made and kept beside the log; keep it elsewhere in production (audit.signing_key_file)");
+}
+
 pub fn simulator_serving(adapter: &str, addr: std::net::SocketAddr) {
     info!(adapter, %addr, "sandbox: the peer's simulator is serving");
 }

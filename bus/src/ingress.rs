@@ -16,6 +16,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::audit::MessageLog;
 use crate::auth::{Caller, Denied};
 use crate::competence::Routes;
 use crate::envelope::Envelope;
@@ -120,6 +121,8 @@ pub struct Ingress {
     pub routes: Option<Routes>,
     /// Submissions of one id are handled one at a time (striped, so different ids rarely wait).
     id_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Where every accepted message, delivery outcome and refusal is recorded as evidence.
+    pub log: MessageLog,
 }
 
 /// A message that passed every check, ready to publish.
@@ -150,7 +153,22 @@ impl Ingress {
         routes: Option<Routes>,
     ) -> Ingress {
         let id_locks = (0..Self::ID_LOCK_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        Ingress { catalogue, broker, store, subscriptions, province, procedures, routes, id_locks }
+        Ingress {
+            catalogue,
+            broker,
+            store,
+            subscriptions,
+            province,
+            procedures,
+            routes,
+            id_locks,
+            log: MessageLog::off(),
+        }
+    }
+
+    /// Records what it accepts in `log`.
+    pub fn logging_to(self, log: MessageLog) -> Ingress {
+        Ingress { log, ..self }
     }
 
     /// Checks one envelope, routes and annotates it.
@@ -322,6 +340,7 @@ impl Ingress {
             match outcome {
                 Ok(()) => {
                     let item = &prepared[index];
+                    self.log.accepted(&item.envelope, &item.digest, &item.routing_key);
                     records.push(Accepted {
                         envelope: item.envelope.clone(),
                         digest: item.digest.clone(),

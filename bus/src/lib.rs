@@ -47,6 +47,7 @@
 //!   tests that run a real bus on a real broker.
 
 pub mod adapter;
+pub mod audit;
 pub mod auth;
 pub mod competence;
 pub mod config;

@@ -171,6 +171,15 @@ impl Catalogue {
         self.services.keys().map(String::as_str)
     }
 
+    /// The parts of the record a service may be asked for (the enum of its `x-lgsp-fields`),
+    /// when its schema lists them.
+    pub fn service_fields(&self, service: &str) -> Option<Vec<String>> {
+        let pointer = self.services.get(service)?.fields.as_ref()?;
+        let request = self.documents.get(&format!("{service}.request.json"))?;
+        let listed = request.pointer(&format!("{}/items/enum", pointer.replace('/', "/properties/")))?;
+        Some(listed.as_array()?.iter().filter_map(Value::as_str).map(String::from).collect())
+    }
+
     /// Checks a request to a service; `None` when there is no such service.
     pub fn check_request(&self, service: &str, request: &Value) -> Option<Result<(), Vec<Violation>>> {
         let schema = self.services.get(service)?;

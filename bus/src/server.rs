@@ -10,6 +10,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::adapter::AdapterKind;
+use crate::audit::{AuditError, MessageLog};
+use crate::auth::grants::unknown_in;
 use crate::auth::keys::{KeyError, SigningKey};
 use crate::auth::{Auth, Directory, Tokens};
 use crate::competence::Routes;
@@ -44,6 +46,8 @@ pub enum StartError {
     Tls(#[from] TlsSetupError),
     #[error("{0}: {1}")]
     Key(&'static str, KeyError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 /// A bus that is running.
@@ -56,6 +60,7 @@ pub struct RunningBus {
     pub broker: Broker,
     /// The competence tables, when `[routing]` has them.
     pub routes: Option<Routes>,
+    pub log: MessageLog,
     http: JoinHandle<()>,
     engine: JoinSet<()>,
     supervisor: JoinHandle<()>,
@@ -70,6 +75,19 @@ pub struct RunningBus {
 pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> Result<RunningBus, StartError> {
     secure_enough(&config)?;
     let store = Store::open(&config.store.sqlite_path().map_err(|problem| StartError::Config(vec![problem]))?)?;
+    let log = MessageLog::open(&config.audit, &config.store)?;
+    log.recover(&store).await;
+    let catalogue = Arc::new(Catalogue::embedded()?);
+    let unknown: Vec<ConfigProblem> = config
+        .members
+        .iter()
+        .flat_map(|(id, member)| {
+            unknown_in(&member.rights, &catalogue).into_iter().map(move |p| p.under(&format!("members.{id}")))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(StartError::Config(unknown));
+    }
     let auth = Arc::new(Auth {
         required: config.auth.required,
         tokens: Tokens::new(&token_key(&config.auth)?, config.auth.token_ttl),
@@ -90,7 +108,6 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
             .map_err(|source| StartError::Simulator { adapter: runtime.id.clone(), source })?;
         events::simulator_serving(&runtime.id, addr);
     }
-    let catalogue = Arc::new(Catalogue::embedded()?);
 
     let stop_http = CancellationToken::new();
     let stop_consumers = CancellationToken::new();
@@ -110,15 +127,18 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
     if let (Some(routes), Some(units), Some(rules)) = (&routes, &config.routing.units, &config.routing.rules) {
         routes.watch(units.clone(), rules.clone(), config.routing.reload_every, stop_broker.clone());
     }
-    let ingress = Arc::new(Ingress::new(
-        catalogue.clone(),
-        broker.clone(),
-        store.clone(),
-        adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect(),
-        config.bus.province_code.clone(),
-        Arc::new(config.procedures.clone()),
-        routes.clone(),
-    ));
+    let ingress = Arc::new(
+        Ingress::new(
+            catalogue.clone(),
+            broker.clone(),
+            store.clone(),
+            adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect(),
+            config.bus.province_code.clone(),
+            Arc::new(config.procedures.clone()),
+            routes.clone(),
+        )
+        .logging_to(log.clone()),
+    );
     let engine = engine::spawn(&adapters, &broker, &store, &ingress, &stop_consumers);
 
     let state = AppState {
@@ -127,6 +147,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         broker: broker.clone(),
         store: store.clone(),
         auth,
+        log: log.clone(),
         metrics: metrics(),
         max_batch_messages: config.http.max_batch_messages,
         services: Arc::new(
@@ -160,6 +181,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         store,
         broker,
         routes,
+        log,
         http,
         engine,
         supervisor,
@@ -187,6 +209,7 @@ impl RunningBus {
         }
         self.stop_broker.cancel();
         let _ = self.supervisor.await;
+        self.log.close().await;
         events::stopped();
     }
 

@@ -238,7 +238,8 @@ async fn run_plan(args: &Args, work: &Path) -> anyhow::Result<report::Report> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let stopped = bus.terminate().await;
-    let report = report::Report::build(&messages, &sent, &portal, &store, started.elapsed())?;
+    let log = work.join("audit.db");
+    let report = report::Report::build(&messages, &sent, &portal, &store, &log, started.elapsed())?;
     if let Err(e) = stopped {
         println!("warning: {e:#}");
     }

@@ -10,10 +10,11 @@
 //!   (the newest that was not dead-lettered);
 //! - `dead_lettered`: accepted messages in the dead-letter archive.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
+use lgsp_bus::audit;
 use lgsp_dvc::mapping::wire;
 use lgsp_dvc::sim::PortalSim;
 use rusqlite::{Connection, OpenFlags};
@@ -34,8 +35,22 @@ pub struct Report {
     pub unanswered: usize,
     pub portal_calls: usize,
     pub elapsed: Duration,
+    /// The message log's chain, checked entry by entry and seal by seal after the run.
+    pub log_chain: Result<audit::Report, String>,
+    /// Accepted messages with no `message.accepted` entry in the log.
+    pub unlogged: usize,
     /// A few of the lost, duplicated and wrong ones, to start looking from.
     pub examples: Vec<String>,
+}
+
+/// The log's chain checked with its key, and the ids it records accepted.
+fn message_log(log: &Path) -> anyhow::Result<(Result<audit::Report, String>, HashSet<String>)> {
+    let key = lgsp_bus::auth::keys::SigningKey::from_file(&audit::key_beside(log))?;
+    let file = audit::file::open(log)?;
+    let chain = file.verify(&[key.public()], None)?.map_err(|finding| finding.to_string());
+    let search = audit::Search { kind: Some("message.accepted".into()), ..audit::Search::default() };
+    let logged = file.search(&search, usize::MAX >> 1)?.into_iter().filter_map(|e| e.message).collect();
+    Ok((chain, logged))
 }
 
 /// Deliveries to the portal not yet settled (accepted or waiting for a retry).
@@ -68,9 +83,11 @@ impl Report {
         sent: &Sent,
         portal: &PortalSim,
         store: &Path,
+        log: &Path,
         elapsed: Duration,
     ) -> anyhow::Result<Report> {
         let states = delivery_states(store)?;
+        let (log_chain, logged) = message_log(log)?;
         let calls = portal.calls();
         let mut taken: HashMap<(&str, &str), usize> = HashMap::new();
         for call in &calls {
@@ -99,6 +116,8 @@ impl Report {
             unanswered: sent.unanswered,
             portal_calls: calls.len(),
             elapsed,
+            log_chain,
+            unlogged: 0,
             examples: Vec::new(),
         };
         for (code, range) in &messages.dossiers {
@@ -109,6 +128,10 @@ impl Report {
                 }
                 report.accepted += 1;
                 let id = messages.ids[index].to_string();
+                if !logged.contains(&id) {
+                    report.unlogged += 1;
+                    report.example(format!("unlogged: {id} ({code} seq {seq}) has no message.accepted entry"));
+                }
                 let state = states.get(&id).map(String::as_str);
                 let taken = times_taken.contains_key(id.as_str());
                 report.delivered += usize::from(taken);
@@ -151,7 +174,12 @@ impl Report {
     }
 
     pub fn kept_promises(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.wrong_final == 0 && self.accepted == self.sent
+        self.lost == 0
+            && self.duplicated == 0
+            && self.wrong_final == 0
+            && self.accepted == self.sent
+            && self.unlogged == 0
+            && self.log_chain.as_ref().is_ok_and(|chain| chain.unsealed() == 0)
     }
 
     /// One figure a line; the first seven are what scripts read.
@@ -169,6 +197,16 @@ impl Report {
         println!("unanswered_requests: {}", self.unanswered);
         println!("portal_calls: {}", self.portal_calls);
         println!("elapsed: {:.1} s", self.elapsed.as_secs_f64());
+        match &self.log_chain {
+            Ok(chain) => println!(
+                "message_log: intact, {} entries, {} seals, {} unsealed",
+                chain.entries,
+                chain.seals,
+                chain.unsealed()
+            ),
+            Err(finding) => println!("message_log: BROKEN at {finding}"),
+        }
+        println!("unlogged: {}", self.unlogged);
         for line in self.examples.iter().chain(self.refused.iter().take(5)) {
             println!("  {line}");
         }

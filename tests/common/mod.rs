@@ -167,10 +167,15 @@ impl Harness {
         assert!(found, "the portal never received {id}; it has {:?}", self.portal.delivered_message_ids());
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the bus (its log sealed and closed) and keeps its queues; `stop` removes them.
+    pub async fn halt(&mut self) {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
+    }
+
+    pub async fn stop(mut self) {
+        self.halt().await;
         delete_default_namespace(&self.amqp, &self.namespace, &TIERS).await;
     }
 }

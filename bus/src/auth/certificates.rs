@@ -2,12 +2,11 @@
 //! checked that it chains to `[http.tls] client_ca` and is within its validity; here it is only
 //! named, by its public key's SHA-256 or by its subject and issuer.
 
-use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::der::{Decode, Encode};
 
 use crate::config::CertificateBinding;
-use crate::envelope::hex;
+use crate::envelope::sha256_hex;
 
 /// What identifies a client certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +25,7 @@ impl ClientCertificate {
         let tbs = &certificate.tbs_certificate;
         let spki = tbs.subject_public_key_info.to_der().ok()?;
         Some(ClientCertificate {
-            spki_sha256: hex(&Sha256::digest(&spki)),
+            spki_sha256: sha256_hex(&spki),
             subject: tbs.subject.to_string(),
             issuer: tbs.issuer.to_string(),
         })

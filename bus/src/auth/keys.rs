@@ -7,11 +7,10 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sha2::{Digest, Sha256};
 use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 
-use crate::envelope::hex;
+use crate::envelope::sha256_hex;
 
 /// Why a key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +108,7 @@ impl PublicKey {
 
     /// A short id: the first 16 hex digits of its SHA-256 (a JWK's `kid`).
     pub fn id(&self) -> String {
-        hex(&Sha256::digest(&self.0))[..16].to_string()
+        sha256_hex(&self.0)[..16].to_string()
     }
 
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {

@@ -7,6 +7,7 @@
 
 pub mod certificates;
 pub mod directory;
+pub mod grants;
 pub mod keys;
 pub mod passwords;
 mod rights;

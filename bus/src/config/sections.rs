@@ -128,9 +128,13 @@ impl Default for AuthConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
-    /// The log's file (SQLite), apart from the store's.
-    #[serde(default = "default_audit_path")]
-    pub path: PathBuf,
+    /// Off only to measure what the log costs (`lgsp bench --no-trust`): a bus that serves
+    /// members keeps its log.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The log's file (SQLite), apart from the store's; by default `audit.db` beside it.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
     /// The Ed25519 key (PKCS#8 PEM) the chain's head is signed with. Without it (and without
     /// `LGSP__AUDIT__SIGNING_KEY`), one is made at the first start and kept beside the log
     /// (`<path>.key`, readable by its owner only): keep it elsewhere in production.
@@ -149,16 +153,41 @@ pub struct AuditConfig {
     /// Keep each message's payload in the log, not only its digest.
     #[serde(default)]
     pub keep_payloads: bool,
+    /// How long entries stay in the log's file; older ones move to archive files.
+    #[serde(default = "default_audit_keep", with = "duration")]
+    pub keep: Duration,
+    /// Where archive files go; by default `audit-archive/` beside the log.
+    #[serde(default)]
+    pub archive: Option<PathBuf>,
 }
 
-fn default_audit_path() -> PathBuf {
-    PathBuf::from("data/audit.db")
-}
 const fn default_sign_every() -> Duration {
     Duration::from_secs(1)
 }
 const fn default_audit_queue() -> usize {
     100_000
+}
+const fn default_audit_keep() -> Duration {
+    Duration::from_secs(90 * 24 * 3600)
+}
+
+impl AuditConfig {
+    /// The log's file: the configured one, or `audit.db` beside the store's file.
+    pub fn path(&self, store: &StoreConfig) -> Result<PathBuf, ConfigProblem> {
+        match &self.path {
+            Some(path) => Ok(path.clone()),
+            None => Ok(beside(&store.sqlite_path()?, "audit.db")),
+        }
+    }
+
+    /// Where archives go: the configured folder, or `audit-archive/` beside the log.
+    pub fn archive_folder(&self, log: &std::path::Path) -> PathBuf {
+        self.archive.clone().unwrap_or_else(|| beside(log, "audit-archive"))
+    }
+}
+
+fn beside(file: &std::path::Path, name: &str) -> PathBuf {
+    file.parent().map(|folder| folder.join(name)).unwrap_or_else(|| PathBuf::from(name))
 }
 
 impl Default for AuditConfig {

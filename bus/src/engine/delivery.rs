@@ -52,7 +52,9 @@ pub(super) async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incomin
             annotations: item.annotations.clone(),
             stale,
             attempt: item.failures + 1,
-            uncertain: item.uncertain,
+            // Another copy of this message was tried already (a sender's retry of a message the
+            // broker had confirmed before the bus died): it may have reached the peer.
+            uncertain: item.uncertain || (item.failures == 0 && check.state == Some(DeliveryState::Retrying)),
         });
         work.push((item, newest_seq));
     }

@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapter::Adapter;
+use crate::audit::MessageLog;
 use crate::config::{DeliveryPolicy, RequestPolicy};
 use crate::events;
 use crate::ingress::Ingress;
@@ -70,6 +71,7 @@ pub fn spawn(
             catalogue: ingress.catalogue.clone(),
             broker: broker.clone(),
             store: store.clone(),
+            log: ingress.log.clone(),
             shutdown: shutdown.clone(),
         });
         if !runtime.routes.is_empty() {
@@ -108,6 +110,7 @@ struct Context {
     catalogue: Arc<Catalogue>,
     broker: Broker,
     store: Store,
+    log: MessageLog,
     shutdown: CancellationToken,
 }
 

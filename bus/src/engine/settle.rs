@@ -48,11 +48,13 @@ pub(super) async fn settle(
     };
     match outcome {
         Outcome::Delivered => {
+            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "delivered", None);
             let latency = item.accepted_at.map(|at| Duration::from_millis(now.saturating_sub(at).max(0) as u64));
             events::delivered(&runtime.id, envelope, latency);
             Some(record(DeliveryState::Delivered, None))
         }
         Outcome::Superseded => {
+            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "superseded", None);
             events::superseded(&runtime.id, envelope, newest_seq.unwrap_or(envelope.seq));
             Some(record(DeliveryState::Superseded, None))
         }
@@ -61,6 +63,7 @@ pub(super) async fn settle(
             let wait = policy.retry_tiers[tier];
             let queue = ctx.broker.names().retry_queue(&runtime.id, wait);
             publish_copy(ctx, item, &queue, &failure, delivery.attempt, now, Some(jittered(wait))).await?;
+            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "retrying", failure.peer_answer.as_deref());
             events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
             Some(record(DeliveryState::Retrying, Some(describe(&failure))))
         }
@@ -85,6 +88,7 @@ async fn dead_letter(
     let runtime = &ctx.runtime;
     let queue = ctx.broker.names().dead_letter_queue(&runtime.id);
     publish_copy(ctx, item, &queue, failure, attempt, now, None).await?;
+    ctx.log.delivery(&runtime.id, &item.envelope, attempt, "dead_lettered", failure.peer_answer.as_deref());
     events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
     Some(OutcomeRecord {
         message_id: item.envelope.id.to_string(),

@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::evidence::{Asker, Refused};
 use super::problem::Problem;
 use crate::auth::{Caller, Issued};
 use crate::events;
@@ -39,10 +40,12 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim());
         let certificate = parts.extensions.get::<ConnectInfo<Peer>>().and_then(|peer| peer.0.certificate.clone());
-        app.auth.authenticate(bearer, certificate.as_deref()).map_err(|error| {
+        let caller = app.auth.authenticate(bearer, certificate.as_deref()).map_err(|error| {
             events::caller_refused(parts.uri.path(), &error);
             Problem::unauthenticated(&error)
-        })
+        })?;
+        Asker::proved(parts, caller.name());
+        Ok(caller)
     }
 }
 
@@ -160,7 +163,9 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 fn oauth_error(status: StatusCode, error: &'static str, description: String, basic: bool) -> Response {
+    let refused = Refused::new(error, description.clone());
     let mut response = (status, Json(OAuthError { error, error_description: description })).into_response();
+    response.extensions_mut().insert(refused);
     if basic && status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"lgsp\""));
     }

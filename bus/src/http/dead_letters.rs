@@ -405,6 +405,13 @@ async fn act(
             Action::Replay => dead_letters::replay(&app.broker, &app.store, &id, adapter, &operator).await,
             Action::Purge => dead_letters::purge(&app.store, &id, adapter, &operator).await,
         };
+        let verb = match action {
+            Action::Replay => "dead_letters.replay",
+            Action::Purge => "dead_letters.purge",
+        };
+        let result = if outcome.is_ok() { "done" } else { "refused" };
+        let detail = serde_json::json!({ "message": id, "adapter": adapter, "result": result });
+        app.log.operator_action("operator.action", &operator, verb, detail);
         if let Err(e) = outcome {
             let mut problem = Problem::from(e);
             if !done.is_empty() {

@@ -17,10 +17,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::AppState;
 use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
+use super::{AppState, evidence};
+use crate::audit::Refusal;
 use crate::auth::Caller;
 use crate::config::HttpConfig;
 use crate::events;
@@ -159,6 +160,8 @@ async fn submit_batch(
     let mut results = Vec::with_capacity(values.len());
     let mut prepared = Vec::new();
     let mut positions = Vec::new();
+    let ids: Vec<Option<String>> =
+        values.iter().map(|value| value.get("id").and_then(Value::as_str).map(String::from)).collect();
     for (index, value) in values.into_iter().enumerate() {
         match app.ingress.prepare(value, Sender::Member(&caller)).await {
             Ok(item) => {
@@ -174,11 +177,25 @@ async fn submit_batch(
     }
     let results = results
         .into_iter()
-        .map(|result| match result.expect("every item has a result") {
+        .zip(&ids)
+        .map(|(result, id)| match result.expect("every item has a result") {
             Ok((submitted, id)) => BatchResult { id: Some(id), status: status_of(submitted).as_u16(), problem: None },
             Err(error) => {
                 let problem = rejected(error.into());
-                BatchResult { id: None, status: problem.kind.status().as_u16(), problem: Some(problem) }
+                let status = problem.kind.status().as_u16();
+                if evidence::is_refusal(status) {
+                    app.log.refused(Refusal {
+                        actor: caller.name(),
+                        status,
+                        method: "POST",
+                        path: "/v1/messages/batch",
+                        problem: problem.kind.slug(),
+                        detail: &problem.summary(),
+                        peer: None,
+                        message: id.as_deref(),
+                    });
+                }
+                BatchResult { id: None, status, problem: Some(problem) }
             }
         })
         .collect();

@@ -1,9 +1,12 @@
 //! The HTTP API for members and operators (the OpenAPI document at `/v1/openapi.json` lists it).
 
 mod adapters;
+mod audit;
 mod auth;
 mod dead_letters;
 mod dossiers;
+pub mod evidence;
+mod members;
 mod messages;
 pub mod openapi;
 mod operations;
@@ -23,6 +26,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::audit::MessageLog;
 use crate::auth::Auth;
 use crate::config::HttpConfig;
 use crate::engine::AdapterRuntime;
@@ -41,6 +45,8 @@ pub struct AppState {
     pub store: Store,
     /// Who callers are and what they may do.
     pub auth: Arc<Auth>,
+    /// The signed record of every exchange.
+    pub log: MessageLog,
     pub metrics: PrometheusHandle,
     /// Most messages in one batch request.
     pub max_batch_messages: usize,
@@ -55,7 +61,10 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
     let (router, document) = routes(http).split_for_parts();
     // The document depends only on the routes and the embedded schemas: the same for every bus.
     operations::DOCUMENT.get_or_init(|| openapi::document(document, &state.catalogue).to_string());
-    router.layer(DefaultBodyLimit::max(http.max_body_bytes)).with_state(state)
+    router
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), evidence::record_refusals))
+        .with_state(state)
 }
 
 /// The API document, as `GET /v1/openapi.json` serves it.
@@ -69,8 +78,10 @@ fn routes(http: &HttpConfig) -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(messages::router(http))
         .merge(dossiers::router())
+        .merge(members::router())
         .merge(services::router())
         .merge(reports::router())
+        .merge(audit::router())
         .merge(adapters::router())
         .merge(routing::router())
         .merge(operations::router())

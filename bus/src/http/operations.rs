@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::{Problem, ProblemDocument};
+use crate::audit::LogHealth;
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::listener::Peer;
@@ -52,6 +53,9 @@ pub struct Readiness {
     pub broker: &'static str,
     /// `up` or `down`.
     pub store: &'static str,
+    /// The message log: `ok`, `behind` (entries are being lost: the chain records how many),
+    /// `failing` (its writes fail) or `off`. It never makes the bus unready: traffic goes on.
+    pub message_log: LogHealth,
 }
 
 /// Ready when both the broker and the store answer: a load balancer sends no traffic otherwise.
@@ -69,7 +73,9 @@ async fn ready(State(app): State<AppState>) -> Response {
     let store = app.store.ping().await.is_ok();
     let word = |up: bool| if up { "up" } else { "down" };
     let status = if broker && store { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { ready: broker && store, broker: word(broker), store: word(store) })).into_response()
+    let readiness =
+        Readiness { ready: broker && store, broker: word(broker), store: word(store), message_log: app.log.health() };
+    (status, Json(readiness)).into_response()
 }
 
 /// The metrics, in Prometheus's text format: open to a scraper on loopback, to an operator's

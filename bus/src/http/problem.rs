@@ -81,6 +81,15 @@ problem_kinds! {
     InvalidBatch = (UNPROCESSABLE_ENTITY, "invalid-batch", "The batch is not valid");
     /// 422 `invalid-request`: a service request that breaks the service's request schema.
     InvalidRequest = (UNPROCESSABLE_ENTITY, "invalid-request", "The request is not valid");
+    /// 422 `invalid-body`: a body that does not fit the route (a field missing, unknown or of
+    /// the wrong type), each place named.
+    InvalidBody = (UNPROCESSABLE_ENTITY, "invalid-body", "The body does not fit this route");
+    /// 422 `invalid-member`: a member's id, rights or certificate are not valid; nothing changed.
+    InvalidMember = (UNPROCESSABLE_ENTITY, "invalid-member", "The member is not valid");
+    /// 409 `member-exists`: a member or operator of that id exists.
+    MemberExists = (CONFLICT, "member-exists", "That id is taken");
+    /// 409 `right-not-held`: a revoke of a right the member does not hold; nothing changed.
+    RightNotHeld = (CONFLICT, "right-not-held", "Nothing to revoke");
     /// 422 `unroutable`: no adapter receives the message, or no agency is competent for it.
     Unroutable = (UNPROCESSABLE_ENTITY, "unroutable", "The message cannot be routed");
     /// 422 `refused-by-registry`: the registry refused the request itself.
@@ -146,6 +155,16 @@ impl Problem {
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after_seconds = Some(seconds);
         self
+    }
+
+    /// Its detail and violations in one line, as the message log keeps a refusal.
+    pub fn summary(&self) -> String {
+        let violations = self.violations.iter().map(|v| format!("{}: {}", v.pointer, v.reason));
+        let mut parts: Vec<String> = self.detail.iter().cloned().chain(violations).collect();
+        if let Some(right) = &self.missing_right {
+            parts.insert(0, format!("missing right {right}"));
+        }
+        parts.join("; ")
     }
 
     /// Nothing of that name: `what` and its name go in the detail.
@@ -225,6 +244,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self).expect("a problem always serialises");
         let mut response = (self.kind.status(), body).into_response();
+        if super::evidence::is_refusal(self.kind.status().as_u16()) {
+            response.extensions_mut().insert(super::evidence::Refused::new(self.kind.slug(), self.summary()));
+        }
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = self.retry_after_seconds {

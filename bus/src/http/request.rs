@@ -3,13 +3,14 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::problem::{Problem, ProblemKind};
+use crate::schema::Violation;
 
 /// Checks the media type and parses the body.
 pub fn read_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Problem> {
@@ -40,5 +41,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Ok(Query(query)) => Ok(ApiQuery(query)),
             Err(rejection) => Err(Problem::new(ProblemKind::InvalidQuery).detail(rejection.body_text())),
         }
+    }
+}
+
+/// A JSON body read into `T`: a body that is not JSON is a 400, one that does not fit `T` a
+/// 422 `invalid-body` naming where (never axum's plain-text rejection).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let value = read_json(&headers, Bytes::from_request(request, state).await)?;
+        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+            use serde_path_to_error::Segment;
+            let pointer: String = e
+                .path()
+                .iter()
+                .filter_map(|segment| match segment {
+                    Segment::Seq { index } => Some(format!("/{index}")),
+                    Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+                    Segment::Enum { variant } => Some(format!("/{variant}")),
+                    Segment::Unknown => None,
+                })
+                .collect();
+            Problem::new(ProblemKind::InvalidBody).violations(vec![Violation::new(pointer, e.inner().to_string())])
+        })
     }
 }

@@ -152,7 +152,9 @@ async fn audited(
     };
     let (outcome, answer) = lookup.await;
     let returned = answer.as_ref().map(|reply| app.catalogue.returned_fields(service, reply)).unwrap_or_default();
-    if let Err(e) = app.store.record_lookup(record(outcome, returned)).await {
+    let record = record(outcome, returned);
+    app.log.lookup(&record);
+    if let Err(e) = app.store.record_lookup(record).await {
         events::lookup_unrecorded(service, &e);
         return ("unrecorded", Err(Problem::unavailable("the lookup could not be recorded for the audit; ask again")));
     }

@@ -146,6 +146,9 @@ const STEPS: &[&str] = &[
          origin        TEXT NOT NULL CHECK (origin IN ('config', 'api')),
          updated_at    INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 7: messages by the time they were accepted: what the message log may have missed when the
+    // bus was killed is looked for from there.
+    "CREATE INDEX messages_by_time ON messages (accepted_at);",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

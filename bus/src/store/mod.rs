@@ -530,7 +530,44 @@ fn json_column<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T
     text.and_then(|text| serde_json::from_str(&text).ok())
 }
 
+/// A message as accepted, for the message log to recover what it missed.
+#[derive(Debug, Clone)]
+pub struct AcceptedBrief {
+    pub id: String,
+    pub message_type: String,
+    pub source: String,
+    pub subject: String,
+    pub seq: u64,
+    pub digest: String,
+    pub routing_key: String,
+    pub accepted_at: i64,
+}
+
 impl Store {
+    /// Messages accepted at or after `since` (Unix ms), oldest first, at most `limit`.
+    pub async fn accepted_since(&self, since: i64, limit: usize) -> Result<Vec<AcceptedBrief>, StoreError> {
+        self.read(move |conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT id, type, source, subject, seq, digest, routing_key, accepted_at FROM messages
+                 WHERE accepted_at >= ?1 ORDER BY accepted_at LIMIT ?2",
+            )?;
+            let rows = select.query_map(params![since, limit as i64], |row| {
+                Ok(AcceptedBrief {
+                    id: row.get(0)?,
+                    message_type: row.get(1)?,
+                    source: row.get(2)?,
+                    subject: row.get(3)?,
+                    seq: row.get::<_, i64>(4)? as u64,
+                    digest: row.get(5)?,
+                    routing_key: row.get(6)?,
+                    accepted_at: row.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
     /// What ingress needs to know of a dossier: the agency the bus routed it to, and its
     /// latest status. `None` for a dossier the bus has not seen.
     pub async fn dossier_brief(&self, dossier_code: &str) -> Result<Option<DossierBrief>, StoreError> {

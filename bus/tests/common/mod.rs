@@ -186,6 +186,8 @@ impl TestBus {
             roles = ["operator"]
             [operators.auditor]
             roles = ["auditor"]
+            [operators.admin]
+            roles = ["admin"]
             [adapters.scripted]
             kind = "scripted"
             [adapters.scripted.requests]

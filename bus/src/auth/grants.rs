@@ -1,0 +1,183 @@
+//! Changing a member's rights: what an admin grants or revokes, checked against the catalogue
+//! (a right that names no message type, service or field of this bus is refused).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::config::{ANY, ConfigProblem, ReadRights, Rights, Scope, SendRight, ServiceRight};
+use crate::schema::Catalogue;
+
+/// One change of rights: any of a send right, a service right and read rights.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RightsChange {
+    /// Granted: added as it is. Revoked: these types no longer for these agencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<SendRight>,
+    /// Granted: added as it is. Revoked: the service (or only these fields of it) no longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceRight>,
+    /// Granted: these scopes, agencies and reports. Revoked: back to none for those named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<ReadRights>,
+}
+
+impl RightsChange {
+    pub fn is_empty(&self) -> bool {
+        self.send.is_none() && self.service.is_none() && self.read.is_none()
+    }
+
+    /// The rights `rights` would hold after granting this.
+    pub fn granted(&self, rights: &Rights) -> Rights {
+        let mut rights = rights.clone();
+        if let Some(send) = &self.send
+            && !rights.send.contains(send)
+        {
+            rights.send.push(send.clone());
+        }
+        if let Some(service) = &self.service
+            && !rights.services.contains(service)
+        {
+            rights.services.push(service.clone());
+        }
+        if let Some(read) = &self.read {
+            rights.read.messages = rights.read.messages.max(read.messages);
+            rights.read.lookups = rights.read.lookups.max(read.lookups);
+            for agency in &read.dossiers {
+                if !rights.read.dossiers.contains(agency) {
+                    rights.read.dossiers.push(agency.clone());
+                }
+            }
+            rights.read.reports |= read.reports;
+        }
+        rights
+    }
+
+    /// The rights `rights` would hold after revoking this; `None` when it holds none of it.
+    pub fn revoked(&self, rights: &Rights) -> Option<Rights> {
+        let mut after = rights.clone();
+        if let Some(send) = &self.send {
+            for right in after.send.iter_mut().filter(|r| r.agencies == send.agencies) {
+                right.types.retain(|t| !send.types.contains(t));
+            }
+            after.send.retain(|r| !r.types.is_empty());
+        }
+        if let Some(service) = &self.service {
+            if service.fields.is_empty() {
+                after.services.retain(|r| r.service != service.service);
+            } else {
+                for right in after.services.iter_mut().filter(|r| r.service == service.service) {
+                    right.fields.retain(|f| !service.fields.contains(f));
+                }
+            }
+        }
+        if let Some(read) = &self.read {
+            if read.messages != Scope::None {
+                after.read.messages = Scope::None;
+            }
+            if read.lookups != Scope::None {
+                after.read.lookups = Scope::None;
+            }
+            after.read.dossiers.retain(|a| !read.dossiers.contains(a));
+            after.read.reports &= !read.reports;
+        }
+        (after != *rights).then_some(after)
+    }
+}
+
+/// What in `rights` names no message type, service or field this bus knows, keyed as in the
+/// config (`rights.send[0].types`).
+pub fn unknown_in(rights: &Rights, catalogue: &Catalogue) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    let types: Vec<&str> = catalogue.message_types().collect();
+    for (index, right) in rights.send.iter().enumerate() {
+        for unknown in right.types.iter().filter(|t| *t != ANY && !types.contains(&t.as_str())) {
+            problems.push(ConfigProblem::new(
+                format!("rights.send[{index}].types"),
+                format!("`{unknown}` is not a message type; known: {}, or *", types.join(", ")),
+            ));
+        }
+    }
+    let services: Vec<&str> = catalogue.services().collect();
+    for (index, right) in rights.services.iter().enumerate() {
+        let key = format!("rights.services[{index}]");
+        if right.service == ANY {
+            continue;
+        }
+        if !services.contains(&right.service.as_str()) {
+            let known = services.join(", ");
+            problems.push(ConfigProblem::new(
+                format!("{key}.service"),
+                format!("`{}` is not a service; known: {known}, or *", right.service),
+            ));
+            continue;
+        }
+        let Some(fields) = catalogue.service_fields(&right.service) else { continue };
+        for unknown in right.fields.iter().filter(|f| *f != ANY && !fields.contains(f)) {
+            problems.push(ConfigProblem::new(
+                format!("{key}.fields"),
+                format!("`{unknown}` is not a field of {}; known: {}, or *", right.service, fields.join(", ")),
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(types: &[&str], agencies: &[&str]) -> SendRight {
+        SendRight {
+            types: types.iter().map(|t| t.to_string()).collect(),
+            agencies: agencies.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_grant_adds_and_a_revoke_takes_away_exactly_what_it_names() {
+        let granted = RightsChange {
+            send: Some(send(&["dossier.submitted", "dossier.status_changed"], &["000.00.31.H42"])),
+            ..Default::default()
+        }
+        .granted(&Rights::default());
+        assert_eq!(granted.send.len(), 1);
+        let revoke =
+            RightsChange { send: Some(send(&["dossier.submitted"], &["000.00.31.H42"])), ..Default::default() };
+        let after = revoke.revoked(&granted).unwrap();
+        assert_eq!(after.send, [send(&["dossier.status_changed"], &["000.00.31.H42"])]);
+        assert_eq!(revoke.revoked(&after), None, "nothing left to revoke");
+        let other_agency =
+            RightsChange { send: Some(send(&["dossier.status_changed"], &["000.00.01.H42"])), ..Default::default() };
+        assert_eq!(other_agency.revoked(&after), None);
+
+        let read = RightsChange {
+            read: Some(ReadRights { messages: Scope::Own, reports: true, ..Default::default() }),
+            ..Default::default()
+        };
+        let reading = read.granted(&after);
+        assert_eq!((reading.read.messages, reading.read.reports), (Scope::Own, true));
+        let back = read.revoked(&reading).unwrap();
+        assert_eq!(back, after);
+    }
+
+    #[test]
+    fn rights_naming_what_the_bus_does_not_know_are_refused_with_the_key() {
+        let catalogue = Catalogue::embedded().unwrap();
+        let rights = Rights {
+            send: vec![send(&["dossier.submited"], &["*"])],
+            services: vec![
+                ServiceRight { service: "citizen.verify".into(), fields: vec!["adress".into()], procedures: vec![] },
+                ServiceRight { service: "citizen.lookup".into(), fields: vec![], procedures: vec![] },
+                ServiceRight {
+                    service: "citizen.verify".into(),
+                    fields: vec!["permanent_address".into()],
+                    procedures: vec![],
+                },
+            ],
+            read: ReadRights::default(),
+        };
+        let keys: Vec<String> = unknown_in(&rights, &catalogue).into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["rights.send[0].types", "rights.services[0].fields", "rights.services[1].service"]);
+    }
+}
