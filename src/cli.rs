@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lgsp_bus::auth::grants::unknown_in_members;
 use lgsp_bus::competence::Competence;
 use lgsp_bus::config::Config;
 use lgsp_bus::routing::{agency_word, matches, routing_key};
@@ -105,10 +106,10 @@ async fn run(cli: Cli) -> ExitCode {
     let command = match cli.command {
         // These speak to a running bus: the config is read only to find it, when --bus does not say.
         Command::DeadLetters(args) => {
-            return dead_letters::run(args, || load(&cli.config).map(|config| bus_url(config.http.listen))).await;
+            return dead_letters::run(args, || load(&cli.config).map(|config| bus_url(&config.http))).await;
         }
         Command::Members(args) => {
-            return members::run(args, || load(&cli.config).map(|config| bus_url(config.http.listen))).await;
+            return members::run(args, || load(&cli.config).map(|config| bus_url(&config.http))).await;
         }
         Command::HashSecret => return members::hash_secret(),
         // The chaos run writes a config of its own.
@@ -156,14 +157,15 @@ fn openapi() -> ExitCode {
 }
 
 /// Where the bus listening on `listen` is reached from this machine.
-fn bus_url(listen: std::net::SocketAddr) -> String {
-    let mut addr = listen;
+fn bus_url(http: &lgsp_bus::config::HttpConfig) -> String {
+    let mut addr = http.listen;
     if addr.ip().is_unspecified() {
         let loopback: std::net::IpAddr =
             if addr.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { std::net::Ipv6Addr::LOCALHOST.into() };
         addr.set_ip(loopback);
     }
-    format!("http://{addr}")
+    let scheme = if http.tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{addr}")
 }
 
 fn load(path: &Path) -> Result<Config, ExitCode> {
@@ -178,8 +180,11 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
 
 fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
     let mut problems: Vec<String> = Vec::new();
-    if let Err(e) = Catalogue::embedded() {
-        problems.push(e.to_string());
+    match Catalogue::embedded() {
+        Ok(catalogue) => {
+            problems.extend(unknown_in_members(&config.members, &catalogue).iter().map(ToString::to_string))
+        }
+        Err(e) => problems.push(e.to_string()),
     }
     let built = registry::build(config, &adapter_kinds(), sandbox, None)
         .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))

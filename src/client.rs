@@ -18,7 +18,13 @@ pub struct Connection {
     /// with their name.
     #[arg(long, global = true, env = "LGSP_OPERATOR")]
     operator: Option<String>,
+    /// A private CA to trust for the bus's HTTPS (PEM), such as the province's.
+    #[arg(long, global = true, env = "LGSP_CA_FILE")]
+    ca_file: Option<std::path::PathBuf>,
 }
+
+/// Longest the CLI waits for one answer of the bus.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The bus as the CLI speaks to it.
 pub struct Bus {
@@ -40,7 +46,10 @@ impl Bus {
             Some(bus) => bus,
             None => default_bus()?,
         };
-        let mut bus = Bus { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_string(), token: None };
+        let tls = lgsp_bus::peer::PeerTls { ca_file: connection.ca_file.as_deref(), ..Default::default() };
+        let http = lgsp_bus::peer::http_client("lgsp-cli", CALL_TIMEOUT, tls)
+            .map_err(|e| fail(Failed(format!("--ca-file: {e}"))))?;
+        let mut bus = Bus { http, base: base.trim_end_matches('/').to_string(), token: None };
         bus.token = match (std::env::var("LGSP_TOKEN"), connection.operator, std::env::var("LGSP_OPERATOR_PASSWORD")) {
             (Ok(token), _, _) => Some(token),
             (Err(_), Some(operator), Ok(password)) => Some(bus.token(&operator, &password).await.map_err(fail)?),

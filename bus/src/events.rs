@@ -309,11 +309,11 @@ pub fn token_key_made() {
 
 // ---- message log ---------------------------------------------------------------------------
 
-pub fn audit_opened(path: &std::path::Path, head: u64, unsealed: u64) {
-    if unsealed > 0 {
-        warn!(path = %path.display(), head, unsealed, "message log opened: its last entries were not sealed (the bus did not stop cleanly); sealed now");
-    } else {
+pub fn audit_opened(path: &std::path::Path, head: u64, unsealed: u64, closed_before: bool) {
+    if closed_before {
         info!(path = %path.display(), head, "message log opened");
+    } else {
+        warn!(path = %path.display(), head, unsealed, "message log opened: the bus before did not close it (killed?); its unsealed entries are sealed now and accepted messages it had not written are recovered from the store");
     }
 }
 

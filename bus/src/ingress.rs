@@ -31,7 +31,7 @@ use crate::{events, now_ms};
 /// refusal; nothing of it was published or recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IngressError {
-    /// The envelope or its payload breaks the schemas, or its source is not a member.
+    /// The envelope or its payload breaks the schemas.
     #[error("{} violation{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
     Invalid(Vec<Violation>),
     /// No adapter's routes match its routing key.

@@ -41,19 +41,67 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, ConfigProb
     Ok(certs)
 }
 
+/// The files of a peer's TLS, as an adapter's config names them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PeerTls<'a> {
+    /// A private CA to trust besides the public ones (`ca_file`).
+    pub ca_file: Option<&'a Path>,
+    /// The certificate (PEM, with its chain) and private key (PKCS#8 PEM) presented to a peer
+    /// that asks for mutual TLS (`client_cert`, `client_key`), as the national integration
+    /// platform's security servers do.
+    pub client_cert: Option<&'a Path>,
+    pub client_key: Option<&'a Path>,
+}
+
+impl PeerTls<'_> {
+    /// Problems with these files, keyed by their settings.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems: Vec<ConfigProblem> = ca_file_problem(self.ca_file).into_iter().collect();
+        if let Err(problem) = self.identity() {
+            problems.push(problem);
+        }
+        problems
+    }
+
+    /// The client identity to present, if one is configured.
+    fn identity(&self) -> Result<Option<reqwest::Identity>, ConfigProblem> {
+        let (cert, key) = match (self.client_cert, self.client_key) {
+            (None, None) => return Ok(None),
+            (Some(cert), Some(key)) => (cert, key),
+            (Some(_), None) => return Err(ConfigProblem::new("client_key", "is required with client_cert")),
+            (None, Some(_)) => return Err(ConfigProblem::new("client_cert", "is required with client_key")),
+        };
+        let read = |key: &str, path: &Path| {
+            std::fs::read(path).map_err(|e| ConfigProblem::new(key, format!("cannot read {}: {e}", path.display())))
+        };
+        let mut pem = read("client_cert", cert)?;
+        pem.push(b'\n');
+        pem.extend(read("client_key", key)?);
+        reqwest::Identity::from_pem(&pem).map(Some).map_err(|e| {
+            ConfigProblem::new(
+                "client_cert",
+                format!("{} and {} are not a PEM certificate and its private key: {e}", cert.display(), key.display()),
+            )
+        })
+    }
+}
+
 /// An HTTP client for one peer: `timeout` per call (connecting included), connections kept
-/// alive, `agent` (such as `lgsp-dvc/0.1.0`) as its user agent, and the CAs of `ca_file` trusted
-/// besides the public ones.
-pub fn http_client(agent: &str, timeout: Duration, ca_file: Option<&Path>) -> Result<reqwest::Client, ClientError> {
+/// alive, `agent` (such as `lgsp-dvc/0.1.0`) as its user agent, the CAs of `tls.ca_file` trusted
+/// besides the public ones, and `tls`'s client certificate presented when the peer asks.
+pub fn http_client(agent: &str, timeout: Duration, tls: PeerTls<'_>) -> Result<reqwest::Client, ClientError> {
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_keepalive(Duration::from_secs(60))
         .user_agent(agent);
-    if let Some(path) = ca_file {
+    if let Some(path) = tls.ca_file {
         let certs = read_ca_file(path).map_err(ClientError::Setting)?;
         builder = builder.tls_certs_merge(certs);
+    }
+    if let Some(identity) = tls.identity().map_err(ClientError::Setting)? {
+        builder = builder.identity(identity);
     }
     Ok(builder.build()?)
 }
@@ -128,6 +176,6 @@ pub fn timeout_problem(timeout: Duration, max: Duration) -> Option<ConfigProblem
 }
 
 /// A `ca_file` that cannot be used.
-pub fn ca_file_problem(ca_file: Option<&Path>) -> Option<ConfigProblem> {
+fn ca_file_problem(ca_file: Option<&Path>) -> Option<ConfigProblem> {
     read_ca_file(ca_file?).err()
 }

@@ -67,6 +67,9 @@ struct Service {
     subject: Option<String>,
     purpose: Option<String>,
     fields: Option<String>,
+    /// `x-lgsp-fields-absent: "all"`: a request that names no fields asks for all of them (as
+    /// documents.lookup without `types`), so its rights check and audit see `*`.
+    all_when_absent: bool,
     /// Pointer (`x-lgsp-returned` of the reply schema) to the personal data an answer holds.
     returned: Option<String>,
 }
@@ -150,6 +153,7 @@ impl Catalogue {
                         subject: pointer("x-lgsp-subject"),
                         purpose: pointer("x-lgsp-purpose"),
                         fields: pointer("x-lgsp-fields"),
+                        all_when_absent: pointer("x-lgsp-fields-absent").as_deref() == Some("all"),
                         returned: documents[&reply].get("x-lgsp-returned").and_then(Value::as_str).map(String::from),
                     },
                 );
@@ -195,12 +199,12 @@ impl Catalogue {
         let text = |pointer: Option<&String>| {
             pointer.and_then(|p| request.pointer(p)).and_then(Value::as_str).unwrap_or_default().to_string()
         };
-        let fields = schema
-            .and_then(|s| s.fields.as_ref())
-            .and_then(|p| request.pointer(p))
-            .and_then(Value::as_array)
-            .map(|items| items.iter().filter_map(Value::as_str).map(String::from).collect())
-            .unwrap_or_default();
+        let asked = schema.and_then(|s| s.fields.as_ref()).and_then(|p| request.pointer(p)).and_then(Value::as_array);
+        let fields = match asked {
+            Some(items) => items.iter().filter_map(Value::as_str).map(String::from).collect(),
+            None if schema.is_some_and(|s| s.all_when_absent) => vec![crate::config::ANY.to_string()],
+            None => Vec::new(),
+        };
         LookupFacts {
             subject: text(schema.and_then(|s| s.subject.as_ref())),
             dossier_code: text(schema.and_then(|s| s.purpose.as_ref())),

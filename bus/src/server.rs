@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapter::AdapterKind;
 use crate::audit::{AuditError, MessageLog};
-use crate::auth::grants::unknown_in;
+use crate::auth::grants::unknown_in_members;
 use crate::auth::keys::{KeyError, SigningKey};
 use crate::auth::{Auth, Directory, Tokens};
 use crate::competence::Routes;
@@ -73,18 +73,12 @@ pub struct RunningBus {
 /// Starts a bus on `config`. It starts even when the broker is down (and says so on /readyz):
 /// it connects as soon as the broker is there.
 pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool) -> Result<RunningBus, StartError> {
-    secure_enough(&config)?;
+    secure_enough(&config, sandbox)?;
     let store = Store::open(&config.store.sqlite_path().map_err(|problem| StartError::Config(vec![problem]))?)?;
     let log = MessageLog::open(&config.audit, &config.store)?;
     log.recover(&store).await;
     let catalogue = Arc::new(Catalogue::embedded()?);
-    let unknown: Vec<ConfigProblem> = config
-        .members
-        .iter()
-        .flat_map(|(id, member)| {
-            unknown_in(&member.rights, &catalogue).into_iter().map(move |p| p.under(&format!("members.{id}")))
-        })
-        .collect();
+    let unknown = unknown_in_members(&config.members, &catalogue);
     if !unknown.is_empty() {
         return Err(StartError::Config(unknown));
     }
@@ -228,18 +222,26 @@ async fn wait_for_signal() {
     }
 }
 
-/// A bus reachable beyond loopback must prove who it is (TLS) and ask callers to (auth).
-fn secure_enough(config: &Config) -> Result<(), StartError> {
+/// A bus reachable beyond loopback must prove who it is (TLS) and ask callers to (auth), with
+/// secrets of its own: the sandbox's are known to everyone.
+fn secure_enough(config: &Config, sandbox: bool) -> Result<(), StartError> {
     let listen = config.http.listen;
     if listen.ip().is_loopback() {
         return Ok(());
     }
-    match (&config.http.tls, config.auth.required, config.auth.sandbox_secrets) {
-        (None, _, _) => Err(StartError::Insecure(listen, "TLS")),
-        (_, false, _) => Err(StartError::Insecure(listen, "authentication")),
-        (_, _, true) => Err(StartError::Insecure(listen, "secrets of its own (auth.sandbox_secrets is on)")),
-        _ => Ok(()),
+    if config.http.tls.is_none() {
+        return Err(StartError::Insecure(listen, "TLS"));
     }
+    if !config.auth.required {
+        return Err(StartError::Insecure(listen, "authentication"));
+    }
+    if sandbox || config.auth.sandbox_secrets {
+        return Err(StartError::Insecure(
+            listen,
+            "secrets of its own (--sandbox and auth.sandbox_secrets give everyone `sandbox`)",
+        ));
+    }
+    Ok(())
 }
 
 /// The key tokens are signed with: the environment's, the file's, or one made now.
@@ -277,4 +279,30 @@ fn metrics() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!("[http]\nlisten = \"0.0.0.0:8443\"\n{extra}");
+        Config::from_toml(&text, Vec::new()).unwrap()
+    }
+
+    const TLS: &str = "[http.tls]\ncert = \"/etc/lgsp/bus.pem\"\nkey = \"/etc/lgsp/bus.key\"\n";
+
+    #[test]
+    fn beyond_loopback_a_bus_needs_tls_authentication_and_secrets_of_its_own() {
+        let refusal = |config: &Config, sandbox: bool| secure_enough(config, sandbox).unwrap_err().to_string();
+        assert!(refusal(&config(""), false).contains("without TLS"), "{}", refusal(&config(""), false));
+        let open = config(&format!("{TLS}[auth]\nrequired = false"));
+        assert!(refusal(&open, false).contains("without authentication"));
+        assert!(refusal(&config(TLS), true).contains("secrets of its own"));
+        let shared = config(&format!("{TLS}[auth]\nsandbox_secrets = true"));
+        assert!(refusal(&shared, false).contains("secrets of its own"));
+        secure_enough(&config(TLS), false).unwrap();
+        let loopback = Config::from_toml("[http]\nlisten = \"127.0.0.1:8080\"", Vec::new()).unwrap();
+        secure_enough(&loopback, true).unwrap();
+    }
 }

@@ -59,7 +59,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
 
     let namespace = super::namespace();
     let env = [("LGSP__ADAPTERS__POPULATION__URL", sim.url().to_string())];
-    let bus = BusProcess::start(config_path, config, &namespace, &env, args.lookup_concurrency).await?;
+    let bus = BusProcess::start(config_path, config, &namespace, &env, args.lookup_concurrency, true).await?;
     let url = format!("{}/v1/services/{SERVICE}", bus.base);
     let through = measure(&requests, args.lookup_concurrency, |body| {
         let request = bus.client.post(&url).json(body);

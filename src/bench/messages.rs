@@ -38,36 +38,56 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     let url = config.amqp.connect_url().to_string();
     let raw = raw(&url, &namespace, &envelopes, args.in_flight).await.context("raw broker run")?;
     println!("(a) raw broker, lapin, quorum queue, confirms + acks:  {:>8.0} msg/s", raw);
+    let mut rates = Vec::new();
 
-    let mut runs = vec![(1, envelopes)];
-    if args.batch > 1 {
-        runs.push((args.batch, self::envelopes(args, member, "261121")));
-    }
-    let (portal, bus) = portal_and_bus(config_path, config, &namespace, args.concurrency).await?;
-    let mut results = Vec::new();
-    for (per_request, bodies) in &runs {
-        results.push(drive(&bus, &portal, bodies, *per_request, args).await.context("bus run")?);
-    }
-    let total: usize = runs.iter().map(|(_, bodies)| bodies.len()).sum();
-    let usage = bus.stop(config).await;
+    // Each bus gets dossiers of its own days: trust on, then off.
+    for (index, trust) in args.trust.runs().into_iter().enumerate() {
+        let days = [format!("2611{:02}", 20 + 2 * index), format!("2611{:02}", 21 + 2 * index)];
+        let single = if index == 0 { envelopes.clone() } else { self::envelopes(args, member, &days[0]) };
+        let mut runs = vec![(1, single)];
+        if args.batch > 1 {
+            runs.push((args.batch, self::envelopes(args, member, &days[1])));
+        }
+        let (portal, bus) = portal_and_bus(config_path, config, &namespace, args.concurrency, trust).await?;
+        let mut results = Vec::new();
+        for (per_request, bodies) in &runs {
+            results.push(drive(&bus, &portal, bodies, *per_request, args).await.context("bus run")?);
+        }
+        let total: usize = runs.iter().map(|(_, bodies)| bodies.len()).sum();
+        let usage = bus.stop(config).await;
 
-    for ((per_request, _), run) in runs.iter().zip(&results) {
-        let form =
-            if *per_request == 1 { "1 message per request".to_string() } else { format!("{per_request} per request") };
-        println!("(b) bus end to end, {form:<22} {:>8.0} msg/s   ratio b/a {:.2}", run.rate, run.rate / raw);
+        let label = if trust { "trust on: tokens, rights, message log" } else { "trust off: no auth, no message log" };
+        println!("{label}");
+        for ((per_request, _), run) in runs.iter().zip(&results) {
+            let form = if *per_request == 1 {
+                "1 message per request".to_string()
+            } else {
+                format!("{per_request} per request")
+            };
+            println!("(b) bus end to end, {form:<22} {:>8.0} msg/s   ratio b/a {:.2}", run.rate, run.rate / raw);
+            println!(
+                "    latency, POST sent → portal received: p50 {:.1} ms, p99 {:.1} ms; {:.1} dossiers per portal call",
+                ms(run.p50),
+                ms(run.p99),
+                run.per_call
+            );
+        }
         println!(
-            "    latency, POST sent → portal received: p50 {:.1} ms, p99 {:.1} ms; {:.1} dossiers per portal call",
-            ms(run.p50),
-            ms(run.p99),
-            run.per_call
+            "bus process: peak RSS {:.0} MB, CPU {:.0} µs per message; store: {}",
+            usage.peak_rss_kb as f64 / 1024.0,
+            usage.cpu_seconds / total as f64 * 1e6,
+            usage.store
         );
+        rates.push(results.iter().map(|r| r.rate).collect::<Vec<_>>());
     }
-    println!(
-        "bus process: peak RSS {:.0} MB, CPU {:.0} µs per message; store: {}",
-        usage.peak_rss_kb as f64 / 1024.0,
-        usage.cpu_seconds / total as f64 * 1e6,
-        usage.store
-    );
+    if let [on, off] = rates.as_slice() {
+        for ((per_request, on), off) in [1, args.batch].iter().zip(on).zip(off) {
+            println!(
+                "cost of trust, {per_request} per request: {:.1} % of throughput ({on:.0} against {off:.0} msg/s)",
+                (1.0 - on / off) * 100.0
+            );
+        }
+    }
     Ok(())
 }
 
@@ -77,6 +97,7 @@ pub(super) async fn portal_and_bus(
     config: &Config,
     namespace: &str,
     concurrency: usize,
+    trust: bool,
 ) -> anyhow::Result<(PortalSim, BusProcess)> {
     let dvc =
         config.adapters.get("dvc").context("the config has no [adapters.dvc]: the bench delivers to the portal")?;
@@ -89,7 +110,9 @@ pub(super) async fn portal_and_bus(
     .await?;
     let env =
         [("LGSP__ADAPTERS__DVC__URL", portal.url().to_string()), ("LGSP__ADAPTERS__DVC__PASSWORD", password.into())];
-    let bus = BusProcess::start(config_path, config, namespace, &env, concurrency).await.context("starting the bus")?;
+    let bus = BusProcess::start(config_path, config, namespace, &env, concurrency, trust)
+        .await
+        .context("starting the bus")?;
     Ok((portal, bus))
 }
 

@@ -25,6 +25,28 @@ use lgsp_bus::config::Config;
 use lgsp_bus::simulator::free_port;
 use lgsp_bus::transport::Names;
 
+/// Whether callers prove who they are and every exchange goes to the message log.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// As the bus runs: tokens checked, rights enforced, the message log kept.
+    On,
+    /// No authentication and no message log: what they cost, by difference.
+    Off,
+    /// On, then off, and the cost of trust between them.
+    Both,
+}
+
+impl Trust {
+    /// The runs, trust on first.
+    fn runs(self) -> Vec<bool> {
+        match self {
+            Trust::On => vec![true],
+            Trust::Off => vec![false],
+            Trust::Both => vec![true, false],
+        }
+    }
+}
+
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Messages,
@@ -64,6 +86,9 @@ pub struct Args {
     /// Messages per second the soak mode sends.
     #[arg(long, default_value_t = 200)]
     pub rate: u32,
+    /// Authentication and the message log in the message mode: on, off, or both runs.
+    #[arg(long, value_enum, default_value = "both")]
+    pub trust: Trust,
 }
 
 pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Result<()> {
@@ -110,12 +135,14 @@ struct Usage {
 
 impl BusProcess {
     /// Starts `lgsp serve` with `env` on top of the bench's own overrides; returns when ready.
+    /// Without `trust`, no caller is asked who it is and the message log is off.
     async fn start(
         config_path: &Path,
         config: &Config,
         namespace: &str,
         env: &[(&str, String)],
         concurrency: usize,
+        trust: bool,
     ) -> anyhow::Result<BusProcess> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
@@ -140,12 +167,17 @@ impl BusProcess {
             }
         }
         overrides.extend(crate::process::sandbox_auth_env());
+        if !trust {
+            overrides.push(("LGSP__AUTH__REQUIRED".into(), "false".into()));
+            overrides.push(("LGSP__AUDIT__ENABLED".into(), "false".into()));
+        }
         overrides.extend(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let mut child = BusChild::spawn(config_path, &overrides, None)?;
         let base = format!("http://127.0.0.1:{port}");
         child.wait_ready(&reqwest::Client::new(), &base, Duration::from_secs(60)).await?;
         let builder = reqwest::Client::builder().pool_max_idle_per_host(concurrency);
-        let client = crate::process::signed_in_client(builder, &base, MEMBER).await?;
+        let client =
+            if trust { crate::process::signed_in_client(builder, &base, MEMBER).await? } else { builder.build()? };
         Ok(BusProcess { child, base, client, namespace: namespace.to_string(), _dir: dir })
     }
 

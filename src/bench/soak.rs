@@ -27,7 +27,7 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
         humantime::format_duration(args.duration)
     );
     let namespace = super::namespace();
-    let (portal, bus) = portal_and_bus(config_path, config, &namespace, args.concurrency).await?;
+    let (portal, bus) = portal_and_bus(config_path, config, &namespace, args.concurrency, true).await?;
     let rss_mb = || bus.child.rss_kb().map_or(f64::NAN, |kb| kb as f64 / 1024.0);
     println!("minute 0: RSS {:.1} MB", rss_mb());
 

@@ -39,6 +39,8 @@ pub struct Harness {
     pub thachha: OnestopSim,
     pub post: PostalSim,
     pub namespace: String,
+    /// The members of the config the bus started with (the sandbox's rights).
+    pub members: std::collections::BTreeMap<String, lgsp_bus::config::MemberConfig>,
     amqp: String,
     _dir: tempfile::TempDir,
 }
@@ -125,6 +127,7 @@ impl Harness {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/lgsp.toml");
         let mut config = Config::load(&path, env.into_iter().map(|(k, v)| (k.to_string(), v))).unwrap();
         with_test_secrets(&mut config);
+        let members = config.members.clone();
         let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
         let api = Api::new(&bus).await;
         api.wait_ready(&bus).await;
@@ -140,6 +143,7 @@ impl Harness {
             thachha,
             post,
             namespace,
+            members,
             amqp: amqp.to_string(),
             _dir: dir,
         }

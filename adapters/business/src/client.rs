@@ -95,7 +95,7 @@ impl RegistryClient {
     pub fn new(config: &BusinessConfig) -> Result<RegistryClient, ClientError> {
         let agent = concat!("lgsp-business/", env!("CARGO_PKG_VERSION"));
         Ok(RegistryClient {
-            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
+            http: peer::http_client(agent, config.timeout, config.tls())?,
             token_url: config.endpoint(&config.token_endpoint),
             refresh_url: config.endpoint(&config.refresh_endpoint),
             lookup_url: config.endpoint(&config.lookup_endpoint),

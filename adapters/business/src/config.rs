@@ -40,6 +40,12 @@ pub struct BusinessConfig {
     /// PEM file of a private CA to trust besides the system's, for a platform (or test) with its own CA.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The client certificate (PEM) presented to a peer that asks for mutual TLS, with
+    /// `client_key`, its private key (PKCS#8 PEM).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
 }
 
 fn default_token_endpoint() -> String {
@@ -74,12 +80,21 @@ impl Settings for BusinessConfig {
         }
         problems.extend(peer::required_secret(id, "password", self.password.as_ref()));
         problems.extend(peer::timeout_problem(self.timeout, MAX_TIMEOUT));
-        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
+        problems.extend(self.tls().problems());
         problems
     }
 }
 
 impl BusinessConfig {
+    /// Its peer's TLS files.
+    pub fn tls(&self) -> peer::PeerTls<'_> {
+        peer::PeerTls {
+            ca_file: self.ca_file.as_deref(),
+            client_cert: self.client_cert.as_deref(),
+            client_key: self.client_key.as_deref(),
+        }
+    }
+
     /// `{url}{endpoint}` without a trailing `/`: the endpoints hang below the base URL, which may
     /// have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {

@@ -137,7 +137,7 @@ impl PortalClient {
     pub fn new(config: &DvcConfig) -> Result<PortalClient, ClientError> {
         let agent = concat!("lgsp-dvc/", env!("CARGO_PKG_VERSION"));
         Ok(PortalClient {
-            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
+            http: peer::http_client(agent, config.timeout, config.tls())?,
             auth_url: config.endpoint(&config.auth_endpoint),
             integration_url: config.endpoint(&config.integration_endpoint),
             username: config.username.clone(),

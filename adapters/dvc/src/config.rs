@@ -44,6 +44,12 @@ pub struct DvcConfig {
     /// PEM file of a private CA to trust besides the system's, for portals (or tests) with their own CA.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The client certificate (PEM) presented to a peer that asks for mutual TLS, with
+    /// `client_key`, its private key (PKCS#8 PEM).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
 }
 
 fn default_auth_endpoint() -> String {
@@ -85,12 +91,21 @@ impl Settings for DvcConfig {
         if self.max_batch == 0 || self.max_batch > MAX_BATCH_LIMIT {
             problems.push(ConfigProblem::new("max_batch", format!("must be between 1 and {MAX_BATCH_LIMIT}")));
         }
-        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
+        problems.extend(self.tls().problems());
         problems
     }
 }
 
 impl DvcConfig {
+    /// Its peer's TLS files.
+    pub fn tls(&self) -> peer::PeerTls<'_> {
+        peer::PeerTls {
+            ca_file: self.ca_file.as_deref(),
+            client_cert: self.client_cert.as_deref(),
+            client_key: self.client_key.as_deref(),
+        }
+    }
+
     /// `{url}{endpoint}`: the portal's endpoints hang below its adapter_url, which may have a path.
     pub fn endpoint(&self, endpoint: &str) -> Url {
         peer::endpoint_url(&self.url, endpoint)

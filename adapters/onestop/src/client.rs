@@ -113,7 +113,7 @@ impl OnestopClient {
     pub fn new(config: &OnestopConfig) -> Result<OnestopClient, ClientError> {
         let agent = concat!("lgsp-onestop/", env!("CARGO_PKG_VERSION"));
         Ok(OnestopClient {
-            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
+            http: peer::http_client(agent, config.timeout, config.tls())?,
             token_url: config.token_url(),
             messages_url: config.messages_url(),
             client_id: config.client_id.clone(),

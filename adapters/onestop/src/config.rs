@@ -42,6 +42,12 @@ pub struct OnestopConfig {
     /// PEM file of a private CA to trust besides the system's, for systems (or tests) with their own CA.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The client certificate (PEM) presented to a peer that asks for mutual TLS, with
+    /// `client_key`, its private key (PKCS#8 PEM).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
 }
 
 fn default_messages_endpoint() -> String {
@@ -66,12 +72,21 @@ impl Settings for OnestopConfig {
         problems.extend(peer::required_secret(id, "client_secret", self.client_secret.as_ref()));
         problems.extend(peer::endpoint_problem("messages_endpoint", &self.messages_endpoint, "/lgsp/messages"));
         problems.extend(peer::timeout_problem(self.timeout, MAX_TIMEOUT));
-        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
+        problems.extend(self.tls().problems());
         problems
     }
 }
 
 impl OnestopConfig {
+    /// Its peer's TLS files.
+    pub fn tls(&self) -> peer::PeerTls<'_> {
+        peer::PeerTls {
+            ca_file: self.ca_file.as_deref(),
+            client_cert: self.client_cert.as_deref(),
+            client_key: self.client_key.as_deref(),
+        }
+    }
+
     fn agency_problems(&self) -> Vec<ConfigProblem> {
         if self.agencies.is_empty() {
             return vec![ConfigProblem::new("agencies", "needs at least one agency code, such as 000.00.01.H42")];

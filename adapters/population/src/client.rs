@@ -61,7 +61,7 @@ impl RegistryClient {
             ClientError::Setting(ConfigProblem::new("soap_action", "soap_action cannot be sent as a header"))
         })?;
         Ok(RegistryClient {
-            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
+            http: peer::http_client(agent, config.timeout, config.tls())?,
             url: config.url.clone(),
             soap_action,
             token: config.token.clone(),

@@ -37,6 +37,12 @@ pub struct PopulationConfig {
     /// PEM file of a private CA to trust besides the system's, for endpoints (or tests) with their own CA.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The client certificate (PEM) presented to a peer that asks for mutual TLS, with
+    /// `client_key`, its private key (PKCS#8 PEM).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
 }
 
 fn default_soap_action() -> String {
@@ -48,6 +54,17 @@ const fn default_timeout() -> Duration {
 
 /// Longer than any code the platform issues that we know of; a longer value is a pasting mistake.
 const MAX_CODE_LEN: usize = 64;
+
+impl PopulationConfig {
+    /// Its peer's TLS files.
+    pub fn tls(&self) -> peer::PeerTls<'_> {
+        peer::PeerTls {
+            ca_file: self.ca_file.as_deref(),
+            client_cert: self.client_cert.as_deref(),
+            client_key: self.client_key.as_deref(),
+        }
+    }
+}
 
 impl Settings for PopulationConfig {
     /// Every problem with these settings, keyed relative to the adapter's table.
@@ -83,7 +100,7 @@ impl Settings for PopulationConfig {
             ));
         }
         problems.extend(peer::timeout_problem(self.timeout, Duration::from_secs(300)));
-        problems.extend(peer::ca_file_problem(self.ca_file.as_deref()));
+        problems.extend(self.tls().problems());
         problems
     }
 }

@@ -148,7 +148,7 @@ impl PostalClient {
     pub fn new(config: &PostalConfig) -> Result<PostalClient, ClientError> {
         let agent = concat!("lgsp-postal/", env!("CARGO_PKG_VERSION"));
         Ok(PostalClient {
-            http: peer::http_client(agent, config.timeout, config.ca_file.as_deref())?,
+            http: peer::http_client(agent, config.timeout, config.tls())?,
             token_url: config.endpoint(&config.token_endpoint),
             order_url: config.endpoint(&config.order_endpoint),
             cancel_url: config.endpoint(&config.cancel_endpoint),

@@ -159,17 +159,29 @@ pub(super) fn anchor(conn: &Connection) -> rusqlite::Result<Result<Anchor, Findi
     })
 }
 
-/// The last entry written, or the anchor.
-pub(super) fn head(conn: &Connection) -> rusqlite::Result<(Anchor, u64)> {
-    let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+/// Where the log stands when it opens.
+pub(super) struct Opening {
+    /// The last entry written, or the anchor.
+    pub head: Anchor,
+    /// The last entry a seal covers.
+    pub sealed: u64,
+    /// The last bus closed the log (its last entry is `log.closed`), or the log is new.
+    pub clean: bool,
+}
+
+pub(super) fn opening(conn: &Connection) -> rusqlite::Result<Opening> {
+    let last: Option<(i64, String, String)> = conn
+        .query_row("SELECT seq, hash, kind FROM entries ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     let sealed: Option<i64> = conn.query_row("SELECT max(seq) FROM seals", [], |r| r.get(0))?;
-    let head = match last.and_then(|(seq, hash)| Some(Anchor { seq: seq as u64, hash: decode_hash(&hash)? })) {
+    let clean = last.as_ref().is_none_or(|(_, _, kind)| kind == "log.closed");
+    let head = match last.and_then(|(seq, hash, _)| Some(Anchor { seq: seq as u64, hash: decode_hash(&hash)? })) {
         Some(head) => head,
         None => anchor(conn)?.unwrap_or(Anchor::GENESIS),
     };
-    Ok((head, sealed.unwrap_or(0) as u64))
+    Ok(Opening { head, sealed: sealed.unwrap_or(0) as u64, clean })
 }
 
 impl LogFile {

@@ -116,8 +116,8 @@ impl MessageLog {
         let path = config.path(store).map_err(AuditError::Config)?;
         let key = signing_key(config, &path, true)?;
         let conn = file::open_for_writing(&path)?;
-        let (head, sealed) =
-            file::head(&conn).map_err(|source| LogFileError::Sqlite { path: path.display().to_string(), source })?;
+        let opening =
+            file::opening(&conn).map_err(|source| LogFileError::Sqlite { path: path.display().to_string(), source })?;
         let (sender, commands) = std::sync::mpsc::sync_channel(config.queue);
         let shared = Arc::new(Shared {
             sender,
@@ -126,7 +126,7 @@ impl MessageLog {
             dropped: AtomicU64::new(0),
             failing: AtomicBool::new(false),
             keep_payloads: config.keep_payloads,
-            unclean: head.seq > sealed,
+            unclean: !opening.clean,
             path: path.clone(),
             attempts: tokio::sync::watch::channel(0).0,
             writer: Mutex::new(None),
@@ -138,8 +138,9 @@ impl MessageLog {
             key,
             sign_every: config.sign_every,
             keep: config.keep,
-            head,
-            sealed,
+            head: opening.head,
+            sealed: opening.sealed,
+            clean: opening.clean,
         };
         *shared.writer.lock().expect("not poisoned") = Some(writer::spawn(writer, commands, shared.clone()));
         Ok(MessageLog(Some(shared)))
@@ -199,7 +200,7 @@ impl MessageLog {
         }
     }
 
-    /// After a bus that was killed: records, from the store, the messages it accepted whose
+    /// After a bus that did not close the log (it was killed): records, from the store, the messages it accepted whose
     /// entries were still queued when it died (`"recovered": true`). Delivery outcomes queued
     /// then are not recovered: the store keeps each delivery's final state.
     pub async fn recover(&self, store: &Store) {

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, params};
 use serde_json::json;
+use std::collections::BTreeSet;
 use std::io::BufReader;
 
 use super::file::{self, LogFile};
@@ -66,14 +67,14 @@ async fn a_closed_log_verifies_with_every_entry_sealed_and_opening_again_continu
     let log = Log::new(1000);
     log.write(10).await;
     let report = log.verify().unwrap();
-    // The opening entry, then ten.
-    assert_eq!((report.entries, report.last, report.sealed, report.unsealed()), (11, 11, 11, 0));
+    // The opening entry, ten, the closing one.
+    assert_eq!((report.entries, report.last, report.sealed, report.unsealed()), (12, 12, 12, 0));
     log.write(5).await;
     let report = log.verify().unwrap();
-    assert_eq!((report.entries, report.sealed), (17, 17));
+    assert_eq!((report.entries, report.sealed), (19, 19));
     let opened = log.file().search(&Search { kind: Some("log.opened".into()), ..Search::default() }, 10).unwrap();
     assert_eq!(opened.len(), 2);
-    assert_eq!(opened[0].detail, r#"{"unsealed_before":0}"#);
+    assert_eq!(opened[0].detail, r#"{"closed_before":true,"unsealed_before":0}"#);
 }
 
 #[tokio::test]
@@ -171,7 +172,7 @@ async fn a_deleted_entry_a_swapped_pair_and_a_truncated_tail_are_each_named() {
     conn.execute("DELETE FROM entries WHERE seq > 45", []).unwrap();
     let finding = log.verify().unwrap_err();
     assert!(finding.what.contains("removed"), "{finding}");
-    assert_eq!(finding.seq, 51, "the seal at shutdown covers the last entry: {finding}");
+    assert_eq!(finding.seq, 52, "the seal at shutdown covers the last entry: {finding}");
 }
 
 #[tokio::test]
@@ -180,11 +181,11 @@ async fn an_export_verifies_with_the_public_key_alone_and_any_changed_byte_of_it
     log.write(40).await;
     let mut export = Vec::new();
     let last = log.file().export(5, 20, &mut export, "export").unwrap();
-    assert_eq!(last, 41, "carried on to the seal");
+    assert_eq!(last, 42, "carried on to the seal");
     let check = |bytes: &[u8]| file::verify_export(BufReader::new(bytes), "export", &log.keys());
     let (report, anchor, head) = check(&export).unwrap();
     let report = report.unwrap();
-    assert_eq!((anchor.seq, head.seq, report.entries, report.sealed), (4, 41, 37, 41));
+    assert_eq!((anchor.seq, head.seq, report.entries, report.sealed), (4, 42, 38, 42));
     assert!(check(&export).is_ok_and(|(r, ..)| r.is_ok()));
     let other = [SigningKey::generate().public()];
     assert!(file::verify_export(BufReader::new(&export[..]), "export", &other).unwrap().0.is_err());
@@ -215,18 +216,18 @@ async fn archiving_keeps_the_chain_verifiable_across_the_archive_and_the_log() {
     log.write(30).await;
     let folder = log.config.archive_folder(&log.path);
     let (archive, first, last) = log.file().archive(i64::MAX, &folder).unwrap().unwrap();
-    assert_eq!((first, last), (1, 62));
+    assert_eq!((first, last), (1, 64));
     assert_eq!(log.file().archive(i64::MAX, &folder).unwrap(), None, "nothing more is sealed");
     let (report, anchor, head) =
         file::verify_export(BufReader::new(std::fs::File::open(&archive).unwrap()), "archive", &log.keys()).unwrap();
-    assert_eq!((anchor, report.unwrap().entries), (Anchor::GENESIS, 62));
+    assert_eq!((anchor, report.unwrap().entries), (Anchor::GENESIS, 64));
     assert_eq!(log.file().anchor().unwrap(), head);
     log.write(10).await;
     let report = log.verify().unwrap();
-    assert_eq!((report.entries, report.last), (11, 73));
+    assert_eq!((report.entries, report.last), (12, 76));
     // The anchor is checked by the entries that follow it.
     log.sql().execute("UPDATE anchor SET hash = ?1", [hex::encode([7u8; 32])]).unwrap();
-    assert_eq!(log.verify().unwrap_err().seq, 63);
+    assert_eq!(log.verify().unwrap_err().seq, 65);
 }
 
 #[tokio::test]
@@ -249,16 +250,66 @@ async fn a_full_queue_loses_entries_without_waiting_and_the_chain_says_how_many(
 }
 
 #[tokio::test]
-async fn a_log_whose_bus_was_killed_is_sealed_when_it_opens_again() {
+async fn a_log_whose_bus_was_killed_is_sealed_when_it_opens_again_and_says_so() {
     let log = Log::new(1000);
     log.write(3).await;
-    // What a kill leaves: entries after the last seal.
-    log.sql().execute("DELETE FROM seals WHERE seq > 1", []).unwrap();
+    // What a kill leaves: no closing entry, entries after the last seal.
+    log.sql().execute_batch("DELETE FROM entries WHERE kind = 'log.closed'; DELETE FROM seals").unwrap();
     let report = log.verify().unwrap();
     assert_eq!(report.unsealed(), 4);
     log.write(0).await;
     let report = log.verify().unwrap();
     assert_eq!(report.unsealed(), 0);
     let opened = log.file().search(&Search { kind: Some("log.opened".into()), ..Search::default() }, 1).unwrap();
-    assert_eq!(opened[0].detail, r#"{"unsealed_before":4}"#);
+    assert_eq!(opened[0].detail, r#"{"closed_before":false,"unsealed_before":4}"#);
+}
+
+#[tokio::test]
+async fn after_a_kill_the_accepted_messages_the_log_had_not_written_are_recovered_from_the_store() {
+    use crate::store::{Accepted, Store};
+    let log = Log::new(1000);
+    let store = Store::open(&log.store.sqlite_path().unwrap()).unwrap();
+    let envelopes: Vec<Arc<Envelope>> = (1..=5)
+        .map(|seq| {
+            let value = crate::testing::status_changed("000.00.01.H42-261120-0001", seq, 2);
+            Arc::new(serde_json::from_value::<Envelope>(value).unwrap())
+        })
+        .collect();
+    let now = crate::now_ms();
+    let accepted = envelopes.iter().map(|envelope| Accepted {
+        envelope: envelope.clone(),
+        digest: envelope.digest(),
+        routing_key: "dossier.status_changed.42".into(),
+        accepted_at: now,
+        adapters: vec![],
+        routing: json!({}),
+        competent_agency: None,
+        documents_reuse: None,
+    });
+    store.record_accepted(accepted.collect()).await.unwrap();
+    // The bus wrote the first two before it was killed; the other three were still queued.
+    let writer = log.open();
+    for envelope in &envelopes[..2] {
+        writer.accepted(envelope, &envelope.digest(), "dossier.status_changed.42");
+    }
+    writer.close().await;
+    drop(writer);
+    log.sql().execute_batch("DELETE FROM entries WHERE kind = 'log.closed'; DELETE FROM seals").unwrap();
+
+    let reopened = log.open();
+    reopened.recover(&store).await;
+    reopened.close().await;
+    let search = Search { kind: Some("message.accepted".into()), ..Search::default() };
+    let found = log.file().search(&search, 100).unwrap();
+    let recovered: Vec<&Entry> = found.iter().filter(|e| e.detail.contains(r#""recovered":true"#)).collect();
+    assert_eq!((found.len(), recovered.len()), (5, 3));
+    let ids: BTreeSet<_> = found.iter().filter_map(|e| e.message.clone()).collect();
+    assert_eq!(ids, envelopes.iter().map(|e| e.id.to_string()).collect::<BTreeSet<_>>());
+    log.verify().unwrap();
+
+    // A log closed cleanly recovers nothing.
+    let again = log.open();
+    again.recover(&store).await;
+    again.close().await;
+    assert_eq!(log.file().search(&search, 100).unwrap().len(), 5);
 }

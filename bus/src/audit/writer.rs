@@ -31,8 +31,12 @@ pub(super) struct Writer {
     pub sign_every: Duration,
     pub keep: Duration,
     pub archive: PathBuf,
+    /// The last entry written.
     pub head: Anchor,
+    /// The last entry a seal covers.
     pub sealed: u64,
+    /// The bus before closed the log.
+    pub clean: bool,
 }
 
 pub(super) fn spawn(writer: Writer, commands: Receiver<Command>, shared: Arc<Shared>) -> std::thread::JoinHandle<()> {
@@ -47,11 +51,14 @@ impl Writer {
         let (archive_stop, archive_stopped) = std::sync::mpsc::channel::<()>();
         spawn_archiver(self.path.clone(), self.archive.clone(), self.keep, archive_stopped);
         let unsealed = self.head.seq.saturating_sub(self.sealed);
-        events::audit_opened(&self.path, self.head.seq, unsealed);
-        let mut group = vec![Record::new("log.opened", "lgsp", serde_json::json!({ "unsealed_before": unsealed }))];
+        events::audit_opened(&self.path, self.head.seq, unsealed, self.clean);
+        let opened = serde_json::json!({ "unsealed_before": unsealed, "closed_before": self.clean });
+        let mut group = vec![Record::new("log.opened", "lgsp", opened)];
         let mut closing = Vec::new();
         let mut last_seal = Instant::now();
         let mut open = true;
+        // Whether the last entry written is `log.closed`: a clean stop, as the next start reads it.
+        let mut closed = false;
         while open || !group.is_empty() {
             if group.is_empty() {
                 let wait = if self.head.seq > self.sealed {
@@ -81,6 +88,10 @@ impl Writer {
                 group.insert(0, Record::new("log.gap", "lgsp", serde_json::json!({ "lost": lost })));
             }
             events::audit_behind(shared.pending.load(Ordering::Relaxed));
+            let must_seal = !closing.is_empty() || !open;
+            if must_seal && !closed {
+                group.push(Record::new("log.closed", "lgsp", serde_json::json!({})));
+            }
             if !group.is_empty() {
                 let appended = self.append(&group);
                 shared.failing.store(appended.is_err(), Ordering::Relaxed);
@@ -91,9 +102,9 @@ impl Writer {
                     continue;
                 }
                 events::audit_committed(group.len());
+                closed = group.last().is_some_and(|r| r.kind == "log.closed");
                 group.clear();
             }
-            let must_seal = !closing.is_empty() || !open;
             if self.head.seq > self.sealed && (must_seal || last_seal.elapsed() >= self.sign_every) {
                 match self.seal(must_seal) {
                     Ok(()) => last_seal = Instant::now(),

@@ -27,9 +27,9 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Opens the directory of `store`, first adding the config's members and operators it does
-    /// not have yet (the store keeps what it has: admins change it at run time). In sandbox mode,
-    /// whoever has no secret gets [`SANDBOX_SECRET`].
+    /// Opens the directory of `store`, first setting the config's members and operators (except
+    /// those an admin changed through the API since) and removing those the config once set
+    /// and names no more. In sandbox mode, whoever has no secret gets [`SANDBOX_SECRET`].
     pub async fn open(
         store: Store,
         members: &BTreeMap<String, MemberConfig>,
@@ -51,6 +51,11 @@ impl Directory {
             }
             store.change_directory(DirectoryChange::SeedOperator(name.clone(), operator)).await?;
         }
+        let forget = DirectoryChange::ForgetUnconfigured {
+            members: members.keys().cloned().collect(),
+            operators: operators.keys().cloned().collect(),
+        };
+        store.change_directory(forget).await?;
         let directory = Directory { store, snapshot: RwLock::default() };
         directory.reload().await?;
         Ok(directory)
@@ -121,3 +126,29 @@ impl Directory {
 /// A hash no secret matches, checked for unknown clients.
 static UNKNOWN_CLIENT: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| passwords::hash(&passwords::generate()));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str) -> MemberConfig {
+        MemberConfig { name: name.into(), secret_hash: None, certificate: None, rights: Default::default() }
+    }
+
+    #[tokio::test]
+    async fn what_the_config_names_no_more_is_forgotten_and_what_an_admin_added_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("lgsp.db")).unwrap();
+        let configured: BTreeMap<String, MemberConfig> =
+            ["onestop.a", "onestop.b"].map(|id| (id.to_string(), member(id))).into();
+        let directory = Directory::open(store.clone(), &configured, &BTreeMap::new(), true).await.unwrap();
+        directory.change(DirectoryChange::PutMember("onestop.api".into(), member("added by an admin"))).await.unwrap();
+        assert!(directory.member("onestop.b").unwrap().secret_hash.is_some(), "the sandbox's secret");
+
+        let fewer: BTreeMap<String, MemberConfig> = [("onestop.a".to_string(), member("onestop.a"))].into();
+        let directory = Directory::open(store, &fewer, &BTreeMap::new(), false).await.unwrap();
+        let members: Vec<String> = directory.snapshot().members.keys().cloned().collect();
+        assert_eq!(members, ["onestop.a", "onestop.api"]);
+        assert_eq!(directory.member("onestop.a").unwrap().secret_hash, None, "the sandbox's secret is gone");
+    }
+}

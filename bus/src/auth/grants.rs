@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::config::{ANY, ConfigProblem, ReadRights, Rights, Scope, SendRight, ServiceRight};
+use std::collections::BTreeMap;
+
+use crate::config::{ANY, ConfigProblem, MemberConfig, ReadRights, Rights, Scope, SendRight, ServiceRight};
 use crate::schema::Catalogue;
 
 /// One change of rights: any of a send right, a service right and read rights.
@@ -83,6 +85,15 @@ impl RightsChange {
         }
         (after != *rights).then_some(after)
     }
+}
+
+/// What the config's members' rights name that the bus does not know, keyed from the top
+/// (`members.onestop.a.rights.send[0].types`).
+pub fn unknown_in_members(members: &BTreeMap<String, MemberConfig>, catalogue: &Catalogue) -> Vec<ConfigProblem> {
+    let problems = members.iter().map(|(id, member)| {
+        unknown_in(&member.rights, catalogue).into_iter().map(move |p| p.under(&format!("members.{id}")))
+    });
+    problems.flatten().collect()
 }
 
 /// What in `rights` names no message type, service or field this bus knows, keyed as in the

@@ -44,9 +44,9 @@ pub struct OperatorConfig {
 pub enum Role {
     /// Reads state and metrics.
     Viewer,
-    /// Replays, purges, pauses.
+    /// Replays and purges dead letters.
     Operator,
-    /// Members, rights, adapters.
+    /// Members and their rights.
     Admin,
     /// Lookups of personal data, the message log.
     Auditor,

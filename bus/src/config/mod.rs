@@ -135,6 +135,7 @@ impl Config {
             keep(&mut problems, "operators", parse_section(&operators));
         let auth: Option<AuthConfig> = keep(&mut problems, "auth", parse_section(&auth));
         let audit: Option<AuditConfig> = keep(&mut problems, "audit", parse_section(&audit));
+        problems.extend(audit.iter().flat_map(AuditConfig::problems).map(|p| p.under("audit")));
         for (id, member) in members.iter().flatten() {
             let key = format!("members.\"{id}\"");
             if !valid_member_id(id) {

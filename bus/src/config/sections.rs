@@ -128,7 +128,7 @@ impl Default for AuthConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
-    /// Off only to measure what the log costs (`lgsp bench --no-trust`): a bus that serves
+    /// Off only to measure what the log costs (`lgsp bench --trust off`): a bus that serves
     /// members keeps its log.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -172,6 +172,21 @@ const fn default_audit_keep() -> Duration {
 }
 
 impl AuditConfig {
+    /// Settings out of range.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !(1_000..=10_000_000).contains(&self.queue) {
+            problems.push(ConfigProblem::new("queue", "is 1000 to 10000000 entries"));
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&self.sign_every) {
+            problems.push(ConfigProblem::new("sign_every", "is 100ms to 60s"));
+        }
+        if self.keep < Duration::from_secs(24 * 3600) {
+            problems.push(ConfigProblem::new("keep", "is a day at least: archives keep what is older"));
+        }
+        problems
+    }
+
     /// The log's file: the configured one, or `audit.db` beside the store's file.
     pub fn path(&self, store: &StoreConfig) -> Result<PathBuf, ConfigProblem> {
         match &self.path {

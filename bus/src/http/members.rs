@@ -121,9 +121,11 @@ pub struct WithSecret {
 async fn add(
     State(app): State<AppState>,
     caller: Caller,
-    ApiJson(new): ApiJson<NewMember>,
+    body: Result<ApiJson<NewMember>, Problem>,
 ) -> Result<(StatusCode, Json<WithSecret>), Problem> {
+    // The right first: a body is read only for whoever may send it.
     caller.need(Role::Admin)?;
+    let ApiJson(new) = body?;
     let mut violations = Vec::new();
     if !valid_member_id(&new.id) {
         violations.push(Violation::new("/id", "lower-case words joined by dots, such as onestop.hatinh"));
@@ -140,8 +142,10 @@ async fn add(
         return Err(Problem::new(ProblemKind::MemberExists).detail(format!("`{}` is taken", new.id)));
     }
     let (secret, member) = with_new_secret(member).await;
-    change(&app, &caller, "members.add", &new.id, DirectoryChange::PutMember(new.id.clone(), member.clone())).await?;
-    Ok((StatusCode::CREATED, Json(WithSecret { member: view(&new.id, &member), client_secret: secret })))
+    let added = view(&new.id, &member);
+    let change = DirectoryChange::PutMember(new.id.clone(), member);
+    change_with(&app, &caller, "members.add", &new.id, as_detail(&added), change).await?;
+    Ok((StatusCode::CREATED, Json(WithSecret { member: added, client_secret: secret })))
 }
 
 /// Remove a member (admins): its tokens stop working at once.
@@ -161,9 +165,10 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Json<MemberView>, Problem> {
     caller.need(Role::Admin)?;
-    let member = app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?;
-    change(&app, &caller, "members.remove", &id, DirectoryChange::RemoveMember(id.clone())).await?;
-    Ok(Json(view(&id, &member)))
+    let removed = view(&id, &app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?);
+    change_with(&app, &caller, "members.remove", &id, as_detail(&removed), DirectoryChange::RemoveMember(id.clone()))
+        .await?;
+    Ok(Json(removed))
 }
 
 /// Grant a right (admins): a send right, a service right, read rights, or several at once.
@@ -183,9 +188,9 @@ async fn grant(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(asked): ApiJson<RightsChange>,
+    asked: Result<ApiJson<RightsChange>, Problem>,
 ) -> Result<Json<MemberView>, Problem> {
-    change_rights(&app, &caller, &id, &asked, true).await
+    change_rights(&app, &caller, &id, asked, true).await
 }
 
 /// Revoke a right (admins): these types for these agencies, a service (or some of its fields),
@@ -207,19 +212,21 @@ async fn revoke(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(asked): ApiJson<RightsChange>,
+    asked: Result<ApiJson<RightsChange>, Problem>,
 ) -> Result<Json<MemberView>, Problem> {
-    change_rights(&app, &caller, &id, &asked, false).await
+    change_rights(&app, &caller, &id, asked, false).await
 }
 
 async fn change_rights(
     app: &AppState,
     caller: &Caller,
     id: &str,
-    change_asked: &RightsChange,
+    asked: Result<ApiJson<RightsChange>, Problem>,
     grant: bool,
 ) -> Result<Json<MemberView>, Problem> {
     caller.need(Role::Admin)?;
+    let ApiJson(change_asked) = asked?;
+    let change_asked = &change_asked;
     let mut member = app.auth.directory.member(id).ok_or_else(|| no_member(id))?;
     if change_asked.is_empty() {
         return Err(invalid(vec![Violation::new("", "names a right: send, service or read")]));
@@ -262,7 +269,8 @@ async fn rotate_secret(
     caller.need(Role::Admin)?;
     let member = app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?;
     let (secret, member) = with_new_secret(member).await;
-    change(&app, &caller, "members.rotate-secret", &id, DirectoryChange::PutMember(id.clone(), member.clone())).await?;
+    let change = DirectoryChange::PutMember(id.clone(), member.clone());
+    change_with(&app, &caller, "members.rotate-secret", &id, json!({}), change).await?;
     Ok(Json(WithSecret { member: view(&id, &member), client_secret: secret }))
 }
 
@@ -287,14 +295,9 @@ fn member_problems(app: &AppState, member: &MemberConfig) -> Vec<Violation> {
     problems.map(|p| Violation::new(pointer(&p.key), p.reason)).collect()
 }
 
-async fn change(
-    app: &AppState,
-    caller: &Caller,
-    action: &str,
-    id: &str,
-    change: DirectoryChange,
-) -> Result<(), Problem> {
-    change_with(app, caller, action, id, json!({}), change).await
+/// A member as the message log keeps it: what it was, never a secret or its hash.
+fn as_detail(member: &MemberView) -> serde_json::Value {
+    serde_json::to_value(member).expect("a member serializes")
 }
 
 /// Applies a directory change, then records it with who made it.

@@ -59,7 +59,7 @@ pub struct Taken {
         (status = 409, description = "The id belongs to a different message", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "The body is over [http] max_body_bytes", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not JSON", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "The envelope or payload is not valid (every violation listed), its source is not a member, or nobody receives it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The envelope or payload is not valid (every violation listed), or nobody receives it", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The broker or the store cannot take it now; nothing was accepted", body = ProblemDocument,
             content_type = "application/problem+json", headers(("Retry-After" = u64, description = "seconds"))),
     )

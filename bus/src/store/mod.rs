@@ -119,6 +119,12 @@ pub enum DirectoryChange {
     SeedOperator(String, OperatorConfig),
     PutOperator(String, OperatorConfig),
     RemoveOperator(String),
+    /// Removes the members and operators the config once set and no longer names (those an
+    /// admin set through the API stay).
+    ForgetUnconfigured {
+        members: Vec<String>,
+        operators: Vec<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -343,6 +343,17 @@ fn write_directory(tx: &Transaction, change: &DirectoryChange) -> rusqlite::Resu
                 now
             ])?;
         }
+        DirectoryChange::ForgetUnconfigured { members, operators } => {
+            let (members, operators) = (json(members), json(operators));
+            tx.prepare_cached(
+                "DELETE FROM members WHERE origin = 'config' AND id NOT IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([members])?;
+            tx.prepare_cached(
+                "DELETE FROM operators WHERE origin = 'config' AND name NOT IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([operators])?;
+        }
         DirectoryChange::RemoveOperator(name) => {
             tx.prepare_cached("DELETE FROM operators WHERE name = ?1")?.execute([name])?;
         }

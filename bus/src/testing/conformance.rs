@@ -30,7 +30,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::front::BrokerFront;
-use super::{Api, amqp_url, delete_namespace, logs, tls, unique_namespace};
+use super::tls::{self, PrivateCa};
+use super::{Api, amqp_url, delete_namespace, logs, unique_namespace};
 use crate::adapter::{Adapter, AdapterKind, BuildContext, Delivery, Outcome, ServiceError, ServiceRequest, Simulator};
 use crate::config::{Config, env_var_for};
 use crate::envelope::Envelope;
@@ -78,6 +79,7 @@ pub async fn run(subject: Subject) {
     suite.a_peer_that_is_down_fails_transiently(&peer).await;
     suite.an_unreachable_peer_fails_transiently().await;
     suite.a_private_ca_is_trusted_through_ca_file_only().await;
+    suite.a_peer_asking_for_a_client_certificate_gets_the_configured_one().await;
     suite.nothing_is_lost_across_a_broker_reconnect().await;
     suite.no_personal_data_or_secret_is_logged(&logs.text());
 }
@@ -231,27 +233,49 @@ impl Suite {
     }
 
     async fn a_private_ca_is_trusted_through_ca_file_only(&self) {
-        let (listener, ca_pem) = tls::private_ca_listener().await;
-        let port = axum::serve::Listener::local_addr(&listener).expect("bound").port();
-        let settings = self.at(&format!("https://127.0.0.1:{port}"));
-        self.serve_on(&settings, listener).await;
-
+        let ca = PrivateCa::new("peer CA");
+        let settings = self.serve_tls(tls::listener(&ca, None).await).await;
         for reason in self.failures(&settings).await {
             assert!(reason.contains("certificate"), "{}: an unknown certificate is refused: {reason}", self.name());
         }
-        let ca_file = tempfile::NamedTempFile::new().expect("a temporary file");
-        std::fs::write(ca_file.path(), ca_pem).expect("written");
-        let mut trusted = settings;
-        trusted.insert("ca_file".into(), ca_file.path().to_str().expect("a UTF-8 path").into());
-        let adapter = self.adapter(&trusted);
+        let files = tempfile::tempdir().expect("a temporary folder");
+        let trusted = with_files(&settings, files.path(), &[("ca_file", ca.pem())]);
+        self.goes_through(&trusted, "trusted through ca_file").await;
+    }
+
+    /// The national platform's security servers ask for mutual TLS: the adapter presents
+    /// `client_cert` and `client_key`, and without them the peer refuses it.
+    async fn a_peer_asking_for_a_client_certificate_gets_the_configured_one(&self) {
+        let (ca, platform) = (PrivateCa::new("peer CA"), PrivateCa::new("platform CA"));
+        let settings = self.serve_tls(tls::listener(&ca, Some(&platform)).await).await;
+        let files = tempfile::tempdir().expect("a temporary folder");
+        let trusted = with_files(&settings, files.path(), &[("ca_file", ca.pem())]);
+        self.failures(&trusted).await;
+        let client = platform.client("lgsp.hatinh", false);
+        let identified =
+            with_files(&trusted, files.path(), &[("client_cert", client.cert_pem), ("client_key", client.key_pem)]);
+        self.goes_through(&identified, "its client certificate presented").await;
+    }
+
+    /// Serves the simulator over TLS on `listener`: the settings that point there.
+    async fn serve_tls(&self, listener: SimListener) -> toml::Table {
+        let port = axum::serve::Listener::local_addr(&listener).expect("bound").port();
+        let settings = self.at(&format!("https://127.0.0.1:{port}"));
+        self.serve_on(&settings, listener).await;
+        settings
+    }
+
+    /// One message delivered, or one request answered, with `settings`.
+    async fn goes_through(&self, settings: &toml::Table, how: &str) {
+        let adapter = self.adapter(settings);
         match &self.subject.traffic {
             Traffic::Messages { make, .. } => {
                 let outcomes = deliver(&*adapter, vec![delivery(&make(20))]).await;
-                assert_eq!(outcomes, [Outcome::Delivered], "{}: trusted through ca_file", self.name());
+                assert_eq!(outcomes, [Outcome::Delivered], "{}: {how}", self.name());
             }
             Traffic::Requests { service, make } => {
                 let reply = adapter.call(&request(service, make(20))).await;
-                assert!(reply.is_ok(), "{}: trusted through ca_file: {reply:?}", self.name());
+                assert!(reply.is_ok(), "{}: {how}: {reply:?}", self.name());
             }
         }
     }
@@ -445,6 +469,17 @@ impl Suite {
 }
 
 /// Hands deliveries to the adapter as the engine does: at most `max_batch` at a time.
+/// `settings` with each (key, content) written to a file in `folder` and the key set to its path.
+fn with_files(settings: &toml::Table, folder: &std::path::Path, files: &[(&str, String)]) -> toml::Table {
+    let mut settings = settings.clone();
+    for (key, content) in files {
+        let path = folder.join(key);
+        std::fs::write(&path, content).expect("written");
+        settings.insert(key.to_string(), path.to_str().expect("a UTF-8 path").into());
+    }
+    settings
+}
+
 async fn deliver(adapter: &dyn Adapter, deliveries: Vec<Delivery>) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(deliveries.len());
     for batch in deliveries.chunks(adapter.max_batch().max(1)) {
