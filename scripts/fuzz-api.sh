@@ -35,14 +35,16 @@ done
 curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "fuzz: the bus never became ready"; tail -20 "$work/bus.log"; exit 1; }
 
 # Sandbox mode gives every member and operator the secret `sandbox`: members' routes are asked as
-# the sandbox member (every right), operators' as the operator `operator`.
+# the sandbox member (every right), operators' as the operator with the role they need.
 token() {
   curl -sf "http://127.0.0.1:$port/oauth2/token" -d grant_type=client_credentials -d "client_id=$1" \
     -d client_secret=sandbox | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
 MEMBER_TOKEN=$(token onestop.sandbox)
 OPERATOR_TOKEN=$(token operator)
-export MEMBER_TOKEN OPERATOR_TOKEN
+ADMIN_TOKEN=$(token admin)
+AUDITOR_TOKEN=$(token auditor)
+export MEMBER_TOKEN OPERATOR_TOKEN ADMIN_TOKEN AUDITOR_TOKEN
 
 cd "$work"
 status=0

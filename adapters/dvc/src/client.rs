@@ -244,22 +244,7 @@ impl PortalClient {
         let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| self.transport_error(url, &e))?;
-        // The portal may echo the data it refuses: what goes into errors (and so into logs and
-        // dead letters) has its citizen IDs masked.
-        let masked = redact(&text);
-        if !status.is_success() {
-            return Err(CallError::Status { status, body: masked });
-        }
-        let Ok(body) = serde_json::from_str::<Value>(&text) else {
-            return Err(CallError::Unreadable("not JSON".into(), masked));
-        };
-        let error_code = match body.get(wire::ERROR_CODE) {
-            Some(Value::String(code)) => code.clone(),
-            Some(Value::Number(code)) => format!("{:0>2}", code.to_string()),
-            _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), masked)),
-        };
-        let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(redact).unwrap_or_default();
-        Ok(RawAnswer { error_code, message, body, masked })
+        read_answer(status, &text)
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> CallError {
@@ -268,8 +253,28 @@ impl PortalClient {
     }
 }
 
+/// Reads the portal's answer to a call: its `error_code` and message, or why it cannot be read.
+pub fn read_answer(status: reqwest::StatusCode, text: &str) -> Result<RawAnswer, CallError> {
+    // The portal may echo the data it refuses: what goes into errors (and so into logs and
+    // dead letters) has its citizen IDs masked.
+    let masked = redact(text);
+    if !status.is_success() {
+        return Err(CallError::Status { status, body: masked });
+    }
+    let Ok(body) = serde_json::from_str::<Value>(text) else {
+        return Err(CallError::Unreadable("not JSON".into(), masked));
+    };
+    let error_code = match body.get(wire::ERROR_CODE) {
+        Some(Value::String(code)) => code.clone(),
+        Some(Value::Number(code)) => format!("{:0>2}", code.to_string()),
+        _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), masked)),
+    };
+    let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(redact).unwrap_or_default();
+    Ok(RawAnswer { error_code, message, body, masked })
+}
+
 /// Any 2xx answer, before its `error_code` is judged.
-struct RawAnswer {
+pub struct RawAnswer {
     error_code: String,
     /// With citizen IDs masked, like `masked`.
     message: String,

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod conformance;
 pub mod front;
+pub mod fuzz;
 pub mod logs;
 pub mod tls;
 
