@@ -59,7 +59,8 @@ enum Command {
     Bench(bench::Args),
     /// Check the delivery promises under faults: RabbitMQ restarts, `kill -9` of the bus, a
     /// failing portal; prints one figure a line and fails unless nothing was lost, duplicated
-    /// or left at a wrong final state. Runs on a private RabbitMQ node of its own.
+    /// or left at a wrong final state, and the message log is intact, sealed and complete. Runs
+    /// on a private RabbitMQ node of its own.
     Chaos(chaos::Args),
     /// The competence tables: which agency receives which dossier.
     #[command(subcommand)]

@@ -310,10 +310,10 @@ pub fn token_key_made() {
 // ---- message log ---------------------------------------------------------------------------
 
 pub fn audit_opened(path: &std::path::Path, head: u64, unsealed: u64, closed_before: bool) {
-    if closed_before {
+    if closed_before && unsealed == 0 {
         info!(path = %path.display(), head, "message log opened");
     } else {
-        warn!(path = %path.display(), head, unsealed, "message log opened: the bus before did not close it (killed?); its unsealed entries are sealed now and accepted messages it had not written are recovered from the store");
+        warn!(path = %path.display(), head, unsealed, closed_before, "message log opened: entries were written after the last seal (the bus before was killed, or someone wrote to the file); they are sealed now, and accepted messages a killed bus had not written are recovered from the store");
     }
 }
 
@@ -347,6 +347,13 @@ pub fn audit_sealed(seq: u64, hash: &str, closing: bool) {
     } else {
         debug!(seq, hash, "message log sealed");
     }
+}
+
+pub fn audit_close_timed_out(timeout: Duration) {
+    error!(
+        ?timeout,
+        "message log: its last entries could not be written and sealed in time; the next start seals them and says so"
+    );
 }
 
 pub fn audit_recovered(messages: usize) {

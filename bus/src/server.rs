@@ -38,10 +38,8 @@ pub enum StartError {
     Simulator { adapter: String, source: SimulatorError },
     #[error("cannot listen on {addr} (http.listen): {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
-    #[error(
-        "http.listen is {0}, beyond loopback, without {1}: set [http.tls] cert and key, and keep [auth] required = true"
-    )]
-    Insecure(SocketAddr, &'static str),
+    #[error("http.listen is {0}, beyond loopback, without {1}: {2}")]
+    Insecure(SocketAddr, &'static str, &'static str),
     #[error(transparent)]
     Tls(#[from] TlsSetupError),
     #[error("{0}: {1}")]
@@ -69,6 +67,9 @@ pub struct RunningBus {
     stop_broker: CancellationToken,
     drain_timeout: Duration,
 }
+
+/// Longest a stopping bus waits for the message log's last write and seal.
+const LOG_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts a bus on `config`. It starts even when the broker is down (and says so on /readyz):
 /// it connects as soon as the broker is there.
@@ -203,7 +204,10 @@ impl RunningBus {
         }
         self.stop_broker.cancel();
         let _ = self.supervisor.await;
-        self.log.close().await;
+        // The log's last write and seal; a log that cannot write does not hold the stop.
+        if tokio::time::timeout(LOG_CLOSE_TIMEOUT, self.log.close()).await.is_err() {
+            events::audit_close_timed_out(LOG_CLOSE_TIMEOUT);
+        }
         events::stopped();
     }
 
@@ -230,15 +234,16 @@ fn secure_enough(config: &Config, sandbox: bool) -> Result<(), StartError> {
         return Ok(());
     }
     if config.http.tls.is_none() {
-        return Err(StartError::Insecure(listen, "TLS"));
+        return Err(StartError::Insecure(listen, "TLS", "set [http.tls] cert and key"));
     }
     if !config.auth.required {
-        return Err(StartError::Insecure(listen, "authentication"));
+        return Err(StartError::Insecure(listen, "authentication", "set [auth] required = true"));
     }
     if sandbox || config.auth.sandbox_secrets {
         return Err(StartError::Insecure(
             listen,
-            "secrets of its own (--sandbox and auth.sandbox_secrets give everyone `sandbox`)",
+            "secrets of its own",
+            "serve without --sandbox and with auth.sandbox_secrets = false (both give everyone the secret `sandbox`)",
         ));
     }
     Ok(())

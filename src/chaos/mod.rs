@@ -6,7 +6,8 @@
 //! them; and meanwhile kills and restarts RabbitMQ and kills the bus with `kill -9` and starts it
 //! again. Then it waits for the bus to settle and checks the portal's record against what was
 //! accepted: nothing accepted lost, nothing delivered twice, every dossier ending at its newest
-//! `seq`. See [`report`] for how each figure is counted.
+//! `seq`; and the message log's chain intact, sealed, with every accepted message on it. See
+//! [`report`] for how each figure is counted.
 
 mod load;
 mod report;
@@ -102,7 +103,7 @@ impl Args {
     }
 }
 
-/// Runs the suite; exits 0 only when nothing was lost, duplicated or left at a wrong final state.
+/// Runs the suite; exits 0 only when every promise held (see [`report::Report::kept_promises`]).
 pub async fn run(args: Args) -> ExitCode {
     let work = match tempfile::Builder::new().prefix("lgsp-chaos-").tempdir() {
         Ok(work) => work,

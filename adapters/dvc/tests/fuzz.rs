@@ -1,5 +1,5 @@
 //! The national portal's answers, fed generated text: anything, and real answers with a part
-//! replaced. Nothing may panic, and what is not `error_code` 00 is never taken as accepted.
+//! replaced. Nothing may panic.
 
 use lgsp_bus::testing::fuzz::{any_json, any_text, mutated};
 use lgsp_dvc::client::read_answer;

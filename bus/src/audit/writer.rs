@@ -19,6 +19,8 @@ use crate::{events, now_ms};
 
 /// Most entries committed in one transaction.
 const MAX_GROUP: usize = 4096;
+/// How long the writer waits, once a first entry came, for more before it commits.
+const LINGER: Duration = Duration::from_millis(5);
 /// How long to wait before trying a failed write again.
 const RETRY_WRITE: Duration = Duration::from_secs(1);
 /// How often old entries are looked for to archive.
@@ -71,6 +73,11 @@ impl Writer {
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => open = false,
                 }
+            }
+            // Under load, wait a moment for company: fewer commits, and senders rarely have to
+            // wake this thread. Nobody waits for the log, so the moment costs no one anything.
+            if !group.is_empty() && closing.is_empty() && open {
+                std::thread::sleep(LINGER);
             }
             while group.len() < MAX_GROUP {
                 match commands.try_recv() {

@@ -17,46 +17,41 @@ pub const SANDBOX_SECRET: &str = "sandbox";
 /// The directory in memory, as last read from the store.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub members: BTreeMap<String, MemberConfig>,
+    pub members: BTreeMap<String, Arc<MemberConfig>>,
     pub operators: BTreeMap<String, OperatorConfig>,
 }
 
 pub struct Directory {
     store: Store,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// In sandbox mode, the hash of [`SANDBOX_SECRET`]: the secret of whoever has none of its
+    /// own. Held in memory only, so that no sandbox secret outlives the sandbox run.
+    sandbox: Option<String>,
 }
 
 impl Directory {
     /// Opens the directory of `store`, first setting the config's members and operators (except
     /// those an admin changed through the API since) and removing those the config once set
-    /// and names no more. In sandbox mode, whoever has no secret gets [`SANDBOX_SECRET`].
+    /// and names no more. In sandbox mode, whoever has no secret has [`SANDBOX_SECRET`].
     pub async fn open(
         store: Store,
         members: &BTreeMap<String, MemberConfig>,
         operators: &BTreeMap<String, OperatorConfig>,
         sandbox: bool,
     ) -> Result<Directory, StoreError> {
-        let sandbox_hash = sandbox.then(|| passwords::hash(SANDBOX_SECRET));
         for (id, member) in members {
-            let mut member = member.clone();
-            if member.secret_hash.is_none() {
-                member.secret_hash.clone_from(&sandbox_hash);
-            }
-            store.change_directory(DirectoryChange::SeedMember(id.clone(), member)).await?;
+            store.change_directory(DirectoryChange::SeedMember(id.clone(), member.clone())).await?;
         }
         for (name, operator) in operators {
-            let mut operator = operator.clone();
-            if operator.password_hash.is_none() {
-                operator.password_hash.clone_from(&sandbox_hash);
-            }
-            store.change_directory(DirectoryChange::SeedOperator(name.clone(), operator)).await?;
+            store.change_directory(DirectoryChange::SeedOperator(name.clone(), operator.clone())).await?;
         }
         let forget = DirectoryChange::ForgetUnconfigured {
             members: members.keys().cloned().collect(),
             operators: operators.keys().cloned().collect(),
         };
         store.change_directory(forget).await?;
-        let directory = Directory { store, snapshot: RwLock::default() };
+        let sandbox = sandbox.then(|| passwords::hash(SANDBOX_SECRET));
+        let directory = Directory { store, snapshot: RwLock::default(), sandbox };
         directory.reload().await?;
         Ok(directory)
     }
@@ -65,7 +60,7 @@ impl Directory {
     pub async fn reload(&self) -> Result<(), StoreError> {
         let stored = self.store.directory().await?;
         let snapshot = Snapshot {
-            members: stored.members.into_iter().collect(),
+            members: stored.members.into_iter().map(|(id, member)| (id, Arc::new(member))).collect(),
             operators: stored.operators.into_iter().collect(),
         };
         *self.snapshot.write().expect("directory") = Arc::new(snapshot);
@@ -76,7 +71,7 @@ impl Directory {
         self.snapshot.read().expect("directory").clone()
     }
 
-    pub fn member(&self, id: &str) -> Option<MemberConfig> {
+    pub fn member(&self, id: &str) -> Option<Arc<MemberConfig>> {
         self.snapshot().members.get(id).cloned()
     }
 
@@ -105,6 +100,8 @@ impl Directory {
             (None, Some(operator)) => (PrincipalKind::Operator, operator.password_hash.as_deref()),
             (None, None) => (PrincipalKind::Member, None),
         };
+        let known = snapshot.members.contains_key(client_id) || snapshot.operators.contains_key(client_id);
+        let hash = hash.or(self.sandbox.as_deref().filter(|_| known));
         match hash {
             Some(hash) if passwords::verify(secret, hash) => Some(kind),
             // The same work whether the client exists or not: no timing tells which ids do.
@@ -143,12 +140,13 @@ mod tests {
             ["onestop.a", "onestop.b"].map(|id| (id.to_string(), member(id))).into();
         let directory = Directory::open(store.clone(), &configured, &BTreeMap::new(), true).await.unwrap();
         directory.change(DirectoryChange::PutMember("onestop.api".into(), member("added by an admin"))).await.unwrap();
-        assert!(directory.member("onestop.b").unwrap().secret_hash.is_some(), "the sandbox's secret");
+        assert!(directory.check_secret("onestop.b", SANDBOX_SECRET).is_some(), "the sandbox's secret");
+        assert_eq!(directory.member("onestop.b").unwrap().secret_hash, None, "never stored");
 
         let fewer: BTreeMap<String, MemberConfig> = [("onestop.a".to_string(), member("onestop.a"))].into();
         let directory = Directory::open(store, &fewer, &BTreeMap::new(), false).await.unwrap();
         let members: Vec<String> = directory.snapshot().members.keys().cloned().collect();
         assert_eq!(members, ["onestop.a", "onestop.api"]);
-        assert_eq!(directory.member("onestop.a").unwrap().secret_hash, None, "the sandbox's secret is gone");
+        assert!(directory.check_secret("onestop.a", SANDBOX_SECRET).is_none(), "the sandbox's secret is gone");
     }
 }

@@ -88,10 +88,10 @@ impl RightsChange {
 }
 
 /// What the config's members' rights name that the bus does not know, keyed from the top
-/// (`members.onestop.a.rights.send[0].types`).
+/// (`members."onestop.a".rights.send[0].types`, as the config's other problems are).
 pub fn unknown_in_members(members: &BTreeMap<String, MemberConfig>, catalogue: &Catalogue) -> Vec<ConfigProblem> {
     let problems = members.iter().map(|(id, member)| {
-        unknown_in(&member.rights, catalogue).into_iter().map(move |p| p.under(&format!("members.{id}")))
+        unknown_in(&member.rights, catalogue).into_iter().map(move |p| p.under(&format!("members.\"{id}\"")))
     });
     problems.flatten().collect()
 }

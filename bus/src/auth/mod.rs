@@ -91,7 +91,7 @@ impl Auth {
         match kind {
             PrincipalKind::Member => {
                 let member = self.directory.member(name)?;
-                Some(Caller::Member { id: name.to_string(), member: Arc::new(member) })
+                Some(Caller::Member { id: name.to_string(), member })
             }
             PrincipalKind::Operator => {
                 let operator = self.directory.operator(name)?;

@@ -2,6 +2,8 @@
 //! (EdDSA), their public key at `GET /.well-known/jwks.json`. A token only says who is calling;
 //! what they may do is read from the directory at each call, so a right revoked is gone at once.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
@@ -72,7 +74,14 @@ pub struct Tokens {
     decoding: DecodingKey,
     ttl: Duration,
     validation: Validation,
+    /// Tokens whose signature was checked already, with what they say: a member sends its
+    /// token with every request, and checking a signature costs more than the rest of a
+    /// request's trust. Bounded: emptied when full. Expiry is checked at every use.
+    verified: Mutex<HashMap<String, Claims>>,
 }
+
+/// Most tokens whose check is remembered.
+const VERIFIED_CAP: usize = 10_000;
 
 impl Tokens {
     pub fn new(key: &SigningKey, ttl: Duration) -> Tokens {
@@ -89,6 +98,7 @@ impl Tokens {
             decoding: DecodingKey::from_ed_der(public.as_bytes()),
             ttl,
             validation,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -114,6 +124,26 @@ impl Tokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = crate::now_ms() as u64 / 1000;
+        if let Some(claims) = self.verified.lock().expect("not poisoned").get(token) {
+            // The same leeway as the first check's.
+            return if claims.exp + self.validation.leeway > now {
+                Ok(claims.clone())
+            } else {
+                Err(TokenError::Expired)
+            };
+        }
+        let claims = self.check(token)?;
+        let mut verified = self.verified.lock().expect("not poisoned");
+        if verified.len() >= VERIFIED_CAP {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), claims.clone());
+        Ok(claims)
+    }
+
+    /// Checks the token's header, signature and claims.
+    fn check(&self, token: &str) -> Result<Claims, TokenError> {
         // The header is read first, by hand, so that `alg: none` (or any other) is named.
         let header = token.split('.').next().unwrap_or_default();
         let header: Value = URL_SAFE_NO_PAD
@@ -181,6 +211,19 @@ mod tests {
         let other = Tokens::new(&key, Duration::from_secs(300));
         let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": other.kid});
         assert_eq!(other.verify(&forged(header, claims, Some(&key))), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_checked_before_is_taken_from_memory_until_it_expires() {
+        let tokens = tokens();
+        let issued = tokens.issue("onestop.sandbox", PrincipalKind::Member);
+        let first = tokens.verify(&issued.access_token).unwrap();
+        assert_eq!(tokens.verify(&issued.access_token).unwrap(), first);
+        // Remembered, then past its expiry (and the leeway): refused without a new check.
+        let mut expired = first.clone();
+        expired.exp = crate::now_ms() as u64 / 1000 - 6;
+        tokens.verified.lock().unwrap().insert(issued.access_token.clone(), expired);
+        assert_eq!(tokens.verify(&issued.access_token), Err(TokenError::Expired));
     }
 
     #[test]

@@ -39,10 +39,13 @@ struct AuditQuery {
     /// `directory.change`, `log.opened`, `log.gap`.
     kind: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     to: Option<String>,
     /// 1 to 1000 (100 by default).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 

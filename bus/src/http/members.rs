@@ -165,7 +165,8 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Json<MemberView>, Problem> {
     caller.need(Role::Admin)?;
-    let removed = view(&id, &app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?);
+    let member = app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?;
+    let removed = view(&id, &member);
     change_with(&app, &caller, "members.remove", &id, as_detail(&removed), DirectoryChange::RemoveMember(id.clone()))
         .await?;
     Ok(Json(removed))
@@ -227,7 +228,8 @@ async fn change_rights(
     caller.need(Role::Admin)?;
     let ApiJson(change_asked) = asked?;
     let change_asked = &change_asked;
-    let mut member = app.auth.directory.member(id).ok_or_else(|| no_member(id))?;
+    let stored = app.auth.directory.member(id).ok_or_else(|| no_member(id))?;
+    let mut member = MemberConfig::clone(&stored);
     if change_asked.is_empty() {
         return Err(invalid(vec![Violation::new("", "names a right: send, service or read")]));
     }
@@ -267,7 +269,8 @@ async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<Json<WithSecret>, Problem> {
     caller.need(Role::Admin)?;
-    let member = app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?;
+    let stored = app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?;
+    let member = MemberConfig::clone(&stored);
     let (secret, member) = with_new_secret(member).await;
     let change = DirectoryChange::PutMember(id.clone(), member.clone());
     change_with(&app, &caller, "members.rotate-secret", &id, json!({}), change).await?;

@@ -37,12 +37,20 @@ pub struct ApiDoc;
 pub fn document(routes: utoipa::openapi::OpenApi, catalogue: &Catalogue) -> Value {
     let mut document = serde_json::to_value(routes).expect("the document serialises");
     secure(&mut document);
-    // Every body this API takes is required (utoipa cannot tell for a body given by reference).
-    for operation in document["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
-        for body in
-            operation.as_object_mut().into_iter().flat_map(|o| o.values_mut()).filter_map(|o| o.get_mut("requestBody"))
-        {
+    for (path, operations) in document["paths"].as_object_mut().into_iter().flatten() {
+        let open = OPEN.contains(&path.as_str());
+        for operation in operations.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            let Some(body) = operation.get_mut("requestBody") else { continue };
+            // Every body this API takes is required (utoipa cannot tell for a body given by reference).
             body["required"] = json!(true);
+            // A member's or operator's JSON body is read by one extractor (`request::ApiJson`),
+            // whose refusals every such route shares; open routes (a peer's webhook) read their own.
+            if open || body["content"].get("application/json").is_none() {
+                continue;
+            }
+            let responses = operation["responses"].as_object_mut().expect("every operation has responses");
+            responses.entry("400").or_insert_with(|| problem("The body is not JSON"));
+            responses.entry("415").or_insert_with(|| problem("Content-Type is not JSON"));
         }
     }
     // The names a path takes come from the catalogue, as the routes check them.
@@ -101,10 +109,6 @@ fn secure(document: &mut Value) {
                    "description": "a token from POST /oauth2/token (client credentials)"},
         "mutualTls": {"type": "mutualTLS", "description": "a client certificate bound to a member or operator"},
     });
-    let problem = |description: &str| {
-        json!({"description": description,
-               "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
-    };
     for (path, operations) in document["paths"].as_object_mut().into_iter().flatten() {
         if OPEN.contains(&path.as_str()) {
             continue;
@@ -118,6 +122,12 @@ fn secure(document: &mut Value) {
             responses.entry("403").or_insert_with(|| problem("The caller lacks the right `missing_right` names"));
         }
     }
+}
+
+/// A refusal's response: a problem document.
+fn problem(description: &str) -> Value {
+    json!({"description": description,
+           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
 /// Lists the values a path parameter takes.
@@ -207,5 +217,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_route_that_reads_a_json_body_documents_its_refusals() {
+        let document = crate::http::document(&Catalogue::embedded().unwrap());
+        let mut checked = 0;
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                let json_body = operation["requestBody"]["content"].get("application/json").is_some();
+                if json_body && !OPEN.contains(&path.as_str()) {
+                    for status in ["400", "415"] {
+                        assert!(operation["responses"].get(status).is_some(), "{method} {path} {status}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 6, "{checked}");
     }
 }

@@ -468,7 +468,6 @@ impl Suite {
     }
 }
 
-/// Hands deliveries to the adapter as the engine does: at most `max_batch` at a time.
 /// `settings` with each (key, content) written to a file in `folder` and the key set to its path.
 fn with_files(settings: &toml::Table, folder: &std::path::Path, files: &[(&str, String)]) -> toml::Table {
     let mut settings = settings.clone();
@@ -480,6 +479,7 @@ fn with_files(settings: &toml::Table, folder: &std::path::Path, files: &[(&str, 
     settings
 }
 
+/// Hands deliveries to the adapter as the engine does: at most `max_batch` at a time.
 async fn deliver(adapter: &dyn Adapter, deliveries: Vec<Delivery>) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(deliveries.len());
     for batch in deliveries.chunks(adapter.max_batch().max(1)) {
