@@ -38,57 +38,97 @@ pub async fn run(config_path: &Path, config: &Config, args: &Args) -> anyhow::Re
     let url = config.amqp.connect_url().to_string();
     let raw = raw(&url, &namespace, &envelopes, args.in_flight).await.context("raw broker run")?;
     println!("(a) raw broker, lapin, quorum queue, confirms + acks:  {:>8.0} msg/s", raw);
-    let mut rates = Vec::new();
 
-    // Each bus gets dossiers of its own days: trust on, then off.
+    // One bus per trust setting, each on dossiers of its own days. They run side by side and take
+    // turns, round after round, so that whatever else the machine does meanwhile falls on both.
+    let mut sides = Vec::new();
     for (index, trust) in args.trust.runs().into_iter().enumerate() {
         let days = [format!("2611{:02}", 20 + 2 * index), format!("2611{:02}", 21 + 2 * index)];
         let single = if index == 0 { envelopes.clone() } else { self::envelopes(args, member, &days[0]) };
-        let mut runs = vec![(1, single)];
+        let mut forms = vec![(1, single)];
         if args.batch > 1 {
-            runs.push((args.batch, self::envelopes(args, member, &days[1])));
+            forms.push((args.batch, self::envelopes(args, member, &days[1])));
         }
+        let namespace = format!("{namespace}{index}");
         let (portal, bus) = portal_and_bus(config_path, config, &namespace, args.concurrency, trust).await?;
-        let mut results = Vec::new();
-        for (per_request, bodies) in &runs {
-            results.push(drive(&bus, &portal, bodies, *per_request, args).await.context("bus run")?);
+        let results = vec![Run::default(); forms.len()];
+        sides.push(Side { trust, forms, portal, bus, results });
+    }
+    // Rounds take whole turns of the dossiers (each dossier's changes stay in seq order).
+    let rounds = args.rounds.clamp(1, (args.messages / args.dossiers).max(1));
+    let per_round = (args.messages / rounds).div_ceil(args.dossiers) * args.dossiers;
+    for round in 0..rounds {
+        for form in 0..sides[0].forms.len() {
+            let mut order: Vec<usize> = (0..sides.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for side in order {
+                let side = &mut sides[side];
+                let (per_request, bodies) = &side.forms[form];
+                let Some(part) = bodies.chunks(per_round).nth(round) else { continue };
+                let run = drive(&side.bus, &side.portal, part, *per_request, args).await.context("bus run")?;
+                side.results[form].add(run);
+            }
         }
-        let total: usize = runs.iter().map(|(_, bodies)| bodies.len()).sum();
-        let usage = bus.stop(config).await;
+    }
 
-        let label = if trust { "trust on: tokens, rights, message log" } else { "trust off: no auth, no message log" };
+    let mut rates = Vec::new();
+    let mut cpu = Vec::new();
+    for side in sides {
+        let usage = side.bus.stop(config).await;
+        let label =
+            if side.trust { "trust on: tokens, rights, message log" } else { "trust off: no auth, no message log" };
         println!("{label}");
-        for ((per_request, _), run) in runs.iter().zip(&results) {
+        for ((per_request, _), run) in side.forms.iter().zip(&side.results) {
             let form = if *per_request == 1 {
                 "1 message per request".to_string()
             } else {
                 format!("{per_request} per request")
             };
-            println!("(b) bus end to end, {form:<22} {:>8.0} msg/s   ratio b/a {:.2}", run.rate, run.rate / raw);
+            println!("(b) bus end to end, {form:<22} {:>8.0} msg/s   ratio b/a {:.2}", run.rate(), run.rate() / raw);
             println!(
                 "    latency, POST sent → portal received: p50 {:.1} ms, p99 {:.1} ms; {:.1} dossiers per portal call",
-                ms(run.p50),
-                ms(run.p99),
-                run.per_call
+                ms(run.percentile(0.50)),
+                ms(run.percentile(0.99)),
+                run.per_call()
             );
         }
+        let total: usize = side.forms.iter().map(|(_, bodies)| bodies.len()).sum();
+        let cpu_per_message = usage.cpu_seconds / total as f64 * 1e6;
         println!(
-            "bus process: peak RSS {:.0} MB, CPU {:.0} µs per message; store: {}",
+            "bus process: peak RSS {:.0} MB, CPU {cpu_per_message:.0} µs per message; store: {}",
             usage.peak_rss_kb as f64 / 1024.0,
-            usage.cpu_seconds / total as f64 * 1e6,
             usage.store
         );
-        rates.push(results.iter().map(|r| r.rate).collect::<Vec<_>>());
+        rates.push(side.results.iter().map(Run::rate).collect::<Vec<_>>());
+        cpu.push(cpu_per_message);
     }
-    if let [on, off] = rates.as_slice() {
+    if let ([on, off], [cpu_on, cpu_off]) = (rates.as_slice(), cpu.as_slice()) {
+        println!("{rounds} rounds, the two buses taking turns");
         for ((per_request, on), off) in [1, args.batch].iter().zip(on).zip(off) {
             println!(
                 "cost of trust, {per_request} per request: {:.1} % of throughput ({on:.0} against {off:.0} msg/s)",
                 (1.0 - on / off) * 100.0
             );
         }
+        println!(
+            "cost of trust, CPU: {:+.1} % per message ({cpu_on:.0} against {cpu_off:.0} µs)",
+            (cpu_on / cpu_off - 1.0) * 100.0
+        );
     }
     Ok(())
+}
+
+/// One bus of the comparison, the messages it is sent and what it did with them.
+struct Side {
+    trust: bool,
+    /// (messages per request, bodies) for each form of the run.
+    forms: Vec<(usize, Vec<Vec<u8>>)>,
+    portal: PortalSim,
+    bus: BusProcess,
+    /// Per form, its rounds together.
+    results: Vec<Run>,
 }
 
 /// The portal simulator, and the bus as its own process delivering to it.
@@ -116,12 +156,39 @@ pub(super) async fn portal_and_bus(
     Ok((portal, bus))
 }
 
+/// What one or more rounds of a run gave.
+#[derive(Clone, Default)]
 struct Run {
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
-    /// Dossiers per DongBoHoSoMC call.
-    per_call: f64,
+    messages: usize,
+    /// From the first POST to the portal receiving the last message, summed over rounds.
+    elapsed: Duration,
+    /// POST sent → portal received, of every message.
+    latencies: Vec<Duration>,
+    /// DongBoHoSoMC calls the portal took.
+    calls: usize,
+}
+
+impl Run {
+    fn add(&mut self, other: Run) {
+        self.messages += other.messages;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        self.calls += other.calls;
+    }
+
+    fn rate(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        percentile(&self.latencies, p)
+    }
+
+    /// Dossiers per portal call.
+    fn per_call(&self) -> f64 {
+        self.messages as f64 / self.calls.max(1) as f64
+    }
 }
 
 /// Status changes of about 1 KiB, each dossier's in seq order; `day` keeps runs' dossiers apart.
@@ -280,12 +347,7 @@ async fn drive(
     }
     latencies.sort();
     let elapsed: Duration = (last - wall_start).try_into().unwrap_or_default();
-    Ok(Run {
-        rate: bodies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        per_call: bodies.len() as f64 / calls.len().max(1) as f64,
-    })
+    Ok(Run { messages: bodies.len(), elapsed, latencies, calls: calls.len() })
 }
 
 /// Sends one request until it is accepted, retrying while the bus answers 503.

@@ -89,6 +89,10 @@ pub struct Args {
     /// Authentication and the message log in the message mode: on, off, or both runs.
     #[arg(long, value_enum, default_value = "both")]
     pub trust: Trust,
+    /// Turns each form of the message mode is cut into; with `--trust both` the two buses
+    /// alternate, so that the machine's own ups and downs do not decide the comparison.
+    #[arg(long, default_value_t = 4)]
+    pub rounds: usize,
 }
 
 pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Result<()> {

@@ -63,7 +63,7 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, LogFileError> {
     }
     let conn = Connection::open(path).map_err(sqlite)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;",
     )
     .map_err(sqlite)?;
     conn.execute_batch(SCHEMA).map_err(sqlite)?;
