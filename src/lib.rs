@@ -25,5 +25,6 @@ pub fn adapter_kinds() -> Vec<Arc<dyn AdapterKind>> {
         Arc::new(lgsp_business::BusinessKind),
         Arc::new(lgsp_onestop::OnestopKind),
         Arc::new(lgsp_postal::PostalKind),
+        Arc::new(lgsp_http::HttpKind),
     ]
 }

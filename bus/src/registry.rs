@@ -41,9 +41,7 @@ pub fn build(
         let mut settings = section.settings.clone();
         let simulator = if sandbox { kind.simulator() } else { None };
         if let Some(simulator) = &simulator {
-            for (name, value) in simulator.sandbox_settings() {
-                settings.entry(name).or_insert(value);
-            }
+            crate::config::fill_in(&mut settings, simulator.sandbox_settings());
         }
         let context = match &memory {
             Some(backend) => BuildContext { memory: Memory::new(id, backend.clone()) },

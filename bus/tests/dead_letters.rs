@@ -65,10 +65,10 @@ async fn a_refused_message_is_archived_with_its_history_and_taken_off_the_dead_q
     assert_eq!(list["dead_letters"][0]["last_error"], "portal refused: error_code 03");
     assert!(list["dead_letters"][0].get("envelope").is_none(), "a list leaves bodies out");
 
-    // The keeper acked it once archived: with the bus stopped (its channels closed, anything
-    // unacked back in the queue) the dead-letter queue is empty.
+    // The engine acked it once archived: with the bus stopped (its channels closed, anything
+    // unacked back in the queue) the adapter's queue is empty.
     bus.halt().await;
-    assert_eq!(bus.queue_depth("scripted.dead").await, 0);
+    assert_eq!(bus.queue_depth("scripted").await, 0);
     bus.stop().await;
 }
 

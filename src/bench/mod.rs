@@ -163,10 +163,10 @@ impl BusProcess {
             let Some(simulator) = kinds.iter().find(|k| k.name() == section.kind).and_then(|k| k.simulator()) else {
                 continue;
             };
-            for (key, value) in simulator.sandbox_settings() {
-                if lgsp_bus::config::is_secret_key(&key) && !section.settings.contains_key(&key) {
-                    let value = value.as_str().unwrap_or("bench-unused").to_string();
-                    overrides.push((lgsp_bus::config::env_var_for(&format!("adapters.{id}.{key}")), value));
+            let mut settings = section.settings.clone();
+            for (path, value) in lgsp_bus::config::secret_values(&simulator.sandbox_settings()) {
+                if lgsp_bus::config::remove_path(&mut settings, &path).is_none() {
+                    overrides.push((lgsp_bus::config::env_var_for(&format!("adapters.{id}.{path}")), value));
                 }
             }
         }
@@ -219,13 +219,13 @@ async fn cleanup(config: &Config, namespace: &str) {
     let Ok(channel) = connection.create_channel().await else { return };
     let names = Names::new(namespace);
     for (id, section) in &config.adapters {
-        let mut queues = vec![names.queue(id), names.dead_letter_queue(id), names.request_queue(id)];
-        queues.extend(section.delivery.retry_tiers.iter().map(|t| names.retry_queue(id, *t)));
+        let mut queues = vec![names.queue(id), names.request_queue(id)];
+        queues.extend(section.delivery.retry_tiers.iter().map(|t| names.retry_queue(*t)));
         for queue in queues {
             let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
         }
     }
-    for exchange in [names.exchange(), names.services_exchange()] {
+    for exchange in [names.exchange(), names.services_exchange(), names.retry_exchange()] {
         let _ = channel.exchange_delete(exchange.into(), Default::default()).await;
     }
     let _ = connection.close(200, "bench done".into()).await;

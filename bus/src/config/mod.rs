@@ -27,7 +27,7 @@ pub use members::{
 };
 pub(crate) use problem::keep;
 pub use problem::{ConfigProblem, parse_section};
-pub use secret::{Secret, is_secret_key};
+pub use secret::{Secret, fill_in, is_secret_key, remove_path, secret_values, set_path};
 pub use sections::{AmqpConfig, AuditConfig, AuthConfig, BusConfig, HttpConfig, RoutingConfig, StoreConfig, TlsConfig};
 
 use crate::competence::Competence;
@@ -372,8 +372,27 @@ mod tests {
         for key in ["password", "client_secret", "token", "api_key", "consumer_secret"] {
             assert!(is_secret_key(key), "{key}");
         }
-        for key in ["username", "url", "secretary", "token_endpoint"] {
+        for key in ["username", "url", "secretary", "token_endpoint", "token.url"] {
             assert!(!is_secret_key(key), "{key}");
         }
+        assert!(is_secret_key("auth.token"), "a dotted key is judged by its last part");
+    }
+
+    #[test]
+    fn sandbox_settings_fill_in_at_any_depth_and_never_override() {
+        let mut settings: toml::Table = toml::from_str("url = \"x\"\n[auth]\ntype = \"bearer\"").unwrap();
+        let defaults: toml::Table =
+            toml::from_str("url = \"y\"\nuser = \"u\"\n[auth]\ntype = \"hmac\"\ntoken = \"t\"").unwrap();
+        fill_in(&mut settings, defaults);
+        assert_eq!(settings["url"].as_str(), Some("x"));
+        assert_eq!(settings["user"].as_str(), Some("u"));
+        assert_eq!(settings["auth"]["type"].as_str(), Some("bearer"));
+        assert_eq!(secret_values(&settings), vec![("auth.token".to_string(), "t".to_string())]);
+        assert_eq!(
+            remove_path(&mut settings, "auth.token").and_then(|v| v.as_str().map(String::from)),
+            Some("t".into())
+        );
+        set_path(&mut settings, "auth.secret", "s".into());
+        assert_eq!(settings["auth"]["secret"].as_str(), Some("s"));
     }
 }

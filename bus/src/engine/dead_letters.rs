@@ -1,89 +1,50 @@
-//! Dead letters: the keeper that moves each adapter's dead-letter queue into the store's
-//! archive, and the replay of an archived message.
+//! Dead letters: the archive in the store, and the replay of an archived message.
 //!
-//! The queue is only a conveyor (as NServiceBus's error queue is to ServiceControl): operators
-//! list, filter, replay and purge the archive, which a queue cannot do. The keeper acks a message
-//! only after the archive committed it, so a crash or a store outage loses nothing; a copy that
-//! comes twice is one row. A replay publishes the envelope to the adapter's own queue, so it goes
+//! The engine archives a message it gives up on straight into the store (operators list,
+//! filter, replay and purge the archive, which a queue cannot do) and acks it only after the
+//! archive committed it, so a crash or a store outage loses nothing; a copy archived twice is one
+//! row. No queue per adapter carries dead letters: a broker node then holds one Raft group per
+//! adapter, not two. A replay publishes the envelope to the adapter's own queue, so it goes
 //! through the engine like any message: deduplicated by id, and superseded if a newer `seq` of
 //! its state was delivered meanwhile.
 
-use std::sync::Arc;
-
-use futures::StreamExt;
 use lapin::BasicProperties;
-use lapin::message::Delivery as AmqpDelivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use sha2::{Digest, Sha256};
 
-use super::{ConsumerError, Context, until_done};
+use super::{Context, until_done};
 use crate::envelope::Envelope;
 use crate::privacy::redact;
 use crate::store::{DeadLetterRecord, DeadLetterState, Store, StoreError};
-use crate::transport::{Broker, Link, PublishError, Target, headers};
+use crate::transport::{Broker, PublishError, Target, headers};
 use crate::{events, now_ms};
 
-/// Dead letters taken off the queue, and archived in one commit, at most.
-const PREFETCH: u16 = 64;
-
-/// Moves the adapter's dead-letter queue into the archive, on one link (see `on_each_link`).
-pub(super) async fn keep(ctx: Arc<Context>, link: Link) -> Result<(), ConsumerError> {
-    let adapter = ctx.runtime.id.as_str();
-    let queue = ctx.broker.names().dead_letter_queue(adapter);
-    let tag = format!("lgsp-{adapter}-dead-{}", link.generation);
-    let (channel, consumer) = link.subscribe(&queue, PREFETCH, &tag).await?;
-    refresh_gauge(&ctx.store, adapter).await;
-    let mut chunks = consumer.ready_chunks(PREFETCH as usize);
-    loop {
-        let chunk = tokio::select! {
-            chunk = chunks.next() => chunk,
-            _ = ctx.shutdown.cancelled() => {
-                let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
-                return Ok(());
-            }
-        };
-        let Some(chunk) = chunk else { return Err(ConsumerError::Ended) };
-        let (taken, failed): (Vec<_>, Vec<_>) = chunk.into_iter().partition(Result::is_ok);
-        let taken: Vec<AmqpDelivery> = taken.into_iter().flatten().collect();
-        if let Some(last) = taken.last() {
-            let now = now_ms();
-            let records: Vec<DeadLetterRecord> = taken.iter().map(|amqp| record(adapter, amqp, now)).collect();
-            let archive = || ctx.store.archive_dead_letters(records.clone());
-            if until_done(&ctx, "archive dead letters", archive).await.is_none() {
-                // Shutting down: the broker keeps what was not acked.
-                return Ok(());
-            }
-            // Deliveries on a channel come in order and each chunk is acked whole once
-            // archived, so acking the last with `multiple` covers exactly this chunk.
-            let ack = BasicAckOptions { multiple: true };
-            channel.basic_ack(last.delivery_tag, ack).await?;
-            records.iter().for_each(events::dead_letter_archived);
-            refresh_gauge(&ctx.store, adapter).await;
-        }
-        if let Some(Err(e)) = failed.into_iter().next() {
-            return Err(e.into());
-        }
-    }
+/// Archives one dead letter, waiting out a store outage (delivery pauses meanwhile, nothing is
+/// lost). `None` when shutting down first: the broker keeps the message, unacked.
+pub(super) async fn archive(ctx: &Context, record: DeadLetterRecord) -> Option<()> {
+    let records = vec![record];
+    until_done(ctx, "archive dead letters", || ctx.store.archive_dead_letters(records.clone())).await?;
+    records.iter().for_each(events::dead_letter_archived);
+    refresh_gauge(&ctx.store, &ctx.runtime.id).await;
+    Some(())
 }
 
-/// What the archive keeps of one dead-letter copy: the envelope (or the unreadable body), and
-/// the history the engine wrote into its headers.
-fn record(adapter: &str, amqp: &AmqpDelivery, now: i64) -> DeadLetterRecord {
-    let properties = &amqp.properties;
+/// What the archive keeps of one dead letter: the envelope (or the unreadable body), and the
+/// history the engine wrote into its headers.
+pub(super) fn record(adapter: &str, properties: &BasicProperties, body: &[u8], now: i64) -> DeadLetterRecord {
     let number = |name: &str| headers::int(properties, name);
-    // Masked again here: whatever published the copy, the archive holds no citizen ID in free text.
+    // Masked again here: the archive holds no citizen ID in free text.
     let reason = |name: &str| headers::text(properties, name).map(|t| redact(&t));
-    let envelope = serde_json::from_slice::<Envelope>(&amqp.data).ok();
+    let envelope = serde_json::from_slice::<Envelope>(body).ok();
     let last_failed_at = number(headers::LAST_FAILED_AT);
     DeadLetterRecord {
-        message_id: envelope.as_ref().map_or_else(|| body_id(&amqp.data), |e| e.id.to_string()),
+        message_id: envelope.as_ref().map_or_else(|| body_id(body), |e| e.id.to_string()),
         adapter: adapter.to_string(),
         message_type: envelope.as_ref().map(|e| e.message_type.clone()),
         subject: envelope.as_ref().map(|e| e.subject.clone()),
         source: envelope.as_ref().map(|e| e.source.clone()),
         seq: envelope.as_ref().map(|e| e.seq),
-        body: String::from_utf8_lossy(&amqp.data).into_owned(),
+        body: String::from_utf8_lossy(body).into_owned(),
         attempts: number(headers::ATTEMPTS).unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
         first_failed_at: number(headers::FIRST_FAILED_AT),
         last_failed_at,
@@ -106,7 +67,7 @@ fn body_id(body: &[u8]) -> String {
 }
 
 /// Sets `lgsp_dead_letters{adapter}`: messages waiting in the archive for an operator.
-async fn refresh_gauge(store: &Store, adapter: &str) {
+pub(super) async fn refresh_gauge(store: &Store, adapter: &str) {
     match store.dead_letter_count(adapter).await {
         Ok(count) => events::dead_letters_waiting(adapter, count),
         Err(e) => events::store_read_failed("count dead letters", &e),

@@ -76,7 +76,8 @@ pub fn spawn(
         });
         if !runtime.routes.is_empty() {
             tasks.spawn(on_each_link(ctx.clone(), "deliveries", consumer::consume));
-            tasks.spawn(on_each_link(ctx.clone(), "dead letters", dead_letters::keep));
+            let (store, id) = (store.clone(), runtime.id.clone());
+            tasks.spawn(async move { dead_letters::refresh_gauge(&store, &id).await });
         }
         if !runtime.services.is_empty() {
             tasks.spawn(on_each_link(ctx.clone(), "requests", services::serve));

@@ -1,6 +1,6 @@
 //! What an outcome becomes: its record, and first, for a failure, the copy that carries its
-//! history to a retry tier or to the dead-letter queue, confirmed by the broker before the
-//! original is acked.
+//! history to a retry tier (confirmed by the broker) or to the dead-letter archive (committed by
+//! the store), before the original is acked.
 
 use std::time::Duration;
 
@@ -8,12 +8,12 @@ use lapin::BasicProperties;
 use lapin::message::Delivery as AmqpDelivery;
 use lapin::types::{AMQPValue, FieldTable};
 
-use super::Context;
 use super::acks::Settler;
 use super::consumer::Incoming;
+use super::{Context, dead_letters};
 use crate::adapter::{Delivery, Failure, Outcome};
 use crate::store::{DeliveryState, OutcomeRecord};
-use crate::transport::{Target, headers};
+use crate::transport::{Target, headers, tier_name};
 use crate::{events, now_ms};
 
 /// How long a message waits in retry tier `wait`: a random 80–100 % of it, so that messages
@@ -23,8 +23,8 @@ fn jittered(wait: Duration) -> Duration {
     wait.mul_f64(fastrand::f64().mul_add(0.2, 0.8))
 }
 
-/// Turns an outcome into its record, publishing the retry or dead-letter copy first. `None`
-/// when that copy could not be published: the message goes back to the queue.
+/// Turns an outcome into its record, publishing the retry copy or archiving the dead letter
+/// first. `None` when that could not be done: the message goes back to the queue.
 pub(super) async fn settle(
     ctx: &Context,
     item: &Incoming,
@@ -61,8 +61,7 @@ pub(super) async fn settle(
         Outcome::Transient(failure) if delivery.attempt < policy.max_attempts => {
             let tier = (item.failures as usize).min(policy.retry_tiers.len() - 1);
             let wait = policy.retry_tiers[tier];
-            let queue = ctx.broker.names().retry_queue(&runtime.id, wait);
-            publish_copy(ctx, item, &queue, &failure, delivery.attempt, now, Some(jittered(wait))).await?;
+            retry(ctx, item, &failure, delivery.attempt, now, wait).await?;
             ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "retrying", failure.peer_answer.as_deref());
             events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
             Some(record(DeliveryState::Retrying, Some(describe(&failure))))
@@ -86,8 +85,9 @@ async fn dead_letter(
     now: i64,
 ) -> Option<OutcomeRecord> {
     let runtime = &ctx.runtime;
-    let queue = ctx.broker.names().dead_letter_queue(&runtime.id);
-    publish_copy(ctx, item, &queue, failure, attempt, now, None).await?;
+    let properties = copy_properties(&item.amqp.properties).with_headers(history(ctx, item, failure, attempt, now));
+    let record = dead_letters::record(&runtime.id, &properties, &item.amqp.data, now);
+    dead_letters::archive(ctx, record).await?;
     ctx.log.delivery(&runtime.id, &item.envelope, attempt, "dead_lettered", failure.peer_answer.as_deref());
     events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
     Some(OutcomeRecord {
@@ -110,17 +110,9 @@ fn describe(failure: &Failure) -> String {
     crate::privacy::redact(&text)
 }
 
-/// Publishes the message again, to a retry tier (expiring after `wait`) or the dead-letter
-/// queue, carrying its history.
-async fn publish_copy(
-    ctx: &Context,
-    item: &Incoming,
-    queue: &str,
-    failure: &Failure,
-    attempt: u32,
-    now: i64,
-    wait: Option<Duration>,
-) -> Option<()> {
+/// The message's history after this failure, as headers: a retry copy carries them, and a
+/// dead letter is archived from them.
+fn history(ctx: &Context, item: &Incoming, failure: &Failure, attempt: u32, now: i64) -> FieldTable {
     let mut table = item.amqp.properties.headers().clone().unwrap_or_default();
     let text = |s: &str| AMQPValue::LongString(crate::privacy::redact(s).into());
     table.insert(headers::ATTEMPTS.into(), AMQPValue::LongLongInt(attempt as i64));
@@ -134,14 +126,30 @@ async fn publish_copy(
     };
     // The adapter settles an earlier doubt (or says it could not, marking this failure too).
     table.insert(headers::UNCERTAIN.into(), AMQPValue::Boolean(failure.uncertain));
-    let mut properties = copy_properties(&item.amqp.properties).with_headers(table);
-    if let Some(wait) = wait {
-        properties = properties.with_expiration(wait.as_millis().max(1).to_string().into());
-    }
-    match ctx.broker.publish(Target::Queue(queue), &item.amqp.data, properties).await {
+    table
+}
+
+/// Publishes the message again to retry tier `tier`, from which it comes back to the adapter's
+/// queue after a jittered wait, carrying its history.
+async fn retry(
+    ctx: &Context,
+    item: &Incoming,
+    failure: &Failure,
+    attempt: u32,
+    now: i64,
+    tier: Duration,
+) -> Option<()> {
+    let mut table = history(ctx, item, failure, attempt, now);
+    table.insert(headers::RETRY_TIER.into(), AMQPValue::LongString(tier_name(tier).into()));
+    let properties = copy_properties(&item.amqp.properties)
+        .with_headers(table)
+        .with_expiration(jittered(tier).as_millis().max(1).to_string().into());
+    let queue = ctx.broker.names().queue(&ctx.runtime.id);
+    match ctx.broker.publish(Target::Retry(&queue), &item.amqp.data, properties).await {
         Ok(()) => Some(()),
         Err(e) => {
-            events::message_not_moved(&ctx.runtime.id, &item.envelope.id.to_string(), queue, &e);
+            let tier_queue = ctx.broker.names().retry_queue(tier);
+            events::message_not_moved(&ctx.runtime.id, &item.envelope.id.to_string(), &tier_queue, &e);
             None
         }
     }
@@ -163,26 +171,22 @@ fn copy_properties(original: &BasicProperties) -> BasicProperties {
 
 /// A message that is not an envelope cannot be delivered; it waits for an operator.
 pub(super) async fn dead_letter_unreadable(ctx: &Context, settler: &Settler, amqp: AmqpDelivery, reason: &str) {
-    let queue = ctx.broker.names().dead_letter_queue(&ctx.runtime.id);
     let now = now_ms();
-    // The same history headers as any dead letter: it was never attempted.
+    // The same history as any dead letter: it was never attempted.
     let mut table = FieldTable::default();
     table.insert(headers::ATTEMPTS.into(), AMQPValue::LongLongInt(0));
     table.insert(headers::FIRST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
     table.insert(headers::LAST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
     table.insert(headers::LAST_ERROR.into(), AMQPValue::LongString(reason.into()));
-    table.insert(headers::PEER_ANSWER.into(), AMQPValue::Void);
-    table.insert(headers::ADAPTER.into(), AMQPValue::LongString(ctx.runtime.id.as_str().into()));
     let properties = BasicProperties::default().with_headers(table);
-    match ctx.broker.publish(Target::Queue(&queue), &amqp.data, properties).await {
-        Ok(()) => {
+    let record = dead_letters::record(&ctx.runtime.id, &properties, &amqp.data, now);
+    match dead_letters::archive(ctx, record).await {
+        Some(()) => {
             events::dead_lettered(&ctx.runtime.id, "-", "-", 0, reason);
             settler.ack(&amqp);
         }
-        Err(e) => {
-            events::message_not_moved(&ctx.runtime.id, "-", &queue, &e);
-            settler.requeue(&amqp);
-        }
+        // Shutting down: the broker keeps it.
+        None => settler.requeue(&amqp),
     }
 }
 

@@ -33,7 +33,7 @@ use super::front::BrokerFront;
 use super::tls::{self, PrivateCa};
 use super::{Api, amqp_url, delete_namespace, logs, unique_namespace};
 use crate::adapter::{Adapter, AdapterKind, BuildContext, Delivery, Outcome, ServiceError, ServiceRequest, Simulator};
-use crate::config::{Config, env_var_for};
+use crate::config::{Config, env_var_for, remove_path, secret_values, set_path};
 use crate::envelope::Envelope;
 use crate::registry;
 use crate::server;
@@ -93,6 +93,8 @@ struct Suite {
     settings: toml::Table,
     /// Those values: they must never be logged.
     secrets: Vec<String>,
+    /// The example's `routes` (the bus's key), for a kind that has none of its own.
+    routes: Option<Vec<String>>,
     /// The path of its `url`, kept wherever the suite points it.
     path: String,
     http: reqwest::Client,
@@ -118,14 +120,15 @@ impl Suite {
 
         let mut settings = section.settings.clone();
         let mut secrets = Vec::new();
-        for key in simulator.sandbox_settings().keys() {
-            let secret = format!("conformance-{key}-{}", uuid::Uuid::new_v4().simple());
-            settings.insert(key.clone(), secret.clone().into());
+        for (path, _) in secret_values(&simulator.sandbox_settings()) {
+            let secret = format!("conformance-{}-{}", path.replace('.', "-"), uuid::Uuid::new_v4().simple());
+            set_path(&mut settings, &path, secret.clone().into());
             secrets.push(secret);
         }
         let url = settings.get("url").and_then(toml::Value::as_str).and_then(|url| url::Url::parse(url).ok());
         let path = url.unwrap_or_else(|| panic!("the {name} example's adapter has no url")).path().to_string();
-        Suite { subject, simulator, id: id.clone(), settings, secrets, path, http: reqwest::Client::new() }
+        let routes = section.routes.clone();
+        Suite { subject, simulator, id: id.clone(), settings, routes, secrets, path, http: reqwest::Client::new() }
     }
 
     fn name(&self) -> &'static str {
@@ -399,12 +402,15 @@ impl Suite {
     fn bus_config(&self, peer: &toml::Table, amqp: &str, namespace: &str, dir: &std::path::Path) -> Config {
         let mut adapter = peer.clone();
         let mut env = Vec::new();
-        for key in self.simulator.sandbox_settings().keys() {
-            if let Some(secret) = adapter.remove(key).and_then(|v| v.as_str().map(String::from)) {
-                env.push((env_var_for(&format!("adapters.{}.{key}", self.id)), secret));
+        for (path, _) in secret_values(&self.simulator.sandbox_settings()) {
+            if let Some(secret) = remove_path(&mut adapter, &path).and_then(|v| v.as_str().map(String::from)) {
+                env.push((env_var_for(&format!("adapters.{}.{path}", self.id)), secret));
             }
         }
         adapter.insert("kind".into(), self.name().into());
+        if let Some(routes) = &self.routes {
+            adapter.insert("routes".into(), routes.clone().into());
+        }
         adapter.insert("delivery".into(), toml::Value::Table(toml::toml! { retry_tiers = ["200ms", "1s"] }));
         // The member the traffic comes from, with every right: the suite checks the adapter, not rights.
         let member = toml::toml! {

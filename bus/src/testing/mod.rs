@@ -179,20 +179,21 @@ pub async fn queue_depth(url: &str, namespace: &str, suffix: &str) -> u32 {
     queue.message_count()
 }
 
-/// Deletes a namespace's exchange and the queues of these adapters (id, retry tiers).
+/// Deletes a namespace's exchanges and the queues of these adapters (id, retry tiers).
 pub async fn delete_namespace(url: &str, namespace: &str, adapters: &[(&str, &[Duration])]) {
     let Ok(connection) = lapin::Connection::connect(url, Default::default()).await else { return };
     let Ok(channel) = connection.create_channel().await else { return };
     let names = Names::new(namespace);
     for (id, tiers) in adapters {
-        let mut queues = vec![names.queue(id), names.dead_letter_queue(id), names.request_queue(id)];
-        queues.extend(tiers.iter().map(|t| names.retry_queue(id, *t)));
+        let mut queues = vec![names.queue(id), names.request_queue(id)];
+        queues.extend(tiers.iter().map(|t| names.retry_queue(*t)));
         for queue in queues {
             let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
         }
     }
-    let _ = channel.exchange_delete(names.exchange().into(), Default::default()).await;
-    let _ = channel.exchange_delete(names.services_exchange().into(), Default::default()).await;
+    for exchange in [names.exchange(), names.services_exchange(), names.retry_exchange()] {
+        let _ = channel.exchange_delete(exchange.into(), Default::default()).await;
+    }
     let _ = connection.close(200, "done".into()).await;
 }
 

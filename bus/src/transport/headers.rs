@@ -1,5 +1,5 @@
 //! The AMQP headers the bus sets on the messages it publishes, and how they are read back. A
-//! retry or dead-letter copy carries its history: attempts, first and last failure times, the
+//! retry copy (and a dead letter in the archive) carries its history: attempts, first and last failure times, the
 //! last error and the peer's answer.
 
 use lapin::BasicProperties;
@@ -19,6 +19,9 @@ pub const ADAPTER: &str = "x-lgsp-adapter";
 pub const ANNOTATIONS: &str = "x-lgsp-annotations";
 /// An earlier attempt may have reached the peer: see `Delivery::uncertain`.
 pub const UNCERTAIN: &str = "x-lgsp-uncertain";
+/// The retry tier a copy waits in (`30s`): the retry exchange routes by it. Not `x-`: a headers
+/// exchange ignores headers so named when it matches.
+pub const RETRY_TIER: &str = "lgsp-retry-tier";
 
 fn get<'a>(properties: &'a BasicProperties, name: &str) -> Option<&'a AMQPValue> {
     properties.headers().as_ref().and_then(|table| table.inner().get(name))

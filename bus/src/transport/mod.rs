@@ -48,15 +48,18 @@ impl Names {
         format!("{}.{adapter}", self.namespace)
     }
 
-    /// A retry tier, named by its delay: changing the tiers in config creates new queues rather
-    /// than clashing with the old ones' arguments (old tiers drain back by themselves).
-    pub fn retry_queue(&self, adapter: &str, delay: Duration) -> String {
-        format!("{}.{adapter}.retry.{}", self.namespace, humantime::format_duration(delay))
+    /// The headers exchange retries are published to: it routes a copy to its tier's queue by
+    /// the `lgsp-retry-tier` header, keeping the routing key (the adapter's queue) for its way
+    /// back.
+    pub fn retry_exchange(&self) -> String {
+        format!("{}.retry", self.namespace)
     }
 
-    /// Where messages that will not be delivered wait for an operator.
-    pub fn dead_letter_queue(&self, adapter: &str) -> String {
-        format!("{}.{adapter}.dead", self.namespace)
+    /// A retry tier, shared by every adapter and named by its delay: changing the tiers in config
+    /// creates new queues rather than clashing with the old ones' arguments (old tiers drain back
+    /// by themselves).
+    pub fn retry_queue(&self, delay: Duration) -> String {
+        format!("{}.retry.{}", self.namespace, tier_name(delay))
     }
 
     /// The direct exchange requests are published to, with the service as routing key.
@@ -68,6 +71,11 @@ impl Names {
     pub fn request_queue(&self, adapter: &str) -> String {
         format!("{}.{adapter}.requests", self.namespace)
     }
+}
+
+/// A retry tier's name, as its queue and the `lgsp-retry-tier` header spell it: `30s`.
+pub fn tier_name(delay: Duration) -> String {
+    humantime::format_duration(delay).to_string()
 }
 
 /// What one adapter needs declared.
@@ -132,6 +140,9 @@ pub enum Target<'a> {
     Exchange(&'a str),
     /// One queue directly (through the default exchange).
     Queue(&'a str),
+    /// A retry tier (the `lgsp-retry-tier` header names it), back to this queue when it
+    /// expires.
+    Retry(&'a str),
 }
 
 #[derive(Clone)]
@@ -204,6 +215,7 @@ impl Broker {
         let (exchange, routing_key) = match target {
             Target::Exchange(key) => (self.names.exchange(), key),
             Target::Queue(queue) => (String::new(), queue),
+            Target::Retry(queue) => (self.names.retry_exchange(), queue),
         };
         let options = BasicPublishOptions { mandatory: true, ..Default::default() };
         let properties = properties.with_delivery_mode(2);
@@ -360,13 +372,37 @@ async fn lost(publishing: &Connection, consuming: &Connection) -> String {
     }
 }
 
-/// Declares the exchange and, per adapter, its queue, bindings, retry tiers and dead letters.
-/// Declaring is idempotent: every start (and reconnection) makes sure all of it exists.
+/// Declares the exchanges, the retry tiers every adapter shares and, per adapter, its queue and
+/// bindings: one quorum queue (one Raft group) per adapter, so a broker node carries hundreds of
+/// adapters. Dead letters go straight to the store's archive, not through a queue. Declaring is
+/// idempotent: every start (and reconnection) makes sure all of it exists.
 async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription]) -> Result<(), lapin::Error> {
     let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
     channel.exchange_declare(names.exchange().into(), ExchangeKind::Topic, durable, FieldTable::default()).await?;
     let services = names.services_exchange();
     channel.exchange_declare(services.into(), ExchangeKind::Direct, durable, FieldTable::default()).await?;
+    let retry = names.retry_exchange();
+    channel.exchange_declare(retry.as_str().into(), ExchangeKind::Headers, durable, FieldTable::default()).await?;
+    let mut tiers: Vec<Duration> = subscriptions.iter().flat_map(|sub| sub.retry_tiers.iter().copied()).collect();
+    tiers.sort();
+    tiers.dedup();
+    for delay in tiers {
+        // Copies wait out the tier's TTL (or their own, shorter, expiration), then are
+        // dead-lettered through the default exchange by their routing key: their adapter's
+        // queue. At-least-once dead-lettering keeps them safe across a broker crash.
+        let queue = names.retry_queue(delay);
+        let mut args = FieldTable::default();
+        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay.as_millis() as i64));
+        args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
+        args.insert("x-dead-letter-strategy".into(), AMQPValue::LongString("at-least-once".into()));
+        args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+        declare_quorum(channel, &queue, args).await?;
+        let mut binding = FieldTable::default();
+        binding.insert("x-match".into(), AMQPValue::LongString("all".into()));
+        binding.insert(headers::RETRY_TIER.into(), AMQPValue::LongString(tier_name(delay).into()));
+        let bind = QueueBindOptions::default();
+        channel.queue_bind(queue.as_str().into(), retry.as_str().into(), "".into(), bind, binding).await?;
+    }
     for sub in subscriptions.iter().filter(|sub| !sub.routes.is_empty()) {
         let queue = names.queue(&sub.adapter);
         declare_quorum(channel, &queue, FieldTable::default()).await?;
@@ -381,18 +417,6 @@ async fn declare(channel: &Channel, names: &Names, subscriptions: &[Subscription
                 )
                 .await?;
         }
-        for delay in &sub.retry_tiers {
-            // Messages wait out the tier's TTL, then are dead-lettered back to the adapter's
-            // queue; at-least-once dead-lettering keeps them safe across a broker crash.
-            let mut args = FieldTable::default();
-            args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay.as_millis() as i64));
-            args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString("".into()));
-            args.insert("x-dead-letter-routing-key".into(), AMQPValue::LongString(queue.as_str().into()));
-            args.insert("x-dead-letter-strategy".into(), AMQPValue::LongString("at-least-once".into()));
-            args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
-            declare_quorum(channel, &names.retry_queue(&sub.adapter, *delay), args).await?;
-        }
-        declare_quorum(channel, &names.dead_letter_queue(&sub.adapter), FieldTable::default()).await?;
     }
     for sub in subscriptions {
         if !sub.services.is_empty() {
