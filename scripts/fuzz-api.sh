@@ -18,7 +18,7 @@ cargo build --locked --quiet
 work=$(mktemp -d)
 port=${LGSP_FUZZ_PORT:-18080}
 LGSP__HTTP__LISTEN=127.0.0.1:$port LGSP__STORE__URL="sqlite://$work/lgsp.db" LGSP__AMQP__NAMESPACE=lgsp-fuzz \
-  "$root/target/debug/lgsp" --config config/lgsp.toml serve --sandbox >"$work/bus.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-$root/target}/debug/lgsp" --config config/lgsp.toml serve --sandbox >"$work/bus.log" 2>&1 &
 bus=$!
 stop() {
   kill "$bus" 2>/dev/null || true
@@ -44,7 +44,8 @@ MEMBER_TOKEN=$(token onestop.sandbox)
 OPERATOR_TOKEN=$(token operator)
 ADMIN_TOKEN=$(token admin)
 AUDITOR_TOKEN=$(token auditor)
-export MEMBER_TOKEN OPERATOR_TOKEN ADMIN_TOKEN AUDITOR_TOKEN
+VIEWER_TOKEN=$(token viewer)
+export MEMBER_TOKEN OPERATOR_TOKEN ADMIN_TOKEN AUDITOR_TOKEN VIEWER_TOKEN
 
 cd "$work"
 status=0

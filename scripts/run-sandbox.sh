@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/rabbitmq/ensure.sh
 cargo build --release --locked
-exec ./target/release/lgsp --config config/lgsp.toml serve --sandbox "$@"
+exec "${CARGO_TARGET_DIR:-./target}/release/lgsp" --config config/lgsp.toml serve --sandbox "$@"

@@ -68,6 +68,41 @@ pub fn adapter_work_stopped(adapter: &str, restart_in: Duration) {
     warn!(adapter, restart_in = ?restart_in, "the adapter's own work stopped; restarting it");
 }
 
+/// An adapter joined the running bus: its queue declared and bound, its consumers started.
+pub fn adapter_added(adapter: &str) {
+    counter!("lgsp_adapter_changes_total", "change" => "added").increment(1);
+    info!(adapter, "adapter added");
+}
+
+/// An operator paused an adapter: its messages wait in its queue.
+pub fn adapter_paused(adapter: &str) {
+    counter!("lgsp_adapter_changes_total", "change" => "paused").increment(1);
+    info!(adapter, "adapter paused; its messages wait in its queue");
+}
+
+pub fn adapter_resumed(adapter: &str) {
+    counter!("lgsp_adapter_changes_total", "change" => "resumed").increment(1);
+    info!(adapter, "adapter resumed");
+}
+
+/// An adapter is no longer routed to or consumed; what is left for it is being archived.
+pub fn adapter_removing(adapter: &str, operator: &str) {
+    counter!("lgsp_adapter_changes_total", "change" => "removing").increment(1);
+    info!(adapter, operator, "adapter removed from routing; archiving what is left for it");
+}
+
+/// A removed adapter's leftovers are archived as its dead letters and its queues deleted.
+pub fn adapter_removed(adapter: &str, archived: u64) {
+    counter!("lgsp_adapter_changes_total", "change" => "removed").increment(1);
+    info!(adapter, archived, "adapter removed; what was left for it is in the dead-letter archive");
+}
+
+/// Archiving a removed adapter's leftovers stopped (the broker or the store); it goes on.
+pub fn adapter_removal_interrupted(adapter: &str, error: &dyn std::fmt::Display) {
+    counter!("lgsp_adapter_removal_interruptions_total", "adapter" => adapter.to_string()).increment(1);
+    warn!(adapter, error = %error, "archiving a removed adapter's messages was interrupted; resuming");
+}
+
 pub fn delivered(adapter: &str, envelope: &Envelope, latency: Option<Duration>) {
     counter!("lgsp_messages_delivered_total", "adapter" => adapter.to_string()).increment(1);
     if let Some(latency) = latency {

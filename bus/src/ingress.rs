@@ -21,6 +21,7 @@ use crate::auth::{Caller, Denied};
 use crate::competence::Routes;
 use crate::envelope::Envelope;
 use crate::procedures::Procedures;
+use crate::roster::{Adapters, Roster};
 use crate::routing::{matches, routing_key};
 use crate::schema::{Catalogue, Violation};
 use crate::store::{Accepted, DossierBrief, Store};
@@ -112,8 +113,12 @@ pub struct Ingress {
     pub catalogue: Arc<Catalogue>,
     pub broker: Broker,
     pub store: Store,
-    /// (adapter, routing-key patterns): who receives what.
-    pub subscriptions: Vec<(String, Vec<String>)>,
+    /// The adapters, and the routing-key patterns each receives.
+    pub adapters: Adapters,
+    /// Held (shared) by every `accept` from choosing its messages' adapters to recording them;
+    /// taken alone by [`Ingress::routing_barrier`], so that a change of the adapters is seen
+    /// by every message accepted after it, and by none accepted before.
+    routing: tokio::sync::RwLock<()>,
     /// The province this bus serves: the second word of every routing key.
     pub province: String,
     pub procedures: Arc<Procedures>,
@@ -123,6 +128,15 @@ pub struct Ingress {
     id_locks: Vec<tokio::sync::Mutex<()>>,
     /// Where every accepted message, delivery outcome and refusal is recorded as evidence.
     pub log: MessageLog,
+}
+
+/// The adapters whose routes match `routing_key`.
+fn receivers(roster: &Roster, routing_key: &str) -> Vec<String> {
+    roster
+        .receivers()
+        .filter(|(_, routes)| routes.iter().any(|route| matches(route, routing_key)))
+        .map(|(adapter, _)| adapter.to_string())
+        .collect()
 }
 
 /// A message that passed every check, ready to publish.
@@ -147,7 +161,7 @@ impl Ingress {
         catalogue: Arc<Catalogue>,
         broker: Broker,
         store: Store,
-        subscriptions: Vec<(String, Vec<String>)>,
+        adapters: Adapters,
         province: String,
         procedures: Arc<Procedures>,
         routes: Option<Routes>,
@@ -157,7 +171,8 @@ impl Ingress {
             catalogue,
             broker,
             store,
-            subscriptions,
+            adapters,
+            routing: tokio::sync::RwLock::new(()),
             province,
             procedures,
             routes,
@@ -194,12 +209,7 @@ impl Ingress {
         }
         let (agency, routing) = self.route(&envelope, brief.as_ref())?;
         let routing_key = routing_key(&envelope.message_type, &self.province, agency.as_deref());
-        let adapters: Vec<String> = self
-            .subscriptions
-            .iter()
-            .filter(|(_, routes)| routes.iter().any(|route| matches(route, &routing_key)))
-            .map(|(adapter, _)| adapter.clone())
-            .collect();
+        let adapters = receivers(&self.adapters.current(), &routing_key);
         // A type the store indexes for itself (a result's documents) is worth keeping even when
         // no adapter receives it; anything else nobody receives is refused, not dropped.
         if adapters.is_empty() && !Store::indexes(&envelope.message_type) {
@@ -290,7 +300,19 @@ impl Ingress {
     /// Accepts prepared messages: each new id is published (confirms awaited together) and all
     /// are recorded in one write; a known id is `Known` and is not published again. One result
     /// per message, in order.
-    pub async fn accept(&self, prepared: Vec<Prepared>) -> Vec<Result<(Submitted, Uuid), IngressError>> {
+    /// Waits until every `accept` under way has recorded its messages: one that starts after
+    /// sees the adapters as they are now.
+    pub async fn routing_barrier(&self) {
+        drop(self.routing.write().await);
+    }
+
+    pub async fn accept(&self, mut prepared: Vec<Prepared>) -> Vec<Result<(Submitted, Uuid), IngressError>> {
+        // The adapters as they are now (one may have been added or removed since `prepare`).
+        let _routing = self.routing.read().await;
+        let roster = self.adapters.current();
+        for item in &mut prepared {
+            item.adapters = receivers(&roster, &item.routing_key);
+        }
         // One submission of an id at a time: a concurrent retry waits, then finds it known.
         // Stripes are locked in ascending order so two batches never wait on each other in a cycle.
         let mut stripes: Vec<usize> = prepared.iter().map(|p| stripe(p.envelope.id, self.id_locks.len())).collect();
@@ -319,6 +341,12 @@ impl Ingress {
             results.push(match known {
                 Some(digest) if digest == item.digest => Ok((Submitted::Known, id)),
                 Some(_) => Err(IngressError::IdReused(id)),
+                None if item.adapters.is_empty() && !Store::indexes(&item.envelope.message_type) => {
+                    Err(IngressError::Unroutable {
+                        message_type: item.envelope.message_type.clone(),
+                        routing_key: item.routing_key.clone(),
+                    })
+                }
                 None => {
                     new.push(index);
                     Ok((Submitted::Accepted, id))

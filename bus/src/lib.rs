@@ -18,6 +18,8 @@
 //! - [`competence`]: the unit catalogue and competence rules, reloaded while the bus runs.
 //! - [`routing`]: routing keys and the topic patterns adapters subscribe with.
 //! - [`registry`]: the configured adapters, built by their kinds.
+//! - [`roster`]: the adapters of the running bus at one moment, as ingress, the API and the
+//!   broker's topology read them.
 //!
 //! **Transport and storage**
 //! - [`transport`]: RabbitMQ: connections that come back, the topology, confirmed publishes,
@@ -36,6 +38,7 @@
 //! - [`outbox`]: an adapter's way into ingress.
 //! - [`engine`]: per adapter, the consumer of its queue (lanes, dedup, newest-seq-wins,
 //!   retries, dead letters, acks), its request server, and its peer's guard.
+//! - [`fleet`]: adapters added, paused, resumed and removed while the bus runs, nothing lost.
 //!
 //! **Edges**
 //! - [`http`]: the HTTP API, its problem vocabulary and its OpenAPI document.
@@ -54,6 +57,7 @@ pub mod config;
 pub mod engine;
 pub mod envelope;
 pub mod events;
+pub mod fleet;
 pub mod http;
 pub mod identifiers;
 pub mod ingress;
@@ -64,6 +68,7 @@ pub mod peer;
 pub mod privacy;
 pub mod procedures;
 pub mod registry;
+pub mod roster;
 pub mod routing;
 pub mod schema;
 pub mod server;

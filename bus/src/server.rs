@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::adapter::AdapterKind;
@@ -16,14 +16,16 @@ use crate::auth::keys::{KeyError, SigningKey};
 use crate::auth::{Auth, Directory, Tokens};
 use crate::competence::Routes;
 use crate::config::{AuthConfig, Config, ConfigProblem};
+use crate::fleet::Fleet;
 use crate::http::AppState;
 use crate::ingress::Ingress;
 use crate::listener::{self, Listener, Peer, TlsSetupError};
+use crate::roster::Adapters;
 use crate::schema::{Catalogue, SchemaError};
 use crate::simulator::SimulatorError;
 use crate::store::{Store, StoreError};
-use crate::transport::{Broker, Subscription};
-use crate::{engine, events, registry};
+use crate::transport::Broker;
+use crate::{events, registry};
 
 /// Why a bus did not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +61,9 @@ pub struct RunningBus {
     /// The competence tables, when `[routing]` has them.
     pub routes: Option<Routes>,
     pub log: MessageLog,
+    /// The adapters, changed while the bus runs.
+    pub fleet: Arc<Fleet>,
     http: JoinHandle<()>,
-    engine: JoinSet<()>,
     supervisor: JoinHandle<()>,
     stop_http: CancellationToken,
     stop_consumers: CancellationToken,
@@ -107,17 +110,14 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
     let stop_http = CancellationToken::new();
     let stop_consumers = CancellationToken::new();
     let stop_broker = CancellationToken::new();
-    let adapters: Vec<_> = built.into_iter().map(|b| b.runtime).collect();
-    let subscriptions = adapters
-        .iter()
-        .map(|a| Subscription {
-            adapter: a.id.clone(),
-            routes: a.routes.clone(),
-            retry_tiers: a.policy.retry_tiers.clone(),
-            services: a.services.clone(),
-        })
-        .collect();
-    let (broker, supervisor) = Broker::start(config.amqp.clone(), subscriptions, stop_broker.clone());
+    // Every configured adapter is on the roster before the broker connects: the first
+    // connection declares them all.
+    let adapters = Adapters::of(built.into_iter().map(|b| b.runtime));
+    let topology = {
+        let adapters = adapters.clone();
+        Arc::new(move || adapters.current().subscriptions())
+    };
+    let (broker, supervisor) = Broker::start(config.amqp.clone(), topology, stop_broker.clone());
     let routes = config.competence.clone().map(Routes::new);
     if let (Some(routes), Some(units), Some(rules)) = (&routes, &config.routing.units, &config.routing.rules) {
         routes.watch(units.clone(), rules.clone(), config.routing.reload_every, stop_broker.clone());
@@ -127,14 +127,20 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
             catalogue.clone(),
             broker.clone(),
             store.clone(),
-            adapters.iter().map(|a| (a.id.clone(), a.routes.clone())).collect(),
+            adapters.clone(),
             config.bus.province_code.clone(),
             Arc::new(config.procedures.clone()),
             routes.clone(),
         )
         .logging_to(log.clone()),
     );
-    let engine = engine::spawn(&adapters, &broker, &store, &ingress, &stop_consumers);
+    let fleet = Arc::new(Fleet::start(
+        adapters.clone(),
+        broker.clone(),
+        store.clone(),
+        ingress.clone(),
+        stop_consumers.clone(),
+    ));
 
     let state = AppState {
         ingress: ingress.clone(),
@@ -145,13 +151,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         log: log.clone(),
         metrics: metrics(),
         max_batch_messages: config.http.max_batch_messages,
-        services: Arc::new(
-            adapters
-                .iter()
-                .flat_map(|a| a.services.iter().map(|service| (service.clone(), a.requests.timeout)))
-                .collect(),
-        ),
-        adapters: Arc::new(adapters.iter().map(|a| (a.id.clone(), a.clone())).collect()),
+        fleet: fleet.clone(),
     };
     let addr = config.http.listen;
     let tcp = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
@@ -169,7 +169,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
             events::http_server_stopped(&e);
         }
     });
-    events::bus_up(http_addr, adapters.len());
+    events::bus_up(http_addr, adapters.current().len());
     Ok(RunningBus {
         http_addr,
         base_url: format!("{scheme}://{http_addr}"),
@@ -178,7 +178,7 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         routes,
         log,
         http,
-        engine,
+        fleet,
         supervisor,
         stop_http,
         stop_consumers,
@@ -197,7 +197,7 @@ impl RunningBus {
             self.stop_http.cancel();
             let _ = (&mut self.http).await;
             self.stop_consumers.cancel();
-            while self.engine.join_next().await.is_some() {}
+            self.fleet.join().await;
         };
         if tokio::time::timeout(self.drain_timeout, drain).await.is_err() {
             events::drain_timed_out(self.drain_timeout);

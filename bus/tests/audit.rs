@@ -8,27 +8,11 @@ use std::path::PathBuf;
 use common::{DOSSIER, TestBus, status_changed};
 use lgsp_bus::audit::{Entry, Search, file, key_beside};
 use lgsp_bus::auth::keys::SigningKey;
-use lgsp_bus::testing::{Api, dossier};
+use lgsp_bus::testing::dossier;
 use serde_json::{Value, json};
 
 fn log_path(bus: &TestBus) -> PathBuf {
     bus.bus.as_ref().unwrap().log.path().unwrap().to_path_buf()
-}
-
-/// Waits until `GET path` answers as `done` wants, reading again after each write the log tried.
-async fn wait_log(bus: &TestBus, api: &Api, path: &str, done: impl Fn(u16, &Value) -> bool) -> Value {
-    let mut attempts = bus.bus.as_ref().unwrap().log.attempts().unwrap();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        attempts.borrow_and_update();
-        let (status, body) = api.get(path).await;
-        if done(status, &body) {
-            return body;
-        }
-        if tokio::time::timeout_at(deadline, attempts.changed()).await.is_err() {
-            panic!("GET {path} never answered as expected: {status} {body:#}");
-        }
-    }
 }
 
 fn entries(path: &std::path::Path, kind: &str) -> Vec<(Entry, Value)> {
@@ -129,10 +113,11 @@ async fn auditors_search_the_log_by_message_and_subject() {
     bus.wait_state(&id, "delivered").await;
     let auditor = bus.api.as_("auditor").await;
     // The log's writer commits on its own thread, moments after.
-    let found = wait_log(&bus, &auditor, &format!("/v1/audit?message={id}"), |status, body| {
-        status == 200 && body["entries"].as_array().is_some_and(|e| e.len() == 2)
-    })
-    .await;
+    let found = bus
+        .wait_log(&auditor, &format!("/v1/audit?message={id}"), |status, body| {
+            status == 200 && body["entries"].as_array().is_some_and(|e| e.len() == 2)
+        })
+        .await;
     // In the order the bus saw them: a fast consumer may deliver before the publisher heard
     // the broker's confirm.
     let mut kinds: Vec<&str> =
@@ -163,11 +148,11 @@ async fn a_log_that_cannot_write_does_not_stop_a_single_message() {
     for id in &ids {
         bus.wait_state(id, "delivered").await;
     }
-    let ready = wait_log(&bus, &bus.api, "/readyz", |_, body| body["message_log"] == "failing").await;
+    let ready = bus.wait_log(&bus.api, "/readyz", |_, body| body["message_log"] == "failing").await;
     assert_eq!(ready["ready"], true, "the log never makes the bus unready: {ready}");
 
     blocker.execute_batch("ROLLBACK").unwrap();
-    wait_log(&bus, &bus.api, "/readyz", |_, body| body["message_log"] == "ok").await;
+    bus.wait_log(&bus.api, "/readyz", |_, body| body["message_log"] == "ok").await;
     let mut bus = bus;
     bus.halt().await;
     let accepted = entries(&path, "message.accepted");

@@ -8,15 +8,22 @@
 //! through the engine like any message: deduplicated by id, and superseded if a newer `seq` of
 //! its state was delivered meanwhile.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
 use lapin::BasicProperties;
+use lapin::message::Delivery as AmqpDelivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use super::{Context, until_done};
 use crate::envelope::Envelope;
 use crate::privacy::redact;
-use crate::store::{DeadLetterRecord, DeadLetterState, Store, StoreError};
-use crate::transport::{Broker, PublishError, Target, headers};
+use crate::store::{DeadLetterRecord, DeadLetterState, DeliveryState, OutcomeRecord, Store, StoreError};
+use crate::transport::{Broker, Link, PublishError, Subscription, Target, headers};
 use crate::{events, now_ms};
 
 /// Archives one dead letter, waiting out a store outage (delivery pauses meanwhile, nothing is
@@ -72,6 +79,117 @@ pub(super) async fn refresh_gauge(store: &Store, adapter: &str) {
         Ok(count) => events::dead_letters_waiting(adapter, count),
         Err(e) => events::store_read_failed("count dead letters", &e),
     }
+}
+
+/// Empties the queue of an adapter being removed (its bindings gone, its consumers stopped):
+/// every message still unsettled for it becomes its dead letter, `removed by <operator>`, and so
+/// does each retry copy as it comes back from its tier. Once the store holds nothing unsettled
+/// for it, its queues are deleted. Returns how many it archived, or `None` if the bus stopped
+/// first (the queue is left as it is).
+pub async fn undertake(
+    broker: Broker,
+    store: Store,
+    subscription: Subscription,
+    operator: String,
+    shutdown: CancellationToken,
+) -> Option<u64> {
+    let mut archived = 0;
+    while let Some(link) = broker.wait_link(&shutdown).await {
+        match bury(&broker, &store, &link, &subscription, &operator, &shutdown, &mut archived).await {
+            Ok(done) => return done.then_some(archived),
+            Err(e) => {
+                events::adapter_removal_interrupted(&subscription.adapter, &e);
+                tokio::select! {
+                    _ = broker.wait_link_lost(link.generation, &shutdown) => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Why emptying a removed adapter's queue stopped before it was done.
+#[derive(Debug, thiserror::Error)]
+pub enum BurialError {
+    #[error("{0}")]
+    Broker(#[from] lapin::Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the broker ended the consumer")]
+    Ended,
+}
+
+/// How often the store is asked whether the adapter still has messages to come back.
+const UNSETTLED_CHECK: Duration = Duration::from_millis(500);
+
+/// One link's worth of [`undertake`]: `true` when the queue was deleted, `false` at shutdown.
+async fn bury(
+    broker: &Broker,
+    store: &Store,
+    link: &Link,
+    subscription: &Subscription,
+    operator: &str,
+    shutdown: &CancellationToken,
+    archived: &mut u64,
+) -> Result<bool, BurialError> {
+    let adapter = subscription.adapter.as_str();
+    let queue = broker.names().queue(adapter);
+    let tag = format!("lgsp-{adapter}-removal-{}", link.generation);
+    let (channel, mut consumer) = link.subscribe(&queue, 64, &tag).await?;
+    let mut check = tokio::time::interval(UNSETTLED_CHECK);
+    loop {
+        tokio::select! {
+            next = consumer.next() => {
+                let amqp = next.ok_or(BurialError::Ended)??;
+                if bury_one(store, adapter, operator, &amqp).await? {
+                    *archived += 1;
+                }
+                channel.basic_ack(amqp.delivery_tag, BasicAckOptions::default()).await?;
+            }
+            _ = check.tick() => {
+                // Nothing unsettled: whatever the queue still holds is a copy of a settled one.
+                if store.unsettled(adapter).await? == 0 {
+                    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    broker.delete(subscription).await?;
+                    refresh_gauge(store, adapter).await;
+                    return Ok(true);
+                }
+            }
+            _ = shutdown.cancelled() => return Ok(false),
+        }
+    }
+}
+
+/// Archives one message of a removed adapter, unless it is settled already (a duplicate copy).
+async fn bury_one(store: &Store, adapter: &str, operator: &str, amqp: &AmqpDelivery) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let mut properties = amqp.properties.clone();
+    let mut table = properties.headers().clone().unwrap_or_default();
+    let reason = format!("adapter {adapter} removed by {operator}");
+    table.insert(headers::LAST_ERROR.into(), AMQPValue::LongString(reason.as_str().into()));
+    table.insert(headers::LAST_FAILED_AT.into(), AMQPValue::LongLongInt(now));
+    properties = properties.with_headers(table);
+    let record = record(adapter, &properties, &amqp.data, now);
+    if let Ok(envelope) = serde_json::from_slice::<Envelope>(&amqp.data) {
+        let checks = store.delivery_checks(adapter, vec![(Arc::new(envelope), false)]).await?;
+        if checks.first().and_then(|c| c.state).is_some_and(|state| state.is_final()) {
+            return Ok(false);
+        }
+    }
+    let outcome = OutcomeRecord {
+        message_id: record.message_id.clone(),
+        adapter: adapter.to_string(),
+        state: DeliveryState::DeadLettered,
+        attempts: record.attempts,
+        last_error: Some(reason),
+        at: now,
+        newest_seq: None,
+    };
+    store.archive_dead_letters(vec![record.clone()]).await?;
+    store.record_outcomes(vec![outcome]).await?;
+    events::dead_letter_archived(&record);
+    Ok(true)
 }
 
 /// Why a replay or a purge did not happen.

@@ -21,17 +21,13 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::adapter::Adapter;
 use crate::audit::MessageLog;
-use crate::config::{DeliveryPolicy, RequestPolicy};
 use crate::events;
 use crate::ingress::Ingress;
 use crate::outbox::Outbox;
 use crate::schema::Catalogue;
 use crate::store::{Store, StoreError};
 use crate::transport::{Broker, Link};
-
-use guard::PeerGuard;
 
 /// Why one of the engine's consumers stopped while the broker was still connected.
 #[derive(Debug, thiserror::Error)]
@@ -42,48 +38,35 @@ pub enum ConsumerError {
     Ended,
 }
 
-/// One configured adapter, as the engine runs it.
-pub struct AdapterRuntime {
-    pub id: String,
-    pub adapter: Arc<dyn Adapter>,
-    pub routes: Vec<String>,
-    pub policy: DeliveryPolicy,
-    /// Request/reply services it answers, and how.
-    pub services: Vec<String>,
-    pub requests: RequestPolicy,
-    /// Its peer's circuit breaker and limits, for deliveries and requests alike.
-    pub guard: PeerGuard,
-}
+pub use crate::roster::AdapterRuntime;
 
-/// Runs, per adapter, a consumer of its messages (if it has routes) and a server of its
-/// requests (if it answers services), until shutdown; each survives broker reconnections.
+/// Runs an adapter's consumer of its messages (if it has routes), its server of requests (if it
+/// answers services) and its own work, until `stop`; each survives broker reconnections.
 pub fn spawn(
-    adapters: &[Arc<AdapterRuntime>],
+    runtime: &Arc<AdapterRuntime>,
     broker: &Broker,
     store: &Store,
     ingress: &Arc<Ingress>,
-    shutdown: &CancellationToken,
+    stop: &CancellationToken,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
-    for runtime in adapters {
-        let ctx = Arc::new(Context {
-            runtime: runtime.clone(),
-            catalogue: ingress.catalogue.clone(),
-            broker: broker.clone(),
-            store: store.clone(),
-            log: ingress.log.clone(),
-            shutdown: shutdown.clone(),
-        });
-        if !runtime.routes.is_empty() {
-            tasks.spawn(on_each_link(ctx.clone(), "deliveries", consumer::consume));
-            let (store, id) = (store.clone(), runtime.id.clone());
-            tasks.spawn(async move { dead_letters::refresh_gauge(&store, &id).await });
-        }
-        if !runtime.services.is_empty() {
-            tasks.spawn(on_each_link(ctx.clone(), "requests", services::serve));
-        }
-        tasks.spawn(run_own_work(ctx, Outbox::new(&runtime.id, ingress.clone())));
+    let ctx = Arc::new(Context {
+        runtime: runtime.clone(),
+        catalogue: ingress.catalogue.clone(),
+        broker: broker.clone(),
+        store: store.clone(),
+        log: ingress.log.clone(),
+        shutdown: stop.clone(),
+    });
+    if !runtime.routes.is_empty() {
+        tasks.spawn(on_each_link(ctx.clone(), "deliveries", consumer::consume));
+        let (store, id) = (store.clone(), runtime.id.clone());
+        tasks.spawn(async move { dead_letters::refresh_gauge(&store, &id).await });
     }
+    if !runtime.services.is_empty() {
+        tasks.spawn(on_each_link(ctx.clone(), "requests", services::serve));
+    }
+    tasks.spawn(run_own_work(ctx, Outbox::new(&runtime.id, ingress.clone())));
     tasks
 }
 
@@ -118,7 +101,7 @@ struct Context {
 /// Runs one of the adapter's consumers on each live link until shutdown: when the connection is
 /// lost it ends, and starts again on the next one; when it fails on a live connection (its
 /// channel closed by the broker, say) it starts again after a pause. Every consumer of the
-/// engine (deliveries, requests, dead letters) lives in this loop.
+/// engine (deliveries, requests, a removed adapter's leftovers) lives in this loop.
 async fn on_each_link<F, Fut>(ctx: Arc<Context>, consumer: &'static str, consume: F)
 where
     F: Fn(Arc<Context>, Link) -> Fut,

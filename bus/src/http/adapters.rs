@@ -1,7 +1,8 @@
-//! `GET /v1/adapters`: each adapter, what it consumes and answers, and whether its peer's
-//! circuit breaker is open. `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal
-//! shipment moved, say); the adapter checks that the call comes from its peer and submits what
-//! it says.
+//! `GET /v1/adapters[/{id}]`: each adapter, where it stands, what it consumes and answers, and
+//! whether its peer's circuit breaker is open; `POST /v1/adapters/{id}/pause` and `.../resume`
+//! (operators), `DELETE /v1/adapters/{id}` (admins), all taking effect at once on the running
+//! bus. `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say);
+//! the adapter checks that the call comes from its peer and submits what it says.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,21 +10,29 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::problem::{Problem, ProblemDocument};
+use super::problem::{Problem, ProblemDocument, ProblemKind};
 use crate::adapter::WebhookRequest;
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::engine::AdapterRuntime;
 use crate::engine::guard::BreakerStatus;
+use crate::fleet::FleetError;
 use crate::outbox::Outbox;
+use crate::roster::Phase;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(webhook))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show, remove))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(webhook))
 }
 
 /// The adapters this bus runs.
@@ -36,6 +45,9 @@ pub struct Adapters {
 #[derive(Serialize, ToSchema)]
 pub struct AdapterStatus {
     pub id: String,
+    /// `running`, `paused` (its messages wait in its queue), `adding` or `removing` (what is
+    /// left for it being archived as its dead letters).
+    pub state: Phase,
     /// Routing-key patterns of the messages it consumes.
     pub routes: Vec<String>,
     /// Request/reply services it answers.
@@ -56,11 +68,12 @@ pub struct DeliveryPolicyView {
     pub transient: Vec<String>,
 }
 
-impl From<&AdapterRuntime> for AdapterStatus {
-    fn from(runtime: &AdapterRuntime) -> Self {
+impl AdapterStatus {
+    fn of(runtime: &AdapterRuntime, state: Phase) -> Self {
         let policy = &runtime.policy;
         AdapterStatus {
             id: runtime.id.clone(),
+            state,
             routes: runtime.routes.clone(),
             services: runtime.services.clone(),
             breaker: runtime.guard.status(),
@@ -84,7 +97,128 @@ impl From<&AdapterRuntime> for AdapterStatus {
 )]
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Adapters>, Problem> {
     caller.need(Role::Viewer)?;
-    Ok(Json(Adapters { adapters: app.adapters.values().map(|runtime| AdapterStatus::from(&**runtime)).collect() }))
+    let roster = app.fleet.adapters().current();
+    let adapters = roster.adapters().filter_map(|runtime| Some(AdapterStatus::of(runtime, roster.phase(&runtime.id)?)));
+    Ok(Json(Adapters { adapters: adapters.collect() }))
+}
+
+/// One adapter: where it stands, what it consumes and answers, its peer's circuit breaker.
+#[utoipa::path(
+    get,
+    path = "/v1/adapters/{id}",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    responses(
+        (status = 200, body = AdapterStatus),
+        (status = 404, description = "No such adapter", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn show(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AdapterStatus>, Problem> {
+    caller.need(Role::Viewer)?;
+    status(&app, &id).map(Json)
+}
+
+fn status(app: &AppState, id: &str) -> Result<AdapterStatus, Problem> {
+    let roster = app.fleet.adapters().current();
+    match (roster.get(id), roster.phase(id)) {
+        (Some(runtime), Some(phase)) => Ok(AdapterStatus::of(runtime, phase)),
+        _ => Err(no_such(id)),
+    }
+}
+
+fn no_such(id: &str) -> Problem {
+    Problem::not_found(format!("`{id}` is not an adapter of this bus"))
+}
+
+/// Stops consuming the adapter's messages at once; they keep arriving and wait in its queue.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters/{id}/pause",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    responses(
+        (status = 200, description = "Paused", body = AdapterStatus),
+        (status = 404, description = "No such adapter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not running", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn pause(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AdapterStatus>, Problem> {
+    caller.need(Role::Operator)?;
+    let outcome = app.fleet.pause(&id).await;
+    act(&app, &caller, "adapters.pause", &id, outcome)
+}
+
+/// Consumes a paused adapter's messages again, those that waited first.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters/{id}/resume",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    responses(
+        (status = 200, description = "Running", body = AdapterStatus),
+        (status = 404, description = "No such adapter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not paused", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn resume(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AdapterStatus>, Problem> {
+    caller.need(Role::Operator)?;
+    let outcome = app.fleet.resume(&id).await;
+    act(&app, &caller, "adapters.resume", &id, outcome)
+}
+
+/// Removes the adapter from the running bus: nothing more is routed to it, its consumers stop,
+/// and what is left for it (queued, or coming back from a retry tier) becomes its dead letters,
+/// to be replayed elsewhere; then its queues are deleted. Answers once nothing more reaches it,
+/// with its state `removing`; it leaves `GET /v1/adapters` when the rest is archived.
+#[utoipa::path(
+    delete,
+    path = "/v1/adapters/{id}",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    responses(
+        (status = 202, description = "Removing: no longer routed to or consumed", body = AdapterStatus),
+        (status = 404, description = "No such adapter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Being added or removed already", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker is unreachable; nothing changed", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn remove(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
+    caller.need(Role::Admin)?;
+    let outcome = app.fleet.remove(&id, caller.name()).await;
+    let status = act(&app, &caller, "adapters.remove", &id, outcome)?;
+    Ok((StatusCode::ACCEPTED, status).into_response())
+}
+
+/// Records an operator's action on an adapter in the message log, and answers with its state.
+fn act(
+    app: &AppState,
+    caller: &Caller,
+    action: &str,
+    id: &str,
+    outcome: Result<(), FleetError>,
+) -> Result<Json<AdapterStatus>, Problem> {
+    let result = if outcome.is_ok() { "done" } else { "refused" };
+    app.log.operator_action("operator.action", caller.name(), action, json!({ "adapter": id, "result": result }));
+    match outcome {
+        Ok(()) => status(app, id).map(Json),
+        Err(FleetError::NotFound(_)) => Err(no_such(id)),
+        Err(e @ (FleetError::Phase(..) | FleetError::Exists(_))) => {
+            Err(Problem::new(ProblemKind::AdapterState).detail(e.to_string()))
+        }
+        Err(e @ FleetError::Broker(_)) => Err(Problem::unavailable(e.to_string())),
+    }
 }
 
 /// A peer calling its adapter (a postal shipment moved, say).
@@ -108,8 +242,8 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Adapte
     )
 )]
 async fn webhook(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(adapter) = app.adapters.get(&id) else {
-        return Problem::not_found(format!("`{id}` is not an adapter of this bus")).into_response();
+    let Some(adapter) = app.fleet.adapters().current().get(&id).cloned() else {
+        return no_such(&id).into_response();
     };
     let headers = headers
         .iter()

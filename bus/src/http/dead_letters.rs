@@ -396,7 +396,7 @@ async fn act(
     for row in targets {
         let adapter = row.record.adapter.as_str();
         let outcome = match action {
-            Action::Replay if !app.adapters.contains_key(adapter) => Err(DeadLetterError::Conflict {
+            Action::Replay if app.fleet.adapters().current().get(adapter).is_none() => Err(DeadLetterError::Conflict {
                 id: id.clone(),
                 adapter: adapter.into(),
                 state: row.state.as_str(),

@@ -16,9 +16,7 @@ mod request;
 mod routing;
 mod services;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::audit::MessageLog;
 use crate::auth::Auth;
 use crate::config::HttpConfig;
-use crate::engine::AdapterRuntime;
+use crate::fleet::Fleet;
 use crate::ingress::Ingress;
 use crate::schema::Catalogue;
 use crate::store::Store;
@@ -50,10 +48,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Most messages in one batch request.
     pub max_batch_messages: usize,
-    /// Request/reply services adapters answer, with how long a caller waits.
-    pub services: Arc<BTreeMap<String, Duration>>,
-    /// The adapters, by id: their webhooks, and how they are doing.
-    pub adapters: Arc<BTreeMap<String, Arc<AdapterRuntime>>>,
+    /// The adapters, changed while the bus runs: their webhooks, the services they answer, and
+    /// how they are doing.
+    pub fleet: Arc<Fleet>,
 }
 
 /// The whole API; tests can call it without a socket.

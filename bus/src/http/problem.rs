@@ -88,6 +88,9 @@ problem_kinds! {
     InvalidMember = (UNPROCESSABLE_ENTITY, "invalid-member", "The member is not valid");
     /// 409 `member-exists`: a member or operator of that id exists.
     MemberExists = (CONFLICT, "member-exists", "That id is taken");
+    /// 409 `adapter-state`: the adapter is not in a state for this (pausing a paused one,
+    /// removing one being removed); nothing changed.
+    AdapterState = (CONFLICT, "adapter-state", "The adapter is not in a state for this");
     /// 409 `right-not-held`: a revoke of a right the member does not hold; nothing changed.
     RightNotHeld = (CONFLICT, "right-not-held", "Nothing to revoke");
     /// 422 `unroutable`: no adapter receives the message, or no agency is competent for it.

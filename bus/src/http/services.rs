@@ -23,6 +23,7 @@ use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
 use crate::auth::Caller;
 use crate::privacy::redact;
+use crate::roster::Phase;
 use crate::schema::LookupFacts;
 use crate::store::LookupRecord;
 use crate::transport::{Reply, Request, RequestError};
@@ -173,12 +174,20 @@ async fn answer(
     if service == DOCUMENTS_LOOKUP {
         return documents(app, &request).await;
     }
-    let Some(timeout) = app.services.get(service).copied() else {
-        return (
-            "unavailable",
-            Err(Problem::new(ProblemKind::NoAdapter)
-                .detail(format!("no configured adapter answers `{service}` (see [adapters] in the config)"))),
-        );
+    let timeout = match app.fleet.adapters().current().answering(service) {
+        Some((runtime, Phase::Running)) => runtime.requests.timeout,
+        // Its requests would only wait out their timeout: the caller hears at once.
+        Some((runtime, _)) => {
+            let why = format!("`{service}` is answered by adapter {}, which an operator paused", runtime.id);
+            return ("unavailable", Err(Problem::unavailable(why)));
+        }
+        None => {
+            return (
+                "unavailable",
+                Err(Problem::new(ProblemKind::NoAdapter)
+                    .detail(format!("no configured adapter answers `{service}` (see [adapters] in the config)"))),
+            );
+        }
     };
     let request =
         Request { request_id: id.to_string(), service: service.to_string(), member: member.to_string(), body: request };

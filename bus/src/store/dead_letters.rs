@@ -299,6 +299,19 @@ impl Store {
         .await
     }
 
+    /// How many messages the adapter has yet to settle: accepted for it and not handled, or
+    /// waiting in a retry tier.
+    pub async fn unsettled(&self, adapter: &str) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT COUNT(*) FROM deliveries WHERE adapter = ?1 AND state IN ('accepted', 'retrying')",
+            )?
+            .query_row([adapter], |row| row.get::<_, i64>(0))
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
     /// How many messages wait for an operator in the adapter's archive.
     pub async fn dead_letter_count(&self, adapter: &str) -> Result<u64, StoreError> {
         self.read(|conn| {

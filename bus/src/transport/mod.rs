@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
@@ -102,6 +102,11 @@ pub struct Link {
 }
 
 impl Link {
+    /// A channel of its own on the consuming connection, for a one-off task (emptying a queue).
+    pub async fn channel(&self) -> Result<lapin::Channel, lapin::Error> {
+        within(self.setup_timeout, self.consuming.create_channel()).await
+    }
+
     /// Opens a channel of its own and consumes `queue`, at most `prefetch` unacked. Dropping the
     /// last handle of the channel closes it (closing it explicitly as well makes lapin log a
     /// spurious connection error); what was not acked then returns to the queue.
@@ -145,6 +150,10 @@ pub enum Target<'a> {
     Retry(&'a str),
 }
 
+/// What the broker must have declared, read at every connection: the adapters change while the
+/// bus runs.
+pub type Topology = Arc<dyn Fn() -> Vec<Subscription> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Broker {
     config: Arc<AmqpConfig>,
@@ -158,14 +167,63 @@ impl Broker {
     /// `shutdown`.
     pub fn start(
         config: AmqpConfig,
-        subscriptions: Vec<Subscription>,
+        topology: Topology,
         shutdown: CancellationToken,
     ) -> (Broker, tokio::task::JoinHandle<()>) {
         let names = Names::new(&config.namespace);
         let (sender, link) = watch::channel(None);
         let broker = Broker { config: Arc::new(config), names, link };
-        let supervisor = tokio::spawn(broker.clone().supervise(sender, subscriptions, shutdown));
+        let supervisor = tokio::spawn(broker.clone().supervise(sender, topology, shutdown));
         (broker, supervisor)
+    }
+
+    /// The live link, if connected now.
+    pub fn link(&self) -> Option<Link> {
+        self.link.borrow().clone()
+    }
+
+    /// Declares one adapter's queue, bindings and retry tiers on the live link (an adapter added
+    /// while the bus runs; the next connection declares it with the others).
+    pub async fn declare(&self, subscription: &Subscription) -> Result<(), lapin::Error> {
+        let link = self.link().ok_or_else(not_connected)?;
+        within(self.config.connect_timeout, declare(&link.publisher, &self.names, std::slice::from_ref(subscription)))
+            .await
+    }
+
+    /// Removes one adapter's bindings: nothing more is routed to its queues.
+    pub async fn unbind(&self, subscription: &Subscription) -> Result<(), lapin::Error> {
+        let link = self.link().ok_or_else(not_connected)?;
+        let names = &self.names;
+        let unbind = async {
+            let queue = names.queue(&subscription.adapter);
+            for route in &subscription.routes {
+                let (exchange, args) = (names.exchange(), FieldTable::default());
+                link.publisher
+                    .queue_unbind(queue.as_str().into(), exchange.into(), route.as_str().into(), args)
+                    .await?;
+            }
+            let requests = names.request_queue(&subscription.adapter);
+            for service in &subscription.services {
+                let (exchange, args) = (names.services_exchange(), FieldTable::default());
+                link.publisher
+                    .queue_unbind(requests.as_str().into(), exchange.into(), service.as_str().into(), args)
+                    .await?;
+            }
+            Ok(())
+        };
+        within(self.config.connect_timeout, unbind).await
+    }
+
+    /// Deletes one adapter's queues (the shared retry tiers stay).
+    pub async fn delete(&self, subscription: &Subscription) -> Result<(), lapin::Error> {
+        let link = self.link().ok_or_else(not_connected)?;
+        let delete = async {
+            for queue in [self.names.queue(&subscription.adapter), self.names.request_queue(&subscription.adapter)] {
+                link.publisher.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await?;
+            }
+            Ok(())
+        };
+        within(self.config.connect_timeout, delete).await
     }
 
     pub fn names(&self) -> &Names {
@@ -259,15 +317,11 @@ impl Broker {
             .map_err(|e| PublishError::Unavailable(e.to_string()))
     }
 
-    async fn supervise(
-        self,
-        sender: watch::Sender<Option<Link>>,
-        subscriptions: Vec<Subscription>,
-        shutdown: CancellationToken,
-    ) {
+    async fn supervise(self, sender: watch::Sender<Option<Link>>, topology: Topology, shutdown: CancellationToken) {
         let generation = AtomicU64::new(0);
         let mut backoff = Duration::from_millis(100);
         loop {
+            let subscriptions = topology();
             let attempt = tokio::select! {
                 attempt = self.connect(&subscriptions, generation.fetch_add(1, Ordering::Relaxed) + 1) => attempt,
                 _ = shutdown.cancelled() => return,
@@ -333,6 +387,10 @@ impl Broker {
             }
         }
     }
+}
+
+fn not_connected() -> lapin::Error {
+    std::io::Error::new(std::io::ErrorKind::NotConnected, "the broker is not connected").into()
 }
 
 /// A step of connecting that the broker may never answer, bounded by `amqp.connect_timeout`.

@@ -151,7 +151,7 @@ pub struct TestBus {
     _dir: tempfile::TempDir,
 }
 
-const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(200)];
+pub const TIERS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(200)];
 
 impl TestBus {
     /// A bus on its own namespace of the shared broker, its own store, an ephemeral port, and one
@@ -236,6 +236,22 @@ impl TestBus {
 
     pub async fn wait_state(&self, id: &str, state: &str) -> Value {
         self.api.wait_state(id, state).await
+    }
+
+    /// Waits until `GET path` answers as `done` wants, reading again after each write the log tried.
+    pub async fn wait_log(&self, api: &Api, path: &str, done: impl Fn(u16, &Value) -> bool) -> Value {
+        let mut attempts = self.bus.as_ref().unwrap().log.attempts().unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            attempts.borrow_and_update();
+            let (status, body) = api.get(path).await;
+            if done(status, &body) {
+                return body;
+            }
+            if tokio::time::timeout_at(deadline, attempts.changed()).await.is_err() {
+                panic!("GET {path} never answered as expected: {status} {body:#}");
+            }
+        }
     }
 
     pub async fn queue_depth(&self, suffix: &str) -> u32 {
