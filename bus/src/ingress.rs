@@ -146,7 +146,7 @@ pub struct Prepared {
     body: Vec<u8>,
     digest: String,
     routing_key: String,
-    /// The adapters whose routes match.
+    /// The adapters whose routes match: chosen by `accept`, under its routing lock.
     adapters: Vec<String>,
     /// The routing decision, and for a submitted dossier the papers already on file.
     annotations: Value,
@@ -209,12 +209,6 @@ impl Ingress {
         }
         let (agency, routing) = self.route(&envelope, brief.as_ref())?;
         let routing_key = routing_key(&envelope.message_type, &self.province, agency.as_deref());
-        let adapters = receivers(&self.adapters.current(), &routing_key);
-        // A type the store indexes for itself (a result's documents) is worth keeping even when
-        // no adapter receives it; anything else nobody receives is refused, not dropped.
-        if adapters.is_empty() && !Store::indexes(&envelope.message_type) {
-            return Err(IngressError::Unroutable { message_type: envelope.message_type.clone(), routing_key });
-        }
         let mut annotations = json!({ "routing": routing });
         if envelope.message_type == "dossier.submitted" {
             annotations["documents_reuse"] = self.documents_reuse(&envelope).await?;
@@ -230,7 +224,7 @@ impl Ingress {
             body,
             digest,
             routing_key,
-            adapters,
+            adapters: Vec::new(),
             annotations,
             competent_agency,
         })
@@ -307,7 +301,7 @@ impl Ingress {
     }
 
     pub async fn accept(&self, mut prepared: Vec<Prepared>) -> Vec<Result<(Submitted, Uuid), IngressError>> {
-        // The adapters as they are now (one may have been added or removed since `prepare`).
+        // The adapters as they are now, held until the messages are recorded (see `routing`).
         let _routing = self.routing.read().await;
         let roster = self.adapters.current();
         for item in &mut prepared {
@@ -341,6 +335,8 @@ impl Ingress {
             results.push(match known {
                 Some(digest) if digest == item.digest => Ok((Submitted::Known, id)),
                 Some(_) => Err(IngressError::IdReused(id)),
+                // A type the store indexes for itself (a result's documents) is worth keeping
+                // even when no adapter receives it; anything else nobody receives is refused.
                 None if item.adapters.is_empty() && !Store::indexes(&item.envelope.message_type) => {
                     Err(IngressError::Unroutable {
                         message_type: item.envelope.message_type.clone(),
