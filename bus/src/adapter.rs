@@ -36,6 +36,42 @@ pub struct Delivery {
     /// it cannot check, its failure should be marked [`Failure::uncertain`] so the next attempt
     /// checks again.
     pub uncertain: bool,
+    /// What the peer answered, noted by the adapter with [`Delivery::answered`].
+    pub answer: PeerAnswer,
+}
+
+impl Delivery {
+    /// A first try of `envelope`, current, with nothing added at ingress.
+    pub fn new(envelope: Arc<Envelope>) -> Delivery {
+        Delivery {
+            envelope,
+            annotations: Arc::new(serde_json::Value::Object(Default::default())),
+            stale: false,
+            attempt: 1,
+            uncertain: false,
+            answer: PeerAnswer::default(),
+        }
+    }
+
+    /// Notes the peer's answer to this delivery, its body as received, so that the message log
+    /// can keep its digest with the outcome (the evidence of what the peer said). An adapter
+    /// calls it for every delivery its peer took; when one took several calls, the last answer
+    /// counts.
+    pub fn answered(&self, body: impl AsRef<[u8]>) {
+        let digest = crate::envelope::sha256_hex(body);
+        *self.answer.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(digest);
+    }
+}
+
+/// The SHA-256 (hex) of a peer's answer to one delivery, once the adapter has noted it. Clones of
+/// a delivery share it, so the engine reads what the adapter wrote.
+#[derive(Debug, Clone, Default)]
+pub struct PeerAnswer(Arc<std::sync::Mutex<Option<String>>>);
+
+impl PeerAnswer {
+    pub fn digest(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
 }
 
 /// What became of one delivery.

@@ -71,6 +71,12 @@ async fn every_exchange_and_every_refusal_is_on_the_sealed_record() {
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].0.actor, "scripted");
     assert_eq!((delivered[0].1["result"].as_str(), delivered[0].1["attempt"].as_u64()), (Some("delivered"), Some(1)));
+    let answer_digest = lgsp_bus::envelope::sha256_hex(common::scripted_answer(&id));
+    assert_eq!(
+        delivered[0].1["answer_digest"].as_str(),
+        Some(answer_digest.as_str()),
+        "the peer's answer, as evidence"
+    );
 
     let refused = entries(&path, "request.refused");
     let refusal = |status: u64, path: &str| {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use lgsp_bus::{Adapter, Delivery, Failure, Outcome};
 use uuid::Uuid;
 
-use crate::client::{CallError, ClientError, PortalClient};
+use crate::client::{CallError, ClientError, PortalAnswer, PortalClient};
 use crate::config::DvcConfig;
 use crate::events;
 use crate::mapping::{self, Call, DossierView, Service, ShipmentView, Verdict};
@@ -54,16 +54,28 @@ impl DvcAdapter {
     }
 
     /// Sends the parts of one service in calls of at most `max_batch` items, noting failures.
-    async fn send_all(&self, service: Service, parts: Vec<Part>, failed: &mut [Option<Outcome>]) {
+    async fn send_all(&self, service: Service, parts: Vec<Part>, batch: &[Delivery], failed: &mut [Option<Outcome>]) {
+        let answered = |parts: &[Part], answer: &PortalAnswer| {
+            for part in parts {
+                batch[part.index].answered(&answer.text);
+            }
+        };
         for chunk in parts.chunks(self.max_batch) {
-            let Err(error) = self.send(service, chunk).await else { continue };
+            let error = match self.send(service, chunk).await {
+                Ok(answer) => {
+                    answered(chunk, &answer);
+                    continue;
+                }
+                Err(error) => error,
+            };
             if chunk.len() > 1 && error.verdict().is_some_and(Verdict::blames_items) {
                 // The portal refuses a whole call for one bad item: resend one by one so that only
                 // the bad ones fail.
                 events::batch_split(service.name(), chunk.len());
                 for part in chunk {
-                    if let Err(error) = self.send(service, std::slice::from_ref(part)).await {
-                        failed[part.index] = Some(outcome(service, part, &error));
+                    match self.send(service, std::slice::from_ref(part)).await {
+                        Ok(answer) => answered(std::slice::from_ref(part), &answer),
+                        Err(error) => failed[part.index] = Some(outcome(service, part, &error)),
                     }
                 }
             } else {
@@ -82,14 +94,14 @@ impl DvcAdapter {
         dossiers.into_iter().map(String::from).zip(answers).collect()
     }
 
-    async fn send(&self, service: Service, parts: &[Part]) -> Result<(), CallError> {
+    async fn send(&self, service: Service, parts: &[Part]) -> Result<PortalAnswer, CallError> {
         let call = Call { service, items: parts.iter().map(|p| p.item.clone()).collect() };
         let ids: Vec<Uuid> = parts.iter().map(|p| p.id).collect();
         let dossiers: Vec<&str> = parts.iter().map(|p| p.dossier.as_str()).collect();
         match self.client.call(&call, &ids).await {
-            Ok(_) => {
+            Ok(answer) => {
                 events::call_accepted(service.name(), &dossiers);
-                Ok(())
+                Ok(answer)
             }
             Err(error) => {
                 events::call_failed(service.name(), &dossiers, &error);
@@ -241,12 +253,12 @@ impl Adapter for DvcAdapter {
                 Err(failure) => failed[index] = Some(Outcome::Permanent(failure)),
             }
         }
-        self.send_all(Service::SyncDossiers { updating: false }, new, &mut failed).await;
-        self.send_all(Service::SyncDossiers { updating: true }, changed, &mut failed).await;
+        self.send_all(Service::SyncDossiers { updating: false }, new, batch, &mut failed).await;
+        self.send_all(Service::SyncDossiers { updating: true }, changed, batch, &mut failed).await;
         // A message whose state did not go is retried whole; sending its step now would only
         // duplicate the history entry at the portal.
         progress.retain(|part| failed[part.index].is_none());
-        self.send_all(Service::UpdateProgress, progress, &mut failed).await;
+        self.send_all(Service::UpdateProgress, progress, batch, &mut failed).await;
 
         batch
             .iter()

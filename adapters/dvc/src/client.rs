@@ -47,6 +47,8 @@ pub struct PortalAnswer {
     pub message: String,
     /// The whole answer, for the lookups that return data.
     pub body: Value,
+    /// The answer as received, for the evidence the message log keeps.
+    pub text: String,
 }
 
 /// Why a call did not go through, and whether retrying may help.
@@ -226,7 +228,7 @@ impl PortalClient {
     async fn send(&self, body: &Value, message_ids: Option<&str>) -> Result<PortalAnswer, CallError> {
         let answer = self.post(&self.integration_url, body, message_ids).await?;
         if answer.error_code == wire::OK {
-            return Ok(PortalAnswer { message: answer.message, body: answer.body });
+            return Ok(PortalAnswer { message: answer.message, body: answer.body, text: answer.text });
         }
         Err(CallError::Refused {
             verdict: Verdict::of(&answer.error_code),
@@ -270,7 +272,7 @@ pub fn read_answer(status: reqwest::StatusCode, text: &str) -> Result<RawAnswer,
         _ => return Err(CallError::Unreadable(format!("no {}", wire::ERROR_CODE), masked)),
     };
     let message = body.get(wire::MESSAGE).and_then(Value::as_str).map(redact).unwrap_or_default();
-    Ok(RawAnswer { error_code, message, body, masked })
+    Ok(RawAnswer { error_code, message, body, masked, text: text.to_string() })
 }
 
 /// Any 2xx answer, before its `error_code` is judged.
@@ -281,6 +283,8 @@ pub struct RawAnswer {
     body: Value,
     /// The answer as text, citizen IDs masked: what an error carries.
     masked: String,
+    /// The answer as received.
+    text: String,
 }
 
 #[cfg(test)]

@@ -155,6 +155,7 @@ impl HttpAdapter {
             }
         }
         events::delivered(&self.id, &id, message_type, status.as_u16());
+        delivery.answered(&answer.body);
         Outcome::Delivered
     }
 

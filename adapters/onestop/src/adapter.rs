@@ -37,7 +37,8 @@ impl OnestopAdapter {
         let body = mapping::request_body(envelope, &delivery.annotations);
         match self.client.send(&id, &body).await {
             Ok(answer) => {
-                let repeated = answer == Answer::AlreadyReceived;
+                delivery.answered(answer.text());
+                let repeated = matches!(answer, Answer::AlreadyReceived { .. });
                 events::delivered(&self.id, &id, message_type, dossier, repeated);
                 Outcome::Delivered
             }

@@ -42,13 +42,21 @@ struct Token {
     renew_at: Option<Instant>,
 }
 
-/// How the system took a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the system took a message, and its answer's body as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// 2xx: taken now.
-    Accepted(StatusCode),
+    Accepted { status: StatusCode, text: String },
     /// 409: taken before, under the same Idempotency-Key.
-    AlreadyReceived,
+    AlreadyReceived { text: String },
+}
+
+impl Answer {
+    pub fn text(&self) -> &str {
+        match self {
+            Answer::Accepted { text, .. } | Answer::AlreadyReceived { text } => text,
+        }
+    }
 }
 
 /// Why a message did not go through. Only [`SendError::Refused`] blames the message; every other
@@ -200,11 +208,14 @@ impl OnestopClient {
             .map_err(|e| self.transport_error("one-stop system", url, &e))?;
         let status = response.status();
         let verdict = Verdict::of(status.as_u16());
-        if verdict == Verdict::Accepted {
-            return Ok(Answer::Accepted(status));
-        }
-        if verdict == Verdict::AlreadyReceived {
-            return Ok(Answer::AlreadyReceived);
+        if matches!(verdict, Verdict::Accepted | Verdict::AlreadyReceived) {
+            // Taken either way: a body cut short does not undo that.
+            let text = response.text().await.unwrap_or_default();
+            return Ok(if verdict == Verdict::Accepted {
+                Answer::Accepted { status, text }
+            } else {
+                Answer::AlreadyReceived { text }
+            });
         }
         // The system may echo what it refuses: errors carry it with citizen IDs masked.
         let text = response.text().await.unwrap_or_default();

@@ -91,13 +91,13 @@ impl PostalAdapter {
             Err(error) => return Outcome::Transient(Failure::new(format!("order {order_number}: {error}"))),
         }
         match self.client.post_order(&body).await {
-            Ok(Posted::Created) => {
-                events::order_placed(kind.as_str(), order_number, dossier);
-                Outcome::Delivered
-            }
-            Ok(Posted::AlreadyExists) => {
-                // A retry after a lost answer: the order is there, once.
-                events::order_exists(kind.as_str(), order_number, dossier);
+            Ok(answer) => {
+                delivery.answered(&answer.text);
+                match answer.what {
+                    Posted::Created => events::order_placed(kind.as_str(), order_number, dossier),
+                    // A retry after a lost answer: the order is there, once.
+                    Posted::AlreadyExists => events::order_exists(kind.as_str(), order_number, dossier),
+                }
                 Outcome::Delivered
             }
             Err(error) => {
@@ -125,7 +125,8 @@ impl PostalAdapter {
         }
         match self.client.cancel(order_number).await {
             Ok(answer) => {
-                let already = answer == Cancelled::AlreadyCancelled;
+                delivery.answered(&answer.text);
+                let already = answer.what == Cancelled::AlreadyCancelled;
                 events::order_cancelled(order_number, dossier, already, &request.reason);
                 Outcome::Delivered
             }

@@ -46,6 +46,13 @@ struct Token {
     expires_at: Option<Instant>,
 }
 
+/// What the postal service did, and its answer's body as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered<T> {
+    pub what: T,
+    pub text: String,
+}
+
 /// What became of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Posted {
@@ -142,6 +149,8 @@ fn is_auth_status(status: StatusCode) -> bool {
 struct Accepted {
     verdict: Verdict,
     data: Value,
+    /// The answer as received.
+    text: String,
 }
 
 impl PostalClient {
@@ -166,16 +175,22 @@ impl PostalClient {
     }
 
     /// Creates an order (`body` from [`mapping::order_body`]).
-    pub async fn post_order(&self, body: &Value) -> Result<Posted, CallError> {
+    pub async fn post_order(&self, body: &Value) -> Result<Answered<Posted>, CallError> {
         let answer = self.call(&self.order_url, body).await?;
-        Ok(if answer.verdict == Verdict::AlreadyExists { Posted::AlreadyExists } else { Posted::Created })
+        let what = if answer.verdict == Verdict::AlreadyExists { Posted::AlreadyExists } else { Posted::Created };
+        Ok(Answered { what, text: answer.text })
     }
 
     /// Cancels an order.
-    pub async fn cancel(&self, order_number: &str) -> Result<Cancelled, CallError> {
+    pub async fn cancel(&self, order_number: &str) -> Result<Answered<Cancelled>, CallError> {
         let body = mapping::cancel_body(&self.customer_code, order_number);
         let answer = self.call(&self.cancel_url, &body).await?;
-        Ok(if answer.verdict == Verdict::AlreadyCancelled { Cancelled::AlreadyCancelled } else { Cancelled::Cancelled })
+        let what = if answer.verdict == Verdict::AlreadyCancelled {
+            Cancelled::AlreadyCancelled
+        } else {
+            Cancelled::Cancelled
+        };
+        Ok(Answered { what, text: answer.text })
     }
 
     /// The tracking items after `last_id`, at most `page_size`, as the postal service wrote them.
@@ -283,7 +298,8 @@ impl PostalClient {
         let message = redact(answer.get(wire::MESSAGE).and_then(Value::as_str).unwrap_or_default().trim());
         match Verdict::of(&code, &message) {
             Some(verdict) if verdict.is_success() => {
-                Ok(Accepted { verdict, data: answer.get(wire::DATA).cloned().unwrap_or(Value::Null) })
+                let data = answer.get(wire::DATA).cloned().unwrap_or(Value::Null);
+                Ok(Accepted { verdict, data, text })
             }
             verdict => {
                 // A code the table does not know is judged by the status: a 2xx that is not a

@@ -252,12 +252,17 @@ impl MessageLog {
         });
     }
 
-    /// What became of one delivery to an adapter's peer.
-    pub fn delivery(&self, adapter: &str, envelope: &Envelope, attempt: u32, result: &str, answer: Option<&str>) {
-        let detail = json!({
-            "adapter": adapter, "attempt": attempt, "result": result,
-            "answer_digest": answer.map(crate::envelope::sha256_hex),
-        });
+    /// What became of one delivery to an adapter's peer, with the digest of the peer's answer.
+    pub fn delivery(
+        &self,
+        adapter: &str,
+        envelope: &Envelope,
+        attempt: u32,
+        result: &str,
+        answer_digest: Option<String>,
+    ) {
+        let detail =
+            json!({ "adapter": adapter, "attempt": attempt, "result": result, "answer_digest": answer_digest });
         self.record(Record {
             message: Some(envelope.id.to_string()),
             ..about(envelope, Record::new("message.delivery", adapter, detail))

@@ -55,6 +55,7 @@ pub(super) async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incomin
             // Another copy of this message was tried already (a sender's retry of a message the
             // broker had confirmed before the bus died): it may have reached the peer.
             uncertain: item.uncertain || (item.failures == 0 && check.state == Some(DeliveryState::Retrying)),
+            answer: Default::default(),
         });
         work.push((item, newest_seq));
     }

@@ -48,13 +48,13 @@ pub(super) async fn settle(
     };
     match outcome {
         Outcome::Delivered => {
-            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "delivered", None);
+            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "delivered", delivery.answer.digest());
             let latency = item.accepted_at.map(|at| Duration::from_millis(now.saturating_sub(at).max(0) as u64));
             events::delivered(&runtime.id, envelope, latency);
             Some(record(DeliveryState::Delivered, None))
         }
         Outcome::Superseded => {
-            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "superseded", None);
+            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "superseded", delivery.answer.digest());
             events::superseded(&runtime.id, envelope, newest_seq.unwrap_or(envelope.seq));
             Some(record(DeliveryState::Superseded, None))
         }
@@ -62,7 +62,7 @@ pub(super) async fn settle(
             let tier = (item.failures as usize).min(policy.retry_tiers.len() - 1);
             let wait = policy.retry_tiers[tier];
             retry(ctx, item, &failure, delivery.attempt, now, wait).await?;
-            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "retrying", failure.peer_answer.as_deref());
+            ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "retrying", kept_answer_digest(&failure));
             events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
             Some(record(DeliveryState::Retrying, Some(describe(&failure))))
         }
@@ -88,7 +88,7 @@ async fn dead_letter(
     let properties = copy_properties(&item.amqp.properties).with_headers(history(ctx, item, failure, attempt, now));
     let record = dead_letters::record(&runtime.id, &properties, &item.amqp.data, now);
     dead_letters::archive(ctx, record).await?;
-    ctx.log.delivery(&runtime.id, &item.envelope, attempt, "dead_lettered", failure.peer_answer.as_deref());
+    ctx.log.delivery(&runtime.id, &item.envelope, attempt, "dead_lettered", kept_answer_digest(failure));
     events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
     Some(OutcomeRecord {
         message_id: item.envelope.id.to_string(),
@@ -99,6 +99,12 @@ async fn dead_letter(
         at: now,
         newest_seq: None,
     })
+}
+
+/// The digest of a failure's answer as the bus keeps it (masked and cut to size): what the
+/// dead letter and the retry copy carry, so the log's digest can be checked against them.
+fn kept_answer_digest(failure: &Failure) -> Option<String> {
+    failure.peer_answer.as_deref().map(crate::envelope::sha256_hex)
 }
 
 /// The reason as stored and shown: personal data masked, the peer's answer appended.

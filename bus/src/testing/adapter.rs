@@ -36,13 +36,7 @@ pub fn delivery(message_type: &str, payload: Value) -> Delivery {
         correlation_id: None,
         payload,
     };
-    Delivery {
-        envelope: Arc::new(envelope),
-        annotations: Arc::new(json!({})),
-        stale: false,
-        attempt: 1,
-        uncertain: false,
-    }
+    Delivery::new(Arc::new(envelope))
 }
 
 /// The same delivery, known to be older than one already delivered.

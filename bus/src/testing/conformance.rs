@@ -181,8 +181,16 @@ impl Suite {
         match &self.subject.traffic {
             Traffic::Messages { make, peer_key } => {
                 let envelopes: Vec<Value> = (0..3).map(make).collect();
-                let outcomes = deliver(&*adapter, envelopes.iter().map(delivery).collect()).await;
+                let deliveries: Vec<Delivery> = envelopes.iter().map(delivery).collect();
+                let outcomes = deliver(&*adapter, deliveries.clone()).await;
                 assert_eq!(outcomes, vec![Outcome::Delivered; 3], "{}: a well peer takes the traffic", self.name());
+                for delivery in &deliveries {
+                    assert!(
+                        delivery.answer.digest().is_some(),
+                        "{}: the peer's answer to a delivered message is noted (Delivery::answered) for the message log",
+                        self.name()
+                    );
+                }
                 let keys: Vec<String> = envelopes.iter().map(peer_key).collect();
                 let received = self.received(peer).await;
                 assert!(
@@ -499,13 +507,7 @@ async fn deliver(adapter: &dyn Adapter, deliveries: Vec<Delivery>) -> Vec<Outcom
 /// A message as the engine hands it over for the first time, without annotations.
 fn delivery(envelope: &Value) -> Delivery {
     let envelope: Envelope = serde_json::from_value(envelope.clone()).expect("the traffic is made of envelopes");
-    Delivery {
-        envelope: Arc::new(envelope),
-        annotations: Arc::new(json!({})),
-        stale: false,
-        attempt: 1,
-        uncertain: false,
-    }
+    Delivery::new(Arc::new(envelope))
 }
 
 fn request(service: &str, body: Value) -> ServiceRequest {

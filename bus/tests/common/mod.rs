@@ -95,6 +95,11 @@ impl Adapter for Scripted {
             let script = self.script.lock().unwrap();
             batch.iter().map(script.as_ref()).collect()
         };
+        for (delivery, outcome) in batch.iter().zip(&outcomes) {
+            if *outcome == Outcome::Delivered {
+                delivery.answered(scripted_answer(&delivery.envelope.id.to_string()));
+            }
+        }
         self.seen.send_modify(|seen| {
             seen.extend(batch.iter().map(|d| Seen {
                 id: d.envelope.id.to_string(),
@@ -117,6 +122,11 @@ impl Adapter for Scripted {
         tokio::time::sleep(delay).await;
         (self.service.lock().unwrap())(request)
     }
+}
+
+/// What the scripted peer answers to a message it took.
+pub fn scripted_answer(message_id: &str) -> String {
+    format!("{{\"received\":\"{message_id}\"}}")
 }
 
 /// Kind `name`, always building `adapter`.

@@ -55,11 +55,9 @@ pub fn fixture(name: &str) -> Delivery {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/{name}.in.json"));
     let value: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     Delivery {
-        envelope: Arc::new(serde_json::from_value(value["envelope"].clone()).unwrap()),
         annotations: Arc::new(value["annotations"].clone()),
         stale: value["stale"].as_bool().unwrap_or(false),
-        attempt: 1,
-        uncertain: false,
+        ..Delivery::new(Arc::new(serde_json::from_value(value["envelope"].clone()).unwrap()))
     }
 }
 
