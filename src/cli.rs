@@ -181,15 +181,16 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
 
 fn check_config(path: &Path, config: &Config, sandbox: bool) -> ExitCode {
     let mut problems: Vec<String> = Vec::new();
-    match Catalogue::embedded() {
-        Ok(catalogue) => {
-            problems.extend(unknown_in_members(&config.members, &catalogue).iter().map(ToString::to_string))
-        }
-        Err(e) => problems.push(e.to_string()),
-    }
     let built = registry::build(config, &adapter_kinds(), sandbox, None)
         .map_err(|errors| problems.extend(errors.iter().map(ToString::to_string)))
         .unwrap_or_default();
+    // The config's own adapters' services; those registered at run time are in the store.
+    let agency_services: Vec<String> = built.iter().flat_map(|b| b.runtime.services.iter().cloned()).collect();
+    match Catalogue::embedded() {
+        Ok(catalogue) => problems
+            .extend(unknown_in_members(&config.members, &catalogue, &agency_services).iter().map(ToString::to_string)),
+        Err(e) => problems.push(e.to_string()),
+    }
     if !problems.is_empty() {
         eprintln!("{}: {} problem{}:", path.display(), problems.len(), plural(problems.len()));
         for problem in problems {

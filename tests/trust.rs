@@ -168,7 +168,7 @@ async fn every_cell_of_the_sandbox_rights_is_enforced() {
                     }
                     let (status, body) = call(&api, service, &request).await;
                     // What the request asks, as the audit records it (documents.lookup: its types).
-                    let asked = catalogue.lookup_facts(service, &request).fields;
+                    let asked = catalogue.service(service).unwrap().lookup_facts(&request).fields;
                     let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
                     let expected = may_ask(&member.rights, service, &asked, *procedure);
                     cells.check(

@@ -74,6 +74,12 @@ pub fn adapter_added(adapter: &str) {
     info!(adapter, "adapter added");
 }
 
+/// An adapter was changed on the running bus: its bindings, policy or settings.
+pub fn adapter_replaced(adapter: &str) {
+    counter!("lgsp_adapter_changes_total", "change" => "replaced").increment(1);
+    info!(adapter, "adapter changed");
+}
+
 /// An operator paused an adapter: its messages wait in its queue.
 pub fn adapter_paused(adapter: &str) {
     counter!("lgsp_adapter_changes_total", "change" => "paused").increment(1);
@@ -419,6 +425,24 @@ pub fn audit_key_made(path: &std::path::Path) {
 
 pub fn simulator_serving(adapter: &str, addr: std::net::SocketAddr) {
     info!(adapter, %addr, "sandbox: the peer's simulator is serving");
+}
+
+/// Sandbox: a registered adapter's simulator was not started (served already, or its address
+/// is taken).
+pub fn simulator_not_served(adapter: &str, error: &dyn std::fmt::Display) {
+    warn!(adapter, error = %error, "sandbox: the peer's simulator was not started");
+}
+
+/// An adapter registered, changed, approved, rejected or removed over the API.
+pub fn registration_changed(action: &str, adapter: &str, by: &str) {
+    counter!("lgsp_registration_changes_total", "action" => action.to_string()).increment(1);
+    info!(adapter, action, by, "adapter registration changed");
+}
+
+/// An approved registration that no longer builds (its kind left the binary, say): not run.
+pub fn registration_unusable(adapter: &str, problems: &[crate::config::ConfigProblem]) {
+    let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    error!(adapter, problems = %problems.join("; "), "a registered adapter cannot be built; it is not run");
 }
 
 /// A simulator's server stopped on its own.

@@ -20,7 +20,7 @@ use crate::events;
 use crate::ingress::Ingress;
 use crate::roster::{Adapters, Phase, subscription};
 use crate::store::Store;
-use crate::transport::Broker;
+use crate::transport::{Broker, Subscription};
 
 /// Why a change to the fleet was not made; nothing changed.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +111,41 @@ impl Fleet {
         self.adapters.set_phase(&id, Phase::Running);
         running.insert(id.clone(), self.run(&runtime));
         events::adapter_added(&id);
+        Ok(())
+    }
+
+    /// Replaces a running or paused adapter with a changed one (its routes, policy, limits or
+    /// settings), keeping its queue: the new bindings first, then ingress routes by the new
+    /// routes, then the old bindings go; its consumers stop (what they held goes back to the
+    /// queue) and start again as the new one. Nothing meant for it is missed, and what it had
+    /// is delivered once (the store knows what was delivered).
+    pub async fn replace(&self, runtime: Arc<AdapterRuntime>) -> Result<(), FleetError> {
+        let mut running = self.running.lock().await;
+        let id = runtime.id.clone();
+        let roster = self.adapters.current();
+        let (Some(old), Some(phase)) = (roster.get(&id).cloned(), roster.phase(&id)) else {
+            return Err(FleetError::NotFound(id));
+        };
+        if !phase.routed() {
+            return Err(FleetError::Phase(id, phase, "it is being added or removed"));
+        }
+        self.broker.declare(&subscription(&runtime)).await.map_err(|e| FleetError::Broker(e.to_string()))?;
+        if let Some(tasks) = running.remove(&id) {
+            stop(tasks).await;
+        }
+        self.adapters.insert(runtime.clone(), phase);
+        if phase == Phase::Running {
+            running.insert(id.clone(), self.run(&runtime));
+        }
+        // Ingress routes by the new routes from here on; then the old bindings can go.
+        self.ingress.routing_barrier().await;
+        let gone = Subscription {
+            routes: old.routes.iter().filter(|r| !runtime.routes.contains(r)).cloned().collect(),
+            services: old.services.iter().filter(|s| !runtime.services.contains(s)).cloned().collect(),
+            ..subscription(&old)
+        };
+        self.broker.unbind(&gone).await.map_err(|e| FleetError::Broker(e.to_string()))?;
+        events::adapter_replaced(&id);
         Ok(())
     }
 

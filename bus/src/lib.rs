@@ -67,6 +67,7 @@ pub mod outbox;
 pub mod peer;
 pub mod privacy;
 pub mod procedures;
+pub mod registrar;
 pub mod registry;
 pub mod roster;
 pub mod routing;

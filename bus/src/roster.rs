@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::adapter::Adapter;
 use crate::config::{DeliveryPolicy, RequestPolicy};
 use crate::engine::guard::PeerGuard;
+use crate::schema::ServiceSchema;
 use crate::transport::Subscription;
 
 /// One configured adapter, as the engine runs it.
@@ -20,6 +21,8 @@ pub struct AdapterRuntime {
     /// Request/reply services it answers, and how.
     pub services: Vec<String>,
     pub requests: RequestPolicy,
+    /// The contracts of the services it answers that the catalogue does not hold.
+    pub contracts: BTreeMap<String, Arc<ServiceSchema>>,
     /// Its peer's circuit breaker and limits, for deliveries and requests alike.
     pub guard: PeerGuard,
 }
@@ -91,6 +94,16 @@ impl Roster {
             .filter(|e| e.phase.routed())
             .find(|e| e.runtime.services.iter().any(|s| s == service))
             .map(|e| (&e.runtime, e.phase))
+    }
+
+    /// The contract of `service`: the catalogue's, else that of the adapter answering it.
+    pub fn contract(&self, catalogue: &crate::schema::Catalogue, service: &str) -> Option<Arc<ServiceSchema>> {
+        catalogue.service(service).or_else(|| self.answering(service)?.0.contracts.get(service).cloned())
+    }
+
+    /// Every service an adapter answers.
+    pub fn services(&self) -> Vec<String> {
+        self.entries.values().flat_map(|e| e.runtime.services.iter().cloned()).collect()
     }
 
     /// What the broker must have declared: every adapter's queue, bindings and retry tiers.

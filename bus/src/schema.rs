@@ -6,6 +6,7 @@
 //! act on; the reason quotes the failing definition's `description` (or its `x-lgsp-reason`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use jsonschema::{ValidationError, Validator, error::ValidationErrorKind};
 use serde::Serialize;
@@ -59,7 +60,10 @@ struct MessageType {
     state: bool,
 }
 
-struct Service {
+/// A request/reply service's contract: its request and reply schemas, and what its lookups
+/// record. The catalogue's come from `schemas/`; an agency's from the schemas it uploaded.
+#[derive(Debug)]
+pub struct ServiceSchema {
     request: Validator,
     reply: Validator,
     /// Pointers (`x-lgsp-subject`, `x-lgsp-purpose`, `x-lgsp-fields`) to what a lookup's audit
@@ -89,7 +93,7 @@ pub struct Catalogue {
     envelope: Validator,
     message_types: BTreeMap<String, MessageType>,
     /// Request/reply services: `<service>.request.json` and `<service>.reply.json`.
-    services: BTreeMap<String, Service>,
+    services: BTreeMap<String, Arc<ServiceSchema>>,
     /// Every schema document by file name.
     documents: BTreeMap<String, Value>,
     /// File name by `$id`, to find the definition a violation comes from.
@@ -144,19 +148,8 @@ impl Catalogue {
                 if !documents.contains_key(&reply) {
                     return Err(SchemaError::new(name, format!("has no {reply}")));
                 }
-                let pointer = |key: &str| doc.get(key).and_then(Value::as_str).map(String::from);
-                services.insert(
-                    service.to_string(),
-                    Service {
-                        request: compile(name)?,
-                        reply: compile(&reply)?,
-                        subject: pointer("x-lgsp-subject"),
-                        purpose: pointer("x-lgsp-purpose"),
-                        fields: pointer("x-lgsp-fields"),
-                        all_when_absent: pointer("x-lgsp-fields-absent").as_deref() == Some("all"),
-                        returned: documents[&reply].get("x-lgsp-returned").and_then(Value::as_str).map(String::from),
-                    },
-                );
+                let (request, reply) = ((compile(name)?, doc), (compile(&reply)?, &documents[&reply]));
+                services.insert(service.to_string(), Arc::new(ServiceSchema::of(request, reply)));
             }
         }
         Ok(Catalogue { envelope, message_types, services, documents, files_by_id })
@@ -184,53 +177,35 @@ impl Catalogue {
         Some(listed.as_array()?.iter().filter_map(Value::as_str).map(String::from).collect())
     }
 
+    /// The contract of one of the catalogue's services.
+    pub fn service(&self, service: &str) -> Option<Arc<ServiceSchema>> {
+        self.services.get(service).cloned()
+    }
+
     /// Checks a request to a service; `None` when there is no such service.
     pub fn check_request(&self, service: &str, request: &Value) -> Option<Result<(), Vec<Violation>>> {
-        let schema = self.services.get(service)?;
-        Some(match self.violations(&schema.request, request, "") {
+        Some(self.check_request_with(self.services.get(service)?, request))
+    }
+
+    /// Checks a request against a service's contract.
+    pub fn check_request_with(&self, contract: &ServiceSchema, request: &Value) -> Result<(), Vec<Violation>> {
+        match self.violations(&contract.request, request, "") {
             violations if violations.is_empty() => Ok(()),
             violations => Err(violations),
-        })
-    }
-
-    /// Whose data a (valid) request asks for, for which dossier, and which parts.
-    pub fn lookup_facts(&self, service: &str, request: &Value) -> LookupFacts {
-        let schema = self.services.get(service);
-        let text = |pointer: Option<&String>| {
-            pointer.and_then(|p| request.pointer(p)).and_then(Value::as_str).unwrap_or_default().to_string()
-        };
-        let asked = schema.and_then(|s| s.fields.as_ref()).and_then(|p| request.pointer(p)).and_then(Value::as_array);
-        let fields = match asked {
-            Some(items) => items.iter().filter_map(Value::as_str).map(String::from).collect(),
-            None if schema.is_some_and(|s| s.all_when_absent) => vec![crate::config::ANY.to_string()],
-            None => Vec::new(),
-        };
-        LookupFacts {
-            subject: text(schema.and_then(|s| s.subject.as_ref())),
-            dossier_code: text(schema.and_then(|s| s.purpose.as_ref())),
-            fields,
-        }
-    }
-
-    /// The parts of the record a (valid) reply holds, for the audit: the keys of an object, or
-    /// the `type` of each item of a list.
-    pub fn returned_fields(&self, service: &str, reply: &Value) -> Vec<String> {
-        let found = self.services.get(service).and_then(|s| s.returned.as_ref()).and_then(|p| reply.pointer(p));
-        match found {
-            Some(Value::Object(parts)) => parts.keys().cloned().collect(),
-            Some(Value::Array(items)) => {
-                items.iter().filter_map(|item| item.get("type").and_then(Value::as_str).map(String::from)).collect()
-            }
-            _ => Vec::new(),
         }
     }
 
     /// Checks an adapter's reply: the bus never passes on a reply that breaks the contract.
     pub fn check_reply(&self, service: &str, reply: &Value) -> Result<(), Vec<Violation>> {
-        let Some(schema) = self.services.get(service) else {
+        let Some(contract) = self.services.get(service) else {
             return Err(vec![Violation::new("", format!("no service {service}"))]);
         };
-        match self.violations(&schema.reply, reply, "") {
+        self.check_reply_with(contract, reply)
+    }
+
+    /// Checks a reply against a service's contract.
+    pub fn check_reply_with(&self, contract: &ServiceSchema, reply: &Value) -> Result<(), Vec<Violation>> {
+        match self.violations(&contract.reply, reply, "") {
             violations if violations.is_empty() => Ok(()),
             violations => Err(violations),
         }
@@ -326,6 +301,71 @@ impl Catalogue {
     }
 }
 
+impl ServiceSchema {
+    fn of((request, request_doc): (Validator, &Value), (reply, reply_doc): (Validator, &Value)) -> ServiceSchema {
+        let pointer = |doc: &Value, key: &str| doc.get(key).and_then(Value::as_str).map(String::from);
+        ServiceSchema {
+            request,
+            reply,
+            subject: pointer(request_doc, "x-lgsp-subject"),
+            purpose: pointer(request_doc, "x-lgsp-purpose"),
+            fields: pointer(request_doc, "x-lgsp-fields"),
+            all_when_absent: pointer(request_doc, "x-lgsp-fields-absent").as_deref() == Some("all"),
+            returned: pointer(reply_doc, "x-lgsp-returned"),
+        }
+    }
+
+    /// An agency's service, from the request and reply schemas it uploaded; each one that is not
+    /// a JSON Schema is named (`request` or `reply`) with why. Such a schema stands alone: it
+    /// refers to no other document.
+    pub fn compile(request: &Value, reply: &Value) -> Result<ServiceSchema, Vec<(&'static str, String)>> {
+        let compile = |doc: &Value| {
+            if !doc.is_object() {
+                return Err("is not a JSON Schema: a schema is an object, such as {\"type\": \"object\"}".to_string());
+            }
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(doc)
+                .map_err(|e| format!("is not a JSON Schema: {e}"))
+        };
+        match (compile(request), compile(reply)) {
+            (Ok(request_validator), Ok(reply_validator)) => {
+                Ok(ServiceSchema::of((request_validator, request), (reply_validator, reply)))
+            }
+            (request_error, reply_error) => Err([("request", request_error.err()), ("reply", reply_error.err())]
+                .into_iter()
+                .filter_map(|(which, error)| Some((which, error?)))
+                .collect()),
+        }
+    }
+
+    /// Whose data a (valid) request asks for, for which dossier, and which parts.
+    pub fn lookup_facts(&self, request: &Value) -> LookupFacts {
+        let text = |pointer: Option<&String>| {
+            pointer.and_then(|p| request.pointer(p)).and_then(Value::as_str).unwrap_or_default().to_string()
+        };
+        let asked = self.fields.as_ref().and_then(|p| request.pointer(p)).and_then(Value::as_array);
+        let fields = match asked {
+            Some(items) => items.iter().filter_map(Value::as_str).map(String::from).collect(),
+            None if self.all_when_absent => vec![crate::config::ANY.to_string()],
+            None => Vec::new(),
+        };
+        LookupFacts { subject: text(self.subject.as_ref()), dossier_code: text(self.purpose.as_ref()), fields }
+    }
+
+    /// The parts of the record a (valid) reply holds, for the audit: the keys of an object, or
+    /// the `type` of each item of a list.
+    pub fn returned_fields(&self, reply: &Value) -> Vec<String> {
+        match self.returned.as_ref().and_then(|p| reply.pointer(p)) {
+            Some(Value::Object(parts)) => parts.keys().cloned().collect(),
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(|item| item.get("type").and_then(Value::as_str).map(String::from)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// `dossier.status_changed.json` → `dossier.status_changed`; shared and service schemas are not types.
 fn message_type_of(file: &str) -> Option<&str> {
     let stem = file.strip_suffix(".json")?;
@@ -401,16 +441,21 @@ mod tests {
         assert!(catalogue.check_request("citizen.teleport", &bad).is_none());
         let asked = json!({"cccd": "001203000001", "full_name": "Nguyễn Văn An", "date_of_birth": "2003-01-15",
                            "dossier_code": "000.00.01.H42-261120-0001", "fields": ["permanent_address", "gender"]});
-        let facts = catalogue.lookup_facts("citizen.verify", &asked);
+        let facts = catalogue.service("citizen.verify").unwrap().lookup_facts(&asked);
         assert_eq!(facts.subject, "001203000001");
         assert_eq!(facts.dossier_code, "000.00.01.H42-261120-0001");
         assert_eq!(facts.fields, ["permanent_address", "gender"]);
         let documents =
             json!({"holder": {"kind": "business", "id": "0101234567"}, "dossier_code": "000.00.01.H42-261120-0002"});
-        assert_eq!(catalogue.lookup_facts("documents.lookup", &documents).subject, "0101234567");
+        assert_eq!(catalogue.service("documents.lookup").unwrap().lookup_facts(&documents).subject, "0101234567");
         let reply = json!({"result": "match", "citizen": {"gender": "male", "permanent_address": {"detail": "x"}}});
-        assert_eq!(catalogue.returned_fields("citizen.verify", &reply), ["gender", "permanent_address"]);
-        assert!(catalogue.returned_fields("citizen.verify", &json!({"result": "not_found"})).is_empty());
+        assert_eq!(
+            catalogue.service("citizen.verify").unwrap().returned_fields(&reply),
+            ["gender", "permanent_address"]
+        );
+        assert!(
+            catalogue.service("citizen.verify").unwrap().returned_fields(&json!({"result": "not_found"})).is_empty()
+        );
         // A mismatch never carries the registry's data.
         let leaky = json!({"result": "mismatch", "mismatched": ["full_name"], "citizen": {"gender": "male"}});
         assert!(catalogue.check_reply("citizen.verify", &leaky).is_err());

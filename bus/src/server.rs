@@ -1,6 +1,7 @@
 //! Starting and stopping a whole bus: store, broker, engine, HTTP, and in sandbox mode the
 //! peers' simulators.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -20,6 +21,8 @@ use crate::fleet::Fleet;
 use crate::http::AppState;
 use crate::ingress::Ingress;
 use crate::listener::{self, Listener, Peer, TlsSetupError};
+use crate::memory::Remember;
+use crate::registrar::{Builder, Registrar};
 use crate::roster::Adapters;
 use crate::schema::{Catalogue, SchemaError};
 use crate::simulator::SimulatorError;
@@ -82,10 +85,6 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
     let log = MessageLog::open(&config.audit, &config.store)?;
     log.recover(&store).await;
     let catalogue = Arc::new(Catalogue::embedded()?);
-    let unknown = unknown_in_members(&config.members, &catalogue);
-    if !unknown.is_empty() {
-        return Err(StartError::Config(unknown));
-    }
     let auth = Arc::new(Auth {
         required: config.auth.required,
         tokens: Tokens::new(&token_key(&config.auth)?, config.auth.token_ttl),
@@ -98,7 +97,19 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         .await?,
         secret_checks: tokio::sync::Semaphore::new(crate::auth::SECRET_CHECKS),
     });
-    let built = registry::build(&config, kinds, sandbox, Some(Arc::new(store.clone()))).map_err(StartError::Config)?;
+    let memory: Arc<dyn Remember> = Arc::new(store.clone());
+    let mut built = registry::build(&config, kinds, sandbox, Some(memory.clone())).map_err(StartError::Config)?;
+    let builder = Builder { kinds: kinds.to_vec(), catalogue: catalogue.clone(), memory, sandbox };
+    let configured: BTreeSet<String> = config.adapters.keys().cloned().collect();
+    // Registered adapters join those of the config, unless the config took their id since.
+    built.extend(
+        Registrar::restore(&builder, &store).await?.into_iter().filter(|b| !configured.contains(&b.runtime.id)),
+    );
+    let agency_services: Vec<String> = built.iter().flat_map(|b| b.runtime.services.iter().cloned()).collect();
+    let unknown = unknown_in_members(&config.members, &catalogue, &agency_services);
+    if !unknown.is_empty() {
+        return Err(StartError::Config(unknown));
+    }
     for (runtime, (simulator, settings)) in built.iter().filter_map(|b| Some((&b.runtime, b.sandbox.as_ref()?))) {
         let addr = simulator
             .serve(settings)
@@ -142,7 +153,9 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         stop_consumers.clone(),
     ));
 
+    let registrar = Arc::new(Registrar::new(builder, store.clone(), fleet.clone(), log.clone(), configured));
     let state = AppState {
+        registrar,
         ingress: ingress.clone(),
         catalogue,
         broker: broker.clone(),

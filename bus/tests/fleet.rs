@@ -117,6 +117,7 @@ async fn an_adapter_added_to_a_running_bus_gets_the_next_matching_message() {
         policy,
         services: Vec::new(),
         requests: RequestPolicy::default(),
+        contracts: Default::default(),
     };
     let fleet = &bus.bus.as_ref().unwrap().fleet;
     fleet.add(Arc::new(runtime)).await.unwrap();

@@ -41,6 +41,8 @@ pub struct Harness {
     pub namespace: String,
     /// The members of the config the bus started with (the sandbox's rights).
     pub members: std::collections::BTreeMap<String, lgsp_bus::config::MemberConfig>,
+    /// What the bus started with, to start it again on the same store.
+    config: Config,
     amqp: String,
     _dir: tempfile::TempDir,
 }
@@ -128,7 +130,7 @@ impl Harness {
         let mut config = Config::load(&path, env.into_iter().map(|(k, v)| (k.to_string(), v))).unwrap();
         with_test_secrets(&mut config);
         let members = config.members.clone();
-        let bus = server::start(config, &lgsp::adapter_kinds(), false).await.unwrap();
+        let bus = server::start(config.clone(), &lgsp::adapter_kinds(), false).await.unwrap();
         let api = Api::new(&bus).await;
         api.wait_ready(&bus).await;
         let operator = api.as_("operator").await;
@@ -144,6 +146,7 @@ impl Harness {
             post,
             namespace,
             members,
+            config,
             amqp: amqp.to_string(),
             _dir: dir,
         }
@@ -176,6 +179,16 @@ impl Harness {
         if let Some(bus) = self.bus.take() {
             bus.shutdown().await;
         }
+    }
+
+    /// Stops the bus and starts it again on the same config and store.
+    pub async fn restart(&mut self) {
+        self.halt().await;
+        let bus = server::start(self.config.clone(), &lgsp::adapter_kinds(), false).await.unwrap();
+        self.api = Api::new(&bus).await;
+        self.api.wait_ready(&bus).await;
+        self.operator = self.api.as_("operator").await;
+        self.bus = Some(bus);
     }
 
     pub async fn stop(mut self) {

@@ -6,19 +6,26 @@ use utoipa::ToSchema;
 
 use std::collections::BTreeMap;
 
-use crate::config::{ANY, ConfigProblem, MemberConfig, ReadRights, Rights, Scope, SendRight, ServiceRight};
+use crate::config::{ANY, ConfigProblem, MemberConfig, MessageRight, ReadRights, Rights, Scope, ServiceRight};
 use crate::schema::Catalogue;
 
-/// One change of rights: any of a send right, a service right and read rights.
+/// One change of rights: any of a send right, a receive right, a service right, a service to
+/// offer and read rights.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RightsChange {
     /// Granted: added as it is. Revoked: these types no longer for these agencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send: Option<SendRight>,
+    pub send: Option<MessageRight>,
+    /// Granted: added as it is. Revoked: these types no longer for these agencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive: Option<MessageRight>,
     /// Granted: added as it is. Revoked: the service (or only these fields of it) no longer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRight>,
+    /// A service its adapters may answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
     /// Granted: these scopes, agencies and reports. Revoked: back to none for those named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<ReadRights>,
@@ -26,16 +33,27 @@ pub struct RightsChange {
 
 impl RightsChange {
     pub fn is_empty(&self) -> bool {
-        self.send.is_none() && self.service.is_none() && self.read.is_none()
+        self.send.is_none()
+            && self.receive.is_none()
+            && self.service.is_none()
+            && self.offer.is_none()
+            && self.read.is_none()
     }
 
     /// The rights `rights` would hold after granting this.
     pub fn granted(&self, rights: &Rights) -> Rights {
         let mut rights = rights.clone();
-        if let Some(send) = &self.send
-            && !rights.send.contains(send)
+        for (granted, list) in [(&self.send, &mut rights.send), (&self.receive, &mut rights.receive)] {
+            if let Some(right) = granted
+                && !list.contains(right)
+            {
+                list.push(right.clone());
+            }
+        }
+        if let Some(offer) = &self.offer
+            && !rights.offer.contains(offer)
         {
-            rights.send.push(send.clone());
+            rights.offer.push(offer.clone());
         }
         if let Some(service) = &self.service
             && !rights.services.contains(service)
@@ -58,11 +76,15 @@ impl RightsChange {
     /// The rights `rights` would hold after revoking this; `None` when it holds none of it.
     pub fn revoked(&self, rights: &Rights) -> Option<Rights> {
         let mut after = rights.clone();
-        if let Some(send) = &self.send {
-            for right in after.send.iter_mut().filter(|r| r.agencies == send.agencies) {
-                right.types.retain(|t| !send.types.contains(t));
+        for (revoked, list) in [(&self.send, &mut after.send), (&self.receive, &mut after.receive)] {
+            let Some(revoked) = revoked else { continue };
+            for right in list.iter_mut().filter(|r| r.agencies == revoked.agencies) {
+                right.types.retain(|t| !revoked.types.contains(t));
             }
-            after.send.retain(|r| !r.types.is_empty());
+            list.retain(|r| !r.types.is_empty());
+        }
+        if let Some(offer) = &self.offer {
+            after.offer.retain(|o| o != offer);
         }
         if let Some(service) = &self.service {
             if service.fields.is_empty() {
@@ -89,27 +111,36 @@ impl RightsChange {
 
 /// What the config's members' rights name that the bus does not know, keyed from the top
 /// (`members."onestop.a".rights.send[0].types`, as the config's other problems are).
-pub fn unknown_in_members(members: &BTreeMap<String, MemberConfig>, catalogue: &Catalogue) -> Vec<ConfigProblem> {
+pub fn unknown_in_members(
+    members: &BTreeMap<String, MemberConfig>,
+    catalogue: &Catalogue,
+    agency_services: &[String],
+) -> Vec<ConfigProblem> {
     let problems = members.iter().map(|(id, member)| {
-        unknown_in(&member.rights, catalogue).into_iter().map(move |p| p.under(&format!("members.\"{id}\"")))
+        unknown_in(&member.rights, catalogue, agency_services)
+            .into_iter()
+            .map(move |p| p.under(&format!("members.\"{id}\"")))
     });
     problems.flatten().collect()
 }
 
-/// What in `rights` names no message type, service or field this bus knows, keyed as in the
-/// config (`rights.send[0].types`).
-pub fn unknown_in(rights: &Rights, catalogue: &Catalogue) -> Vec<ConfigProblem> {
+/// What in `rights` names no message type, service or field this bus knows (the catalogue's, or
+/// `agency_services`, those the agencies' adapters answer), keyed as in the config
+/// (`rights.send[0].types`).
+pub fn unknown_in(rights: &Rights, catalogue: &Catalogue, agency_services: &[String]) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     let types: Vec<&str> = catalogue.message_types().collect();
-    for (index, right) in rights.send.iter().enumerate() {
-        for unknown in right.types.iter().filter(|t| *t != ANY && !types.contains(&t.as_str())) {
-            problems.push(ConfigProblem::new(
-                format!("rights.send[{index}].types"),
-                format!("`{unknown}` is not a message type; known: {}, or *", types.join(", ")),
-            ));
+    for (list, rights) in [("send", &rights.send), ("receive", &rights.receive)] {
+        for (index, right) in rights.iter().enumerate() {
+            for unknown in right.types.iter().filter(|t| *t != ANY && !types.contains(&t.as_str())) {
+                problems.push(ConfigProblem::new(
+                    format!("rights.{list}[{index}].types"),
+                    format!("`{unknown}` is not a message type; known: {}, or *", types.join(", ")),
+                ));
+            }
         }
     }
-    let services: Vec<&str> = catalogue.services().collect();
+    let services: Vec<&str> = catalogue.services().chain(agency_services.iter().map(String::as_str)).collect();
     for (index, right) in rights.services.iter().enumerate() {
         let key = format!("rights.services[{index}]");
         if right.service == ANY {
@@ -138,8 +169,8 @@ pub fn unknown_in(rights: &Rights, catalogue: &Catalogue) -> Vec<ConfigProblem> 
 mod tests {
     use super::*;
 
-    fn send(types: &[&str], agencies: &[&str]) -> SendRight {
-        SendRight {
+    fn send(types: &[&str], agencies: &[&str]) -> MessageRight {
+        MessageRight {
             types: types.iter().map(|t| t.to_string()).collect(),
             agencies: agencies.iter().map(|a| a.to_string()).collect(),
         }
@@ -186,9 +217,9 @@ mod tests {
                     procedures: vec![],
                 },
             ],
-            read: ReadRights::default(),
+            ..Rights::default()
         };
-        let keys: Vec<String> = unknown_in(&rights, &catalogue).into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> = unknown_in(&rights, &catalogue, &[]).into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["rights.send[0].types", "rights.services[0].fields", "rights.services[1].service"]);
     }
 }

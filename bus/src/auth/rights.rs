@@ -1,7 +1,7 @@
 //! Deny by default: each check says yes, or which right is missing.
 
 use super::Caller;
-use crate::config::{ANY, Role, Scope};
+use crate::config::{ANY, MemberConfig, Role, Scope};
 
 /// A right the caller does not have: answered 403, naming it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,55 @@ impl Caller {
             format!("send {message_type} for {agency}"),
             format!("{id} may not send {message_type} for {agency} (see its rights: GET /v1/members/{id})"),
         ))
+    }
+
+    /// Registering an adapter that receives `message_type` of `agency` (`*`: of every agency).
+    pub fn may_receive(&self, message_type: &str, agency: &str) -> Result<(), Denied> {
+        let Some((id, member)) = self.registrant()? else { return Ok(()) };
+        let covered = member.rights.receive.iter().any(|right| {
+            right.types.iter().any(|t| t == ANY || t == message_type)
+                && right.agencies.iter().any(|a| a == ANY || a == agency)
+        });
+        if covered {
+            return Ok(());
+        }
+        let whose = if agency == ANY { "every agency".to_string() } else { agency.to_string() };
+        Err(Denied::new(
+            format!("receive {message_type} of {whose}"),
+            format!("{id} may not receive {message_type} of {whose} (see its rights: GET /v1/members/{id})"),
+        ))
+    }
+
+    /// Registering an adapter that answers `service`.
+    pub fn may_offer(&self, service: &str) -> Result<(), Denied> {
+        let Some((id, member)) = self.registrant()? else { return Ok(()) };
+        if member.rights.offer.iter().any(|s| s == ANY || s == service) {
+            return Ok(());
+        }
+        Err(Denied::new(format!("offer {service}"), format!("{id} may not answer {service} with an adapter")))
+    }
+
+    /// Registering an adapter with raw routing-key patterns, which no right can be checked
+    /// against: admins only.
+    pub fn may_route(&self) -> Result<(), Denied> {
+        match self.registrant()? {
+            None => Ok(()),
+            Some((id, _)) => Err(Denied::new(
+                "routes (admins only)",
+                format!(
+                    "{id} subscribes with `subscriptions` (types and agencies, checked against its rights); `routes` are for admins"
+                ),
+            )),
+        }
+    }
+
+    /// The member registering (`None`: an admin, who may register anything), or why the caller
+    /// may not register adapters.
+    pub fn registrant(&self) -> Result<Option<(&str, &MemberConfig)>, Denied> {
+        match self {
+            Caller::Member { id, member } => Ok(Some((id, member))),
+            _ => self.need(Role::Admin).map(|()| None),
+        }
     }
 
     /// Asking `service` for `fields`, about a dossier of `procedure` (`None`: not known to the bus).

@@ -1,22 +1,31 @@
 //! `[adapters.<id>]`: the keys the bus owns (how the engine delivers, calls and guards the peer)
 //! and the [`Settings`] trait through which an adapter kind reads the rest.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{ConfigProblem, duration, keep, parse_section};
+use super::{ANY, ConfigProblem, MessageRight, duration, keep, parse_section};
+use crate::routing::agency_word;
+use crate::schema::ServiceSchema;
 
-/// `[adapters.<id>]`: the keys the bus owns (`kind`, `routes`, `delivery`, `requests`,
-/// `breaker`, `limits`); the rest
+/// `[adapters.<id>]`: the keys the bus owns (`kind`, `routes`, `subscriptions`, `schemas`,
+/// `delivery`, `requests`, `breaker`, `limits`); the rest
 /// (`settings`) belongs to the adapter's kind.
 #[derive(Debug, Clone)]
 pub struct AdapterSection {
     /// Which built-in adapter this is, such as `dvc`.
     pub kind: String,
-    /// Routing-key patterns to consume; the adapter's own when absent.
+    /// Routing-key patterns to consume; the adapter's own when absent (and no subscriptions).
     pub routes: Option<Vec<String>>,
+    /// Message types to consume, and of which agencies: routes said as an agency would.
+    pub subscriptions: Vec<MessageRight>,
+    /// The contracts of services it answers that the bus's catalogue does not hold (an agency's
+    /// own, such as `land.parcel_lookup`): `schemas."<service>" = { request = {...}, reply = {...} }`.
+    pub schemas: BTreeMap<String, Arc<ServiceSchema>>,
     /// How the engine delivers to it.
     pub delivery: DeliveryPolicy,
     /// How request/reply calls to it are made.
@@ -237,7 +246,11 @@ pub fn valid_adapter_id(id: &str) -> bool {
 }
 
 impl AdapterSection {
-    pub(super) fn parse(id: &str, mut table: toml::Table) -> Result<Self, Vec<ConfigProblem>> {
+    /// The keys the bus owns; the rest are the kind's settings.
+    pub const KEYS: [&'static str; 8] =
+        ["kind", "routes", "subscriptions", "schemas", "delivery", "requests", "breaker", "limits"];
+
+    pub fn parse(id: &str, mut table: toml::Table) -> Result<Self, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         if !valid_adapter_id(id) {
             problems.push(ConfigProblem::new(
@@ -265,6 +278,26 @@ impl AdapterSection {
                 Vec::<String>::deserialize(value).map_err(|e| ConfigProblem::new("", e.to_string())),
             ),
         };
+        let subscriptions = match table.remove("subscriptions") {
+            None => Some(Vec::new()),
+            Some(value) => keep(
+                &mut problems,
+                "subscriptions",
+                Vec::<MessageRight>::deserialize(value).map_err(|e| ConfigProblem::new("", e.to_string())),
+            ),
+        };
+        for (index, subscription) in subscriptions.iter().flatten().enumerate() {
+            if subscription.types.is_empty() || subscription.agencies.is_empty() {
+                let key = format!("subscriptions[{index}]");
+                problems.push(ConfigProblem::new(key, "names at least one type and one agency (or *)"));
+            }
+            for agency in subscription.agencies.iter().filter(|a| *a != ANY) {
+                if let Err(invalid) = crate::identifiers::Identifier::AgencyCode.check(agency) {
+                    problems.push(ConfigProblem::new(format!("subscriptions[{index}].agencies"), invalid.to_string()));
+                }
+            }
+        }
+        let schemas = table.remove("schemas").map(|schemas| contracts(schemas, &mut problems)).unwrap_or_default();
         let delivery = subsection(&mut table, "delivery", DeliveryPolicy::problems, &mut problems);
         let requests = subsection(&mut table, "requests", RequestPolicy::problems, &mut problems);
         let breaker = subsection(&mut table, "breaker", BreakerPolicy::problems, &mut problems);
@@ -276,13 +309,74 @@ impl AdapterSection {
                 }
             }
         }
-        match (kind, delivery, requests, breaker, limits) {
-            (Some(kind), Some(delivery), Some(requests), Some(breaker), Some(limits)) if problems.is_empty() => {
-                Ok(AdapterSection { kind, routes, delivery, requests, breaker, limits, settings: table })
+        match (kind, subscriptions, delivery, requests, breaker, limits) {
+            (Some(kind), Some(subscriptions), Some(delivery), Some(requests), Some(breaker), Some(limits))
+                if problems.is_empty() =>
+            {
+                let settings = table;
+                Ok(AdapterSection {
+                    kind,
+                    routes,
+                    subscriptions,
+                    schemas,
+                    delivery,
+                    requests,
+                    breaker,
+                    limits,
+                    settings,
+                })
             }
             _ => Err(problems),
         }
     }
+
+    /// The routing-key patterns the adapter consumes: `routes` and those of `subscriptions`, or
+    /// the adapter's own (`own`) when neither is set.
+    pub fn routes_or(&self, own: impl FnOnce() -> Vec<String>) -> Vec<String> {
+        if self.routes.is_none() && self.subscriptions.is_empty() {
+            return own();
+        }
+        let mut routes = self.routes.clone().unwrap_or_default();
+        for subscription in &self.subscriptions {
+            for message_type in &subscription.types {
+                for agency in &subscription.agencies {
+                    let route = match agency.as_str() {
+                        ANY => format!("{message_type}.#"),
+                        agency => format!("{message_type}.*.{}", agency_word(agency)),
+                    };
+                    if !routes.contains(&route) {
+                        routes.push(route);
+                    }
+                }
+            }
+        }
+        routes
+    }
+}
+
+/// `schemas`: each service's request and reply schemas, compiled; every problem noted.
+fn contracts(schemas: toml::Value, problems: &mut Vec<ConfigProblem>) -> BTreeMap<String, Arc<ServiceSchema>> {
+    let toml::Value::Table(schemas) = schemas else {
+        problems.push(ConfigProblem::new("schemas", "must be a table of services, each with `request` and `reply`"));
+        return BTreeMap::new();
+    };
+    let mut compiled = BTreeMap::new();
+    for (service, entry) in schemas {
+        let key = format!("schemas.\"{service}\"");
+        let document = |which: &str| entry.get(which).and_then(|doc| serde_json::to_value(doc).ok());
+        let (Some(request), Some(reply)) = (document("request"), document("reply")) else {
+            problems.push(ConfigProblem::new(key, "needs a `request` and a `reply` schema"));
+            continue;
+        };
+        match ServiceSchema::compile(&request, &reply) {
+            Ok(contract) => {
+                compiled.insert(service, Arc::new(contract));
+            }
+            Err(errors) => problems
+                .extend(errors.into_iter().map(|(which, why)| ConfigProblem::new(format!("{key}.{which}"), why))),
+        }
+    }
+    compiled
 }
 
 /// One of the tables the bus owns in `[adapters.<id>]`: its defaults when absent, else read and

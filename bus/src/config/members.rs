@@ -83,7 +83,14 @@ pub enum CertificateBinding {
 pub struct Rights {
     /// Message types it may send, and for which agencies.
     #[serde(default)]
-    pub send: Vec<SendRight>,
+    pub send: Vec<MessageRight>,
+    /// Message types an adapter it registers may receive, and of which agencies (a system takes
+    /// the dossiers of its own agencies only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receive: Vec<MessageRight>,
+    /// Services an adapter it registers may answer, such as `land.parcel_lookup`; `*` for any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offer: Vec<String>,
     /// Services it may ask, and which parts of the answer.
     #[serde(default)]
     pub services: Vec<ServiceRight>,
@@ -92,10 +99,10 @@ pub struct Rights {
     pub read: ReadRights,
 }
 
-/// `send = [{ types = [...], agencies = [...] }]`
+/// `send = [{ types = [...], agencies = [...] }]`, and the same for `receive`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SendRight {
+pub struct MessageRight {
     /// Message types, such as `dossier.status_changed`; `*` for every type.
     pub types: Vec<String>,
     /// Agency codes it speaks for, such as `000.00.01.H42`; `*` for every agency.
@@ -152,18 +159,20 @@ impl Rights {
     /// Every problem, keyed relative to the member's table.
     pub fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        let agencies = self.send.iter().flat_map(|r| &r.agencies).chain(&self.read.dossiers);
+        let agencies = self.send.iter().chain(&self.receive).flat_map(|r| &r.agencies).chain(&self.read.dossiers);
         for agency in agencies.filter(|a| *a != ANY) {
             if let Err(invalid) = Identifier::AgencyCode.check(agency) {
                 problems.push(ConfigProblem::new("rights", format!("{invalid}, or *")));
             }
         }
-        for (index, right) in self.send.iter().enumerate() {
-            if right.types.is_empty() || right.agencies.is_empty() {
-                problems.push(ConfigProblem::new(
-                    format!("rights.send[{index}]"),
-                    "names at least one type and one agency (or *)",
-                ));
+        for (list, rights) in [("send", &self.send), ("receive", &self.receive)] {
+            for (index, right) in rights.iter().enumerate() {
+                if right.types.is_empty() || right.agencies.is_empty() {
+                    problems.push(ConfigProblem::new(
+                        format!("rights.{list}[{index}]"),
+                        "names at least one type and one agency (or *)",
+                    ));
+                }
             }
         }
         for right in &self.services {

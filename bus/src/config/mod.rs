@@ -23,7 +23,7 @@ pub use adapter::{
 };
 pub use env::{ENV_PREFIX, env_var_for};
 pub use members::{
-    ANY, CertificateBinding, MemberConfig, OperatorConfig, ReadRights, Rights, Role, Scope, SendRight, ServiceRight,
+    ANY, CertificateBinding, MemberConfig, MessageRight, OperatorConfig, ReadRights, Rights, Role, Scope, ServiceRight,
 };
 pub(crate) use problem::keep;
 pub use problem::{ConfigProblem, parse_section};

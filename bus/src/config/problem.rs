@@ -24,6 +24,30 @@ impl ConfigProblem {
         self.key = if self.key.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", self.key) };
         self
     }
+
+    /// Its key as a JSON pointer into the same settings sent as JSON: `rights.send[0].types`
+    /// is `/rights/send/0/types`, `schemas."land.lookup".request` is `/schemas/land.lookup/request`.
+    pub fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        let mut quoted = false;
+        let mut segment = String::new();
+        let flush = |segment: &mut String, pointer: &mut String| {
+            if !segment.is_empty() {
+                pointer.push('/');
+                pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+                segment.clear();
+            }
+        };
+        for c in self.key.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '.' | '[' | ']' if !quoted => flush(&mut segment, &mut pointer),
+                c => segment.push(c),
+            }
+        }
+        flush(&mut segment, &mut pointer);
+        pointer
+    }
 }
 
 impl fmt::Display for ConfigProblem {

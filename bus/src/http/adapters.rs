@@ -1,7 +1,8 @@
 //! `GET /v1/adapters[/{id}]`: each adapter, where it stands, what it consumes and answers, and
-//! whether its peer's circuit breaker is open; `POST /v1/adapters/{id}/pause` and `.../resume`
-//! (operators), `DELETE /v1/adapters/{id}` (admins), all taking effect at once on the running
-//! bus. `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say);
+//! whether its peer's circuit breaker is open; `POST /v1/adapters` (an agency for its own
+//! systems, or an admin), `PUT /v1/adapters/{id}`, `.../approve` and `.../reject` (admins),
+//! `POST /v1/adapters/{id}/pause` and `.../resume` (operators), `DELETE /v1/adapters/{id}`
+//! (admins, or a registration's owner), all taking effect at once on the running bus. `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say);
 //! the adapter checks that the call comes from its peer and submits what it says.
 
 use axum::Json;
@@ -9,14 +10,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
+use super::request::ApiJson;
 use crate::adapter::WebhookRequest;
 use crate::auth::Caller;
 use crate::config::Role;
@@ -24,21 +26,68 @@ use crate::engine::AdapterRuntime;
 use crate::engine::guard::BreakerStatus;
 use crate::fleet::FleetError;
 use crate::outbox::Outbox;
+use crate::registrar::{Refusal, without_secrets};
 use crate::roster::Phase;
+use crate::schema::Violation;
+use crate::store::{Registration, RegistrationState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list))
-        .routes(routes!(show, remove))
+        .routes(routes!(list, register))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
         .routes(routes!(pause))
         .routes(routes!(resume))
         .routes(routes!(webhook))
 }
 
-/// The adapters this bus runs.
+/// The adapters this bus runs, and those registered over the API (running or not).
 #[derive(Serialize, ToSchema)]
 pub struct Adapters {
     pub adapters: Vec<AdapterStatus>,
+    pub registrations: Vec<RegistrationView>,
+}
+
+/// An adapter registered over the API.
+#[derive(Serialize, ToSchema)]
+pub struct RegistrationView {
+    pub id: String,
+    /// `pending` (a member's, waiting for an admin), `approved` (running on the bus) or
+    /// `rejected` (with `reason`).
+    pub state: RegistrationState,
+    /// The member or operator who registered it.
+    pub owner: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The registration as sent, its secrets shown as `********`.
+    #[schema(value_type = Object)]
+    pub registration: Value,
+    /// Unix ms.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl RegistrationView {
+    fn of(registration: Registration) -> Self {
+        RegistrationView {
+            id: registration.id,
+            state: registration.state,
+            owner: registration.owner,
+            reason: registration.reason,
+            registration: without_secrets(&registration.body),
+            created_at: registration.created_at,
+            updated_at: registration.updated_at,
+        }
+    }
+}
+
+/// Why an admin rejects a registration.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectionReason {
+    /// Read by the agency's IT officer: what to change before registering again.
+    pub reason: String,
 }
 
 /// One adapter: what it takes, how the engine delivers to it, and how its peer is doing.
@@ -99,7 +148,134 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Adapte
     caller.need(Role::Viewer)?;
     let roster = app.fleet.adapters().current();
     let adapters = roster.adapters().filter_map(|runtime| Some(AdapterStatus::of(runtime, roster.phase(&runtime.id)?)));
-    Ok(Json(Adapters { adapters: adapters.collect() }))
+    let registrations = app.registrar.list().await?.into_iter().map(RegistrationView::of).collect();
+    Ok(Json(Adapters { adapters: adapters.collect(), registrations }))
+}
+
+/// Registers an adapter: an agency's member for its own agencies, for the types it may receive
+/// and the services it may offer (it waits as `pending` until an admin approves it); an admin
+/// for anyone (it runs at once). The body is an `[adapters.<id>]` table as JSON, with its `id`.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters",
+    tag = "adapters",
+    request_body(content = Object, content_type = "application/json",
+        description = "{\"id\": \"land_hatinh\", \"kind\": \"http\", \"url\": …, \"subscriptions\": [{\"types\": […], \"agencies\": […]}], …}"),
+    responses(
+        (status = 201, description = "Registered: `approved` and running, or `pending`", body = RegistrationView),
+        (status = 403, description = "The member may not receive these types of these agencies, or offer these services (`missing_right` names it)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "An adapter of that id exists", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The registration cannot run: every problem named; nothing changed", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker or the store is unreachable; nothing changed", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn register(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<RegistrationView>), Problem> {
+    let registration = app.registrar.register(&caller, body).await.map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(RegistrationView::of(registration))))
+}
+
+/// Changes a registered adapter live: its subscriptions, policy, limits, mapping or peer. A
+/// running one keeps running (its queue kept); a pending or rejected one waits for an admin again.
+#[utoipa::path(
+    put,
+    path = "/v1/adapters/{id}",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    request_body(content = Object, content_type = "application/json", description = "the whole registration, as for POST /v1/adapters"),
+    responses(
+        (status = 200, description = "Changed", body = RegistrationView),
+        (status = 403, description = "Not its owner or an admin, or a right is missing (`missing_right` names it)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such registration", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Configured in the file, or being removed", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The registration cannot run: every problem named; nothing changed", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker or the store is unreachable", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn update(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<RegistrationView>, Problem> {
+    let registration = app.registrar.update(&caller, &id, body).await.map_err(refused)?;
+    Ok(Json(RegistrationView::of(registration)))
+}
+
+/// Approves a member's pending registration: its adapter runs now.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters/{id}/approve",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    responses(
+        (status = 200, description = "Approved and running", body = RegistrationView),
+        (status = 404, description = "No such registration", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "It no longer builds (its service is answered elsewhere now, say)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker or the store is unreachable", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn approve(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RegistrationView>, Problem> {
+    let registration = app.registrar.approve(&caller, &id).await.map_err(refused)?;
+    Ok(Json(RegistrationView::of(registration)))
+}
+
+/// Rejects a member's pending registration, saying why; its owner may register it again.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters/{id}/reject",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    request_body = RejectionReason,
+    responses(
+        (status = 200, description = "Rejected", body = RegistrationView),
+        (status = 404, description = "No such registration", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "No reason given", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn reject(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectionReason>,
+) -> Result<Json<RegistrationView>, Problem> {
+    caller.need(Role::Admin)?;
+    let reason = body.reason.trim().to_string();
+    if reason.is_empty() {
+        let why = Violation::new("/reason", "say what the agency must change before registering again");
+        return Err(Problem::new(ProblemKind::InvalidBody).violations(vec![why]));
+    }
+    let registration = app.registrar.reject(&caller, &id, reason).await.map_err(refused)?;
+    Ok(Json(RegistrationView::of(registration)))
+}
+
+/// A refused registration as a problem.
+fn refused(refusal: Refusal) -> Problem {
+    match refusal {
+        Refusal::Invalid(problems) => {
+            let violations = problems.iter().map(|p| Violation::new(p.pointer(), p.reason.clone())).collect();
+            let count = problems.len();
+            Problem::new(ProblemKind::InvalidAdapter)
+                .detail(format!("{count} problem{}; nothing changed", if count == 1 { "" } else { "s" }))
+                .violations(violations)
+        }
+        Refusal::Denied(denied) => denied.into(),
+        Refusal::NotFound(id) => Problem::not_found(format!("`{id}` is not a registered adapter of this bus")),
+        Refusal::Exists(why) => Problem::new(ProblemKind::AdapterExists).detail(why),
+        Refusal::State(why) => Problem::new(ProblemKind::AdapterState).detail(why),
+        Refusal::Fleet(FleetError::Broker(why)) => Problem::unavailable(why),
+        Refusal::Fleet(e) => Problem::new(ProblemKind::AdapterState).detail(e.to_string()),
+        Refusal::Store(e) => e.into(),
+    }
 }
 
 /// One adapter: where it stands, what it consumes and answers, its peer's circuit breaker.
@@ -189,12 +365,22 @@ async fn resume(
     params(("id" = String, Path, description = "the adapter's id")),
     responses(
         (status = 202, description = "Removing: no longer routed to or consumed", body = AdapterStatus),
+        (status = 204, description = "A registration that never ran (pending or rejected), removed"),
+        (status = 403, description = "Not an admin, nor the registration's owner", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "No such adapter", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Being added or removed already", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The broker is unreachable; nothing changed", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 async fn remove(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
+    // A registration's owner may remove it too; the registrar checks who may.
+    if app.registrar.remove(&caller, &id).await.map_err(refused)?.is_some() {
+        return Ok(match status(&app, &id) {
+            Ok(removing) => (StatusCode::ACCEPTED, Json(removing)).into_response(),
+            // It never ran (pending or rejected): nothing is left of it.
+            Err(_) => StatusCode::NO_CONTENT.into_response(),
+        });
+    }
     caller.need(Role::Admin)?;
     let outcome = app.fleet.remove(&id, caller.name()).await;
     let status = act(&app, &caller, "adapters.remove", &id, outcome)?;

@@ -292,10 +292,9 @@ fn member_problems(app: &AppState, member: &MemberConfig) -> Vec<Violation> {
         .rights
         .problems()
         .into_iter()
-        .chain(unknown_in(&member.rights, &app.catalogue))
+        .chain(unknown_in(&member.rights, &app.catalogue, &app.fleet.adapters().current().services()))
         .chain(member.certificate.iter().flat_map(CertificateBinding::problems));
-    let pointer = |key: &str| format!("/{}", key.replace('[', ".").replace(']', "").replace('.', "/"));
-    problems.map(|p| Violation::new(pointer(&p.key), p.reason)).collect()
+    problems.map(|p| Violation::new(p.pointer(), p.reason)).collect()
 }
 
 /// A member as the message log keeps it: what it was, never a secret or its hash.

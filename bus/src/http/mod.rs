@@ -48,6 +48,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Most messages in one batch request.
     pub max_batch_messages: usize,
+    /// Adapters registered over the API.
+    pub registrar: Arc<crate::registrar::Registrar>,
     /// The adapters, changed while the bus runs: their webhooks, the services they answer, and
     /// how they are doing.
     pub fleet: Arc<Fleet>,

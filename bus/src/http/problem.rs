@@ -91,6 +91,12 @@ problem_kinds! {
     /// 409 `adapter-state`: the adapter is not in a state for this (pausing a paused one,
     /// removing one being removed); nothing changed.
     AdapterState = (CONFLICT, "adapter-state", "The adapter is not in a state for this");
+    /// 422 `invalid-adapter`: a registration that cannot run (an unknown kind or type, a bad URL,
+    /// a mapping that does not compile, a schema that is not one), every problem named; nothing
+    /// changed.
+    InvalidAdapter = (UNPROCESSABLE_ENTITY, "invalid-adapter", "The adapter registration is not valid");
+    /// 409 `adapter-exists`: an adapter of that id exists (or is registered).
+    AdapterExists = (CONFLICT, "adapter-exists", "That adapter id is taken");
     /// 409 `right-not-held`: a revoke of a right the member does not hold; nothing changed.
     RightNotHeld = (CONFLICT, "right-not-held", "Nothing to revoke");
     /// 422 `unroutable`: no adapter receives the message, or no agency is competent for it.

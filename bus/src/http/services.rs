@@ -6,6 +6,7 @@
 //! dossier, which parts, when) before its answer leaves the bus. `documents.lookup` is answered
 //! by the bus itself, from the documents that passed through it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
@@ -24,7 +25,7 @@ use super::request::read_json;
 use crate::auth::Caller;
 use crate::privacy::redact;
 use crate::roster::Phase;
-use crate::schema::LookupFacts;
+use crate::schema::{LookupFacts, ServiceSchema};
 use crate::store::LookupRecord;
 use crate::transport::{Reply, Request, RequestError};
 use crate::{events, now_ms};
@@ -76,19 +77,19 @@ async fn call(
     let started = Instant::now();
     let (outcome, answer) = match check(&app, &service, &headers, body) {
         Err(problem) => ("invalid", Err(problem)),
-        Ok(request) => {
-            let facts = app.catalogue.lookup_facts(&service, &request);
+        Ok((contract, request)) => {
+            let facts = contract.lookup_facts(&request);
             let id = uuid::Uuid::now_v7().to_string();
             let member = caller.name().to_string();
             // A refused lookup of personal data is recorded as any other: who tried, about whom.
             let asked = facts.clone();
             let lookup = async {
                 match permitted(&app, &caller, &service, &asked).await {
-                    Ok(()) => answer(&app, &service, &member, &id, request).await,
+                    Ok(()) => answer(&app, &contract, &service, &member, &id, request).await,
                     Err(problem) => ("forbidden", Err(problem)),
                 }
             };
-            audited(&app, &service, &member, &id, facts, lookup).await
+            audited(&app, &contract, &service, &member, &id, facts, lookup).await
         }
     };
     events::lookup_answered(known(&app, &service), outcome, started.elapsed());
@@ -98,9 +99,10 @@ async fn call(
     }
 }
 
-/// A bounded label: the service if the catalogue has it.
+/// A bounded label: the service if the bus has its contract.
 fn known(app: &AppState, service: &str) -> String {
-    if app.catalogue.services().any(|s| s == service) { service.to_string() } else { "unknown".into() }
+    let known = app.fleet.adapters().current().contract(&app.catalogue, service).is_some();
+    if known { service.to_string() } else { "unknown".into() }
 }
 
 /// Whether the caller may ask `service` for the parts `facts` names, about that dossier.
@@ -110,30 +112,35 @@ async fn permitted(app: &AppState, caller: &Caller, service: &str, facts: &Looku
     Ok(())
 }
 
-/// Checks what is asked: the service exists and the request is valid against its schema.
+/// Checks what is asked: the service exists and the request is valid against its contract (the
+/// catalogue's, or the schemas its agency uploaded).
 fn check(
     app: &AppState,
     service: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Value, Problem> {
+) -> Result<(Arc<ServiceSchema>, Value), Problem> {
     let request = read_json(headers, body)?;
-    let Some(checked) = app.catalogue.check_request(service, &request) else {
-        let known: Vec<&str> = app.catalogue.services().collect();
+    let roster = app.fleet.adapters().current();
+    let Some(contract) = roster.contract(&app.catalogue, service) else {
+        let mut known: Vec<String> = app.catalogue.services().map(String::from).chain(roster.services()).collect();
+        known.sort();
+        known.dedup();
         return Err(Problem::not_found(format!("`{service}` is not a service; known: {}", known.join(", "))));
     };
-    checked.map_err(|violations| {
+    app.catalogue.check_request_with(&contract, &request).map_err(|violations| {
         let count = violations.len();
         Problem::new(ProblemKind::InvalidRequest)
             .detail(format!("{count} violation{}; nothing was asked", if count == 1 { "" } else { "s" }))
             .violations(violations)
     })?;
-    Ok(request)
+    Ok((contract, request))
 }
 
 /// Runs the lookup, then records it with its outcome: nothing leaves the bus unrecorded.
 async fn audited(
     app: &AppState,
+    contract: &ServiceSchema,
     service: &str,
     member: &str,
     id: &str,
@@ -152,7 +159,7 @@ async fn audited(
         outcome: outcome.to_string(),
     };
     let (outcome, answer) = lookup.await;
-    let returned = answer.as_ref().map(|reply| app.catalogue.returned_fields(service, reply)).unwrap_or_default();
+    let returned = answer.as_ref().map(|reply| contract.returned_fields(reply)).unwrap_or_default();
     let record = record(outcome, returned);
     app.log.lookup(&record);
     if let Err(e) = app.store.record_lookup(record).await {
@@ -166,6 +173,7 @@ async fn audited(
 /// The lookup itself: the outcome word for the audit and metrics, and the answer.
 async fn answer(
     app: &AppState,
+    contract: &ServiceSchema,
     service: &str,
     member: &str,
     id: &str,
@@ -204,7 +212,7 @@ async fn answer(
         Err(RequestError::Unavailable(e)) => return ("unavailable", Err(Problem::unavailable(e))),
     };
     match serde_json::from_slice::<Reply>(&reply) {
-        Ok(Reply::Reply(value)) => match app.catalogue.check_reply(service, &value) {
+        Ok(Reply::Reply(value)) => match app.catalogue.check_reply_with(contract, &value) {
             Ok(()) => (result_word(&value), Ok(value)),
             Err(violations) => {
                 events::reply_broke_contract(service, &violations);

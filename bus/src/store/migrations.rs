@@ -149,6 +149,17 @@ const STEPS: &[&str] = &[
     // 7: messages by the time they were accepted: what the message log may have missed when the
     // bus was killed is looked for from there.
     "CREATE INDEX messages_by_time ON messages (accepted_at);",
+    // 8: adapters registered over the API: the registration as sent (JSON, its secrets
+    // included: this file is as private as the data it indexes), whose it is, and where it stands.
+    "CREATE TABLE registrations (
+         id         TEXT PRIMARY KEY,
+         owner      TEXT NOT NULL,
+         state      TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+         reason     TEXT,
+         body       TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -7,6 +7,7 @@
 
 mod dead_letters;
 mod migrations;
+mod registrations;
 mod writer;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::{MemberConfig, OperatorConfig};
 use crate::envelope::Envelope;
 pub use dead_letters::{DeadLetterFilter, DeadLetterRecord, DeadLetterState, DeadLetterView};
+pub use registrations::{Registration, RegistrationState};
 
 // The write vocabulary: what callers hand the writer, and how they hear it was committed.
 
@@ -86,6 +88,7 @@ pub(super) enum Write {
     DeadLetters(DeadLetterChange),
     /// A member or an operator added, changed or removed.
     Directory(DirectoryChange),
+    Registration(registrations::Change),
     /// One key of an adapter's memory.
     Remember {
         adapter: String,

@@ -149,6 +149,7 @@ fn commit(conn: &mut Connection, group: &[Command]) -> rusqlite::Result<Tally> {
             }
             Write::Lookup(lookup) => write_lookup(&tx, lookup)?,
             Write::Directory(change) => write_directory(&tx, change)?,
+            Write::Registration(change) => super::registrations::write(&tx, change)?,
             Write::DeadLetters(change) => super::dead_letters::write(&tx, change)?,
             Write::Remember { adapter, key, value } => {
                 tx.prepare_cached(

@@ -128,6 +128,13 @@ impl Api {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Sends `method path` with a JSON body.
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        let response = self.http.request(method, format!("{}{path}", self.base)).json(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// Waits until `GET path` answers as `done` wants, reading again after each commit of the
     /// store rather than polling; returns the last body.
     pub async fn wait_get(&self, path: &str, done: impl Fn(u16, &Value) -> bool) -> Value {

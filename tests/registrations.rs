@@ -1,0 +1,227 @@
+//! An agency connects its own system at run time: it registers it over the API, an admin
+//! approves it, and it gets its dossiers and answers its lookups through the bus, with no restart;
+//! every refusal names what is wrong and changes nothing; a restart keeps every registration.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use lgsp_bus::testing::Api;
+use lgsp_http::{HttpSim, SimOptions};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const AGENCY: &str = "000.00.31.H42";
+const ID: &str = "land_thachha";
+
+/// `config/examples/land-registration.json`, pointed at `sim`.
+fn registration(sim: &HttpSim) -> Value {
+    let text = include_str!("../config/examples/land-registration.json");
+    let mut registration: Value = serde_json::from_str(text).unwrap();
+    registration["url"] = json!(format!("{}land", sim.url()));
+    registration
+}
+
+/// The agency's system, as the registration describes it.
+async fn agency_system() -> HttpSim {
+    let mut settings: toml::Table = toml::Table::try_from(registration_template()).unwrap();
+    // The keys the bus owns, not the adapter's.
+    for key in ["id", "kind", "subscriptions", "schemas", "delivery"] {
+        settings.remove(key);
+    }
+    let options = SimOptions::from_settings(&settings).unwrap();
+    HttpSim::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap()
+}
+
+fn registration_template() -> Value {
+    serde_json::from_str(include_str!("../config/examples/land-registration.json")).unwrap()
+}
+
+/// A message for the commune's agency (a birth registration in Xã Thạch Hà, which the
+/// competence rules give it), from the sandbox member.
+fn for_the_agency(message_type: &str, dossier: &str, seq: u64) -> Value {
+    let mut payload = lgsp_bus::testing::adapter::example(message_type, 0);
+    payload["dossier_code"] = json!(dossier);
+    payload["agency_code"] = json!(AGENCY);
+    payload["procedure_code"] = json!("1.001193");
+    if message_type == "dossier.submitted" {
+        payload["unit_code"] = json!("18073");
+    }
+    json!({
+        "id": uuid::Uuid::now_v7().to_string(), "type": message_type, "source": "onestop.sandbox",
+        "subject": dossier, "seq": seq, "occurred_at": "2026-11-30T09:00:00+07:00", "payload": payload,
+    })
+}
+
+async fn adapters(api: &Api) -> Value {
+    let (status, body) = api.get("/v1/adapters").await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn registration_state(adapters: &Value, id: &str) -> Option<String> {
+    adapters["registrations"].as_array()?.iter().find(|r| r["id"] == id)?["state"].as_str().map(String::from)
+}
+
+/// Waits until the agency's system took the message `id`.
+async fn arrives(sim: &HttpSim, id: &str) {
+    let taken = sim.wait_until(Duration::from_secs(20), |s| s.received().iter().any(|k| k == id)).await;
+    assert!(taken, "{id} never reached the agency's system; it has {:?}", sim.received());
+}
+
+/// Waits until the adapter has left the running bus (its leftovers archived, its queues deleted).
+async fn removed(bus: &Harness) {
+    let fleet = &bus.bus.as_ref().unwrap().fleet;
+    let gone = fleet.adapters().wait_until(Duration::from_secs(20), |roster| roster.get(ID).is_none()).await;
+    assert!(gone, "{ID} is still on the bus");
+}
+
+#[tokio::test]
+async fn an_agency_registers_its_system_and_it_works_at_once_and_after_a_restart() {
+    let mut bus = Harness::start().await;
+    let sim = agency_system().await;
+    let commune = bus.api.as_("onestop.thachha").await;
+    let admin = bus.api.as_("admin").await;
+    let before = adapters(&bus.operator).await;
+
+    // Refused, each naming what is wrong, and nothing changes.
+    let mut elsewhere = registration(&sim);
+    elsewhere["subscriptions"][0]["agencies"] = json!(["000.00.01.H42"]);
+    let (status, problem) = commune.send(Method::POST, "/v1/adapters", &elsewhere).await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(problem["missing_right"], "receive dossier.submitted of 000.00.01.H42", "{problem}");
+
+    let mut invalid = registration(&sim);
+    invalid["url"] = json!("http://192.0.2.10/land");
+    invalid["subscriptions"][0]["types"] = json!(["dossier.submited"]);
+    invalid["mapping"] = json!("{ \"maHoSo\": {{ envelope.payload.dossier_code | tojson }");
+    invalid["schemas"]["land.parcel_lookup"]["reply"] = json!({"type": "strin"});
+    let (status, problem) = commune.send(Method::POST, "/v1/adapters", &invalid).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (422, Some("https://lgsp.local/problems/invalid-adapter")),
+        "{problem}"
+    );
+    let pointers: Vec<&str> =
+        problem["violations"].as_array().unwrap().iter().filter_map(|v| v["pointer"].as_str()).collect();
+    for expected in ["/subscriptions/0/types", "/url", "/mapping"] {
+        assert!(pointers.contains(&expected), "{expected} not named: {problem:#}");
+    }
+    let mut not_a_schema = registration(&sim);
+    not_a_schema["schemas"]["land.parcel_lookup"]["reply"] = json!({"type": "strin"});
+    let (status, problem) = commune.send(Method::POST, "/v1/adapters", &not_a_schema).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["violations"][0]["pointer"], "/schemas/land.parcel_lookup/reply", "{problem}");
+    assert_eq!(adapters(&bus.operator).await, before, "a refusal changes nothing");
+
+    // A member's registration waits for an admin.
+    let (status, pending) = commune.send(Method::POST, "/v1/adapters", &registration(&sim)).await;
+    assert_eq!((status, pending["state"].as_str()), (201, Some("pending")), "{pending}");
+    assert_eq!(pending["owner"], "onestop.thachha");
+    let (status, _) = bus.operator.get(&format!("/v1/adapters/{ID}")).await;
+    assert_eq!(status, 404, "a pending registration does not run");
+    let (status, problem) = commune.call(Method::POST, &format!("/v1/adapters/{ID}/approve")).await;
+    assert_eq!((status, problem["missing_right"].as_str()), (403, Some("role admin")), "{problem}");
+
+    let (status, approved) = admin.call(Method::POST, &format!("/v1/adapters/{ID}/approve")).await;
+    assert_eq!((status, approved["state"].as_str()), (200, Some("approved")), "{approved}");
+    let (_, running) = bus.operator.get(&format!("/v1/adapters/{ID}")).await;
+    assert_eq!(running["state"], "running", "{running}");
+
+    // Its first dossier arrives, in its own shape, field by field.
+    let submitted = for_the_agency("dossier.submitted", "000.00.31.H42-261130-0001", 1);
+    let id = submitted["id"].as_str().unwrap().to_string();
+    assert_eq!(bus.api.post(&submitted).await.0, 202);
+    arrives(&sim, &id).await;
+    let call = sim.calls().into_iter().find(|c| c.header("idempotency-key") == Some(id.as_str())).unwrap();
+    let body = &call.body;
+    let payload = &submitted["payload"];
+    assert_eq!(body["maHoSo"], payload["dossier_code"]);
+    assert_eq!(body["maThuTuc"], payload["procedure_code"]);
+    assert_eq!(body["loaiThongDiep"], "dossier.submitted");
+    assert_eq!(body["nguoiNop"]["soGiayTo"], payload["applicant"]["id"]);
+    assert_eq!(body["maThongDiep"], id.as_str());
+
+    // Its lookup is answered through the bus, the reply checked against its uploaded schema.
+    let ask = json!({"commune_code": "18073", "sheet": "12", "number": "345"});
+    let (status, reply) = bus.ask("land.parcel_lookup", "onestop.sandbox", &ask).await;
+    assert_eq!((status, reply["found"].as_bool()), (200, Some(true)), "{reply}");
+    let (status, problem) = bus.ask("land.parcel_lookup", "onestop.sandbox", &json!({"sheet": 12})).await;
+    assert_eq!(status, 422, "the request is checked against the agency's schema: {problem}");
+
+    // Changed live: from now on only its submitted dossiers.
+    let mut narrower = registration(&sim);
+    narrower["subscriptions"][0]["types"] = json!(["dossier.submitted"]);
+    let (status, changed) = commune.send(Method::PUT, &format!("/v1/adapters/{ID}"), &narrower).await;
+    assert_eq!((status, changed["state"].as_str()), (200, Some("approved")), "{changed}");
+    let status_change = for_the_agency("dossier.status_changed", "000.00.31.H42-261130-0001", 2);
+    let second = for_the_agency("dossier.submitted", "000.00.31.H42-261130-0002", 1);
+    assert_eq!(bus.api.post(&status_change).await.0, 202);
+    assert_eq!(bus.api.post(&second).await.0, 202);
+    arrives(&sim, second["id"].as_str().unwrap()).await;
+    let view = bus.api.wait_state(status_change["id"].as_str().unwrap(), "delivered").await;
+    let reached: Vec<&str> =
+        view["deliveries"].as_array().unwrap().iter().filter_map(|d| d["adapter"].as_str()).collect();
+    assert!(!reached.contains(&ID), "a status change is no longer routed to it: {view}");
+    assert!(!sim.received().contains(&status_change["id"].as_str().unwrap().to_string()));
+
+    // Another member may not change it.
+    let (status, problem) =
+        bus.api.as_("onestop.province").await.send(Method::PUT, &format!("/v1/adapters/{ID}"), &narrower).await;
+    assert_eq!(status, 403, "{problem}");
+
+    // A restart keeps it: registered, running, and still subscribed as changed.
+    bus.restart().await;
+    let listed = adapters(&bus.operator).await;
+    assert_eq!(registration_state(&listed, ID).as_deref(), Some("approved"), "{listed}");
+    assert_eq!(listed["registrations"][0]["registration"]["subscriptions"][0]["types"], json!(["dossier.submitted"]));
+    let third = for_the_agency("dossier.submitted", "000.00.31.H42-261130-0003", 1);
+    assert_eq!(bus.api.post(&third).await.0, 202);
+    arrives(&sim, third["id"].as_str().unwrap()).await;
+
+    // Its owner removes it; its queue goes with it.
+    let (status, _) = bus.api.as_("onestop.thachha").await.call(Method::DELETE, &format!("/v1/adapters/{ID}")).await;
+    assert_eq!(status, 202);
+    removed(&bus).await;
+    assert!(adapters(&bus.operator).await["registrations"].as_array().unwrap().is_empty());
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_rejects_a_registration_with_a_reason_and_the_agency_registers_again() {
+    let bus = Harness::start().await;
+    let sim = agency_system().await;
+    let commune = bus.api.as_("onestop.thachha").await;
+    let admin = bus.api.as_("admin").await;
+    assert_eq!(commune.send(Method::POST, "/v1/adapters", &registration(&sim)).await.0, 201);
+
+    let (status, problem) =
+        admin.send(Method::POST, &format!("/v1/adapters/{ID}/reject"), &json!({"reason": " "})).await;
+    assert_eq!(status, 422, "a rejection says why: {problem}");
+    let reason = "use the agency's HTTPS endpoint, not a test server";
+    let (status, rejected) =
+        admin.send(Method::POST, &format!("/v1/adapters/{ID}/reject"), &json!({"reason": reason})).await;
+    assert_eq!(
+        (status, rejected["state"].as_str(), rejected["reason"].as_str()),
+        (200, Some("rejected"), Some(reason))
+    );
+    let (status, _) = admin.call(Method::POST, &format!("/v1/adapters/{ID}/approve")).await;
+    assert_eq!(status, 409, "only a pending registration is approved");
+
+    // Registered again by its owner: pending again.
+    let (status, again) = commune.send(Method::POST, "/v1/adapters", &registration(&sim)).await;
+    assert_eq!((status, again["state"].as_str()), (201, Some("pending")), "{again}");
+    let (status, _) = admin.call(Method::POST, "/v1/adapters/land_thachha/approve").await;
+    assert_eq!(status, 200);
+    // The id is taken now.
+    let (status, problem) = admin.send(Method::POST, "/v1/adapters", &registration(&sim)).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (409, Some("https://lgsp.local/problems/adapter-exists")),
+        "{problem}"
+    );
+    assert_eq!(admin.call(Method::DELETE, &format!("/v1/adapters/{ID}")).await.0, 202);
+    removed(&bus).await;
+    bus.stop().await;
+}
