@@ -1,5 +1,5 @@
 //! Command line: `lgsp serve | sandbox | check-config | routes | bench | chaos | dead-letters |
-//! members | hash-secret | audit | openapi`.
+//! members | adapters | hash-secret | audit | openapi`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,6 +13,7 @@ use lgsp_bus::schema::Catalogue;
 use lgsp_bus::{registry, server};
 use tracing_subscriber::EnvFilter;
 
+use crate::adapters::{self, AdaptersArgs};
 use crate::audit::{self, AuditArgs};
 use crate::dead_letters::{self, DeadLettersArgs};
 use crate::members::{self, MembersArgs};
@@ -74,6 +75,9 @@ enum Command {
     /// Members and their rights on a running bus (an admin's): list, show, add, grant, revoke,
     /// rotate-secret, remove.
     Members(MembersArgs),
+    /// The adapters of a running bus: list, show, register, update, approve, reject, pause,
+    /// resume, remove.
+    Adapters(AdaptersArgs),
     /// Read a secret or password from standard input and print its argon2 hash, for the config.
     HashSecret,
 }
@@ -112,6 +116,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Members(args) => {
             return members::run(args, || load(&cli.config).map(|config| bus_url(&config.http))).await;
         }
+        Command::Adapters(args) => {
+            return adapters::run(args, || load(&cli.config).map(|config| bus_url(&config.http))).await;
+        }
         Command::HashSecret => return members::hash_secret(),
         // The chaos run writes a config of its own.
         Command::Chaos(args) => return chaos::run(args).await,
@@ -140,7 +147,12 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Routes(RoutesCommand::Check { units, rules }) => routes_check(&config, units, rules),
         Command::Routes(RoutesCommand::Decide { procedure, unit }) => routes_decide(&config, &procedure, &unit),
         Command::Audit(args) => audit::run(&config, args),
-        Command::DeadLetters(_) | Command::Members(_) | Command::HashSecret | Command::Chaos(_) | Command::Openapi => {
+        Command::DeadLetters(_)
+        | Command::Members(_)
+        | Command::Adapters(_)
+        | Command::HashSecret
+        | Command::Chaos(_)
+        | Command::Openapi => {
             unreachable!("handled before the config is loaded")
         }
     }

@@ -14,9 +14,9 @@ pub struct Connection {
     /// The bus's HTTP API (default: http.listen of the config).
     #[arg(long, global = true, env = "LGSP_BUS")]
     bus: Option<String>,
-    /// The operator acting (their password in LGSP_OPERATOR_PASSWORD); every action is recorded
-    /// with their name.
-    #[arg(long, global = true, env = "LGSP_OPERATOR")]
+    /// The operator acting (their password in LGSP_OPERATOR_PASSWORD), or the member (its id
+    /// as --member, its client secret there too); every action is recorded with their name.
+    #[arg(long, alias = "member", global = true, env = "LGSP_OPERATOR")]
     operator: Option<String>,
     /// A private CA to trust for the bus's HTTPS (PEM), such as the province's.
     #[arg(long, global = true, env = "LGSP_CA_FILE")]

@@ -3,6 +3,7 @@
 //! This is the only crate that names adapters; the core (`lgsp-bus`) knows them only through
 //! the `AdapterKind` trait.
 
+mod adapters;
 mod audit;
 pub mod bench;
 pub mod chaos;

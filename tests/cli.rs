@@ -292,6 +292,57 @@ async fn members_are_changed_and_the_message_log_checked_from_the_command_line()
     h.stop().await;
 }
 
+/// `lgsp adapters` on a running bus: an agency's member registers its system from a file, an
+/// admin approves it, it is listed and removed; a refusal prints the API's problem.
+#[tokio::test]
+async fn an_adapter_is_registered_approved_and_removed_from_the_command_line() {
+    let h = common::Harness::start().await;
+    let base = h.api.base.clone();
+    let adapters = |who: &'static str, args: &[&str]| {
+        let mut all = vec!["adapters"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--bus", &base, "--member", who]);
+        let all: Vec<String> = all.into_iter().map(String::from).collect();
+        async move {
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            run_lgsp(&args, &[("LGSP_OPERATOR_PASSWORD", lgsp_bus::testing::SECRET)], "").await
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut registration: serde_json::Value =
+        serde_json::from_str(include_str!("../config/examples/land-registration.json")).unwrap();
+    let port = lgsp_bus::simulator::free_port().unwrap();
+    registration["url"] = serde_json::json!(format!("http://127.0.0.1:{port}/land"));
+    let file = dir.path().join("land.json");
+    std::fs::write(&file, registration.to_string()).unwrap();
+    let file = file.display().to_string();
+
+    registration["subscriptions"][0]["agencies"] = serde_json::json!(["000.00.01.H42"]);
+    let elsewhere = dir.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, registration.to_string()).unwrap();
+    let (code, _, errors) = adapters("onestop.thachha", &["register", &elsewhere.display().to_string()]).await;
+    assert_eq!(code, Some(1));
+    assert!(errors.contains("403") && errors.contains("receive dossier.submitted of 000.00.01.H42"), "{errors}");
+
+    let (code, said, errors) = adapters("onestop.thachha", &["register", &file]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(said.contains("land_thachha: pending"), "{said}");
+    let (code, said, errors) = adapters("admin", &["approve", "land_thachha"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(said.contains("land_thachha: approved"), "{said}");
+    let (code, listed, _) = adapters("viewer", &["list"]).await;
+    assert_eq!(code, Some(0));
+    assert!(listed.lines().any(|l| l.starts_with("land_thachha\trunning\t")), "{listed}");
+    assert!(listed.lines().any(|l| l == "land_thachha\tapproved\tonestop.thachha"), "{listed}");
+    let (code, _, errors) = adapters("onestop.thachha", &["remove", "land_thachha"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    let fleet = &h.bus.as_ref().unwrap().fleet;
+    let gone =
+        fleet.adapters().wait_until(std::time::Duration::from_secs(20), |r| r.get("land_thachha").is_none()).await;
+    assert!(gone, "removed from the bus");
+    h.stop().await;
+}
+
 #[test]
 fn the_bench_runs_on_the_default_config() {
     let mut command = lgsp();
