@@ -243,6 +243,8 @@ async fn every_operator_route_refuses_whoever_lacks_its_role() {
         ("POST", "/v1/adapters/nobody/pause".to_string(), "operator"),
         ("POST", "/v1/adapters/nobody/resume".to_string(), "operator"),
         ("DELETE", "/v1/adapters/nobody".to_string(), "admin"),
+        ("POST", "/v1/adapters/nobody/approve".to_string(), "admin"),
+        ("POST", "/v1/adapters/nobody/reject".to_string(), "admin"),
         ("GET", "/v1/dead-letters".to_string(), "viewer"),
         ("GET", format!("/v1/dead-letters/{id}"), "viewer"),
         ("POST", format!("/v1/dead-letters/{id}/replay"), "operator"),

@@ -225,6 +225,7 @@ impl Registrar {
     /// Registers an adapter: an admin's runs at once; a member's waits for an admin as
     /// `pending`. A rejected registration of the same owner is replaced.
     pub async fn register(&self, caller: &Caller, body: Value) -> Result<Registration, Refusal> {
+        caller.registrant()?;
         let _changing = self.changing.lock().await;
         let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         if id.is_empty() {
@@ -233,7 +234,6 @@ impl Registrar {
                 "is required: the adapter's id, such as `land_hatinh`",
             )]));
         }
-        caller.registrant()?;
         let (section, built) = self.builder.build(&id, &body).map_err(Refusal::Invalid)?;
         permitted(caller, &section, &built)?;
         let existing = self.get(&id).await?;
@@ -268,6 +268,7 @@ impl Registrar {
     /// replaced live; a pending or rejected one waits (again) for an admin, unless an admin
     /// changed it.
     pub async fn update(&self, caller: &Caller, id: &str, body: Value) -> Result<Registration, Refusal> {
+        caller.registrant()?;
         let _changing = self.changing.lock().await;
         let existing = self.owned(caller, id).await?;
         let (section, built) = self.builder.build(id, &body).map_err(Refusal::Invalid)?;

@@ -246,9 +246,11 @@ async fn reject(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<RejectionReason>,
+    body: Result<ApiJson<RejectionReason>, Problem>,
 ) -> Result<Json<RegistrationView>, Problem> {
+    // Who may, before what they sent.
     caller.need(Role::Admin)?;
+    let ApiJson(body) = body?;
     let reason = body.reason.trim().to_string();
     if reason.is_empty() {
         let why = Violation::new("/reason", "say what the agency must change before registering again");
