@@ -58,19 +58,28 @@ impl Delivery {
     /// calls it for every delivery its peer took; when one took several calls, the last answer
     /// counts.
     pub fn answered(&self, body: impl AsRef<[u8]>) {
-        let digest = crate::envelope::sha256_hex(body);
-        *self.answer.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(digest);
+        *self.answer.slot() = Some(crate::envelope::sha256_hex(body));
     }
 }
 
-/// The SHA-256 (hex) of a peer's answer to one delivery, once the adapter has noted it. Clones of
-/// a delivery share it, so the engine reads what the adapter wrote.
-#[derive(Debug, Clone, Default)]
-pub struct PeerAnswer(Arc<std::sync::Mutex<Option<String>>>);
+/// The SHA-256 (hex) of a peer's answer to one delivery, once the adapter has noted it in the
+/// delivery the engine handed over (a clone is a copy).
+#[derive(Debug, Default)]
+pub struct PeerAnswer(std::sync::Mutex<Option<String>>);
 
 impl PeerAnswer {
     pub fn digest(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.slot().clone()
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Clone for PeerAnswer {
+    fn clone(&self) -> Self {
+        PeerAnswer(std::sync::Mutex::new(self.digest()))
     }
 }
 

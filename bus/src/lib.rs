@@ -52,6 +52,7 @@
 pub mod adapter;
 pub mod audit;
 pub mod auth;
+pub mod client_credentials;
 pub mod competence;
 pub mod config;
 pub mod engine;

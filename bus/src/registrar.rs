@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use crate::adapter::AdapterKind;
 use crate::audit::MessageLog;
-use crate::auth::Caller;
-use crate::auth::Denied;
-use crate::config::{ANY, AdapterSection, ConfigProblem, MessageRight, is_secret_key};
+use crate::auth::grants::unknown_types;
+use crate::auth::{Caller, Denied};
+use crate::config::{AdapterSection, ConfigProblem, MessageRight, is_secret_key};
 use crate::fleet::{Fleet, FleetError};
 use crate::memory::Remember;
 use crate::registry::{self, Built};
@@ -57,10 +57,10 @@ impl Builder {
             problems.extend(self.kind_problems(id, body));
             let subscriptions: Option<Vec<MessageRight>> =
                 body.get("subscriptions").cloned().and_then(|s| serde_json::from_value(s).ok());
-            problems.extend(unknown_types(&subscriptions.unwrap_or_default(), &self.catalogue));
+            problems.extend(unknown_types("subscriptions", &subscriptions.unwrap_or_default(), &self.catalogue));
             problems
         })?;
-        let mut problems = unknown_types(&section.subscriptions, &self.catalogue);
+        let mut problems = unknown_types("subscriptions", &section.subscriptions, &self.catalogue);
         let built = registry::build_one(id, &section, &self.kinds, self.sandbox, Some(self.memory.clone()));
         match built {
             Ok(built) => {
@@ -73,20 +73,19 @@ impl Builder {
             }
         }
     }
-}
 
-impl Builder {
     /// What the adapter's kind finds wrong with the body's settings, read on their own.
     fn kind_problems(&self, id: &str, body: &Value) -> Vec<ConfigProblem> {
-        let Some(kind) = self.kinds.iter().find(|k| Some(k.name()) == body.get("kind").and_then(Value::as_str)) else {
+        let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let (Ok(kind), Some(mut settings)) = (registry::kind_named(&self.kinds, kind), body.as_object().cloned())
+        else {
             return Vec::new();
         };
-        let Some(mut settings) = body.as_object().cloned() else { return Vec::new() };
         for owned in AdapterSection::KEYS.iter().chain(&["id"]) {
             settings.remove(*owned);
         }
         let Ok(settings) = toml::Table::try_from(&settings) else { return Vec::new() };
-        kind.build(id, &settings, &crate::adapter::BuildContext::ephemeral(id)).err().unwrap_or_default()
+        registry::build_adapter(kind, id, &settings, self.sandbox, None).err().unwrap_or_default()
     }
 }
 
@@ -109,21 +108,6 @@ fn section(id: &str, body: &Value) -> Result<AdapterSection, Vec<ConfigProblem>>
         )]
     })?;
     AdapterSection::parse(id, table)
-}
-
-/// Message types a subscription names that the bus does not know.
-fn unknown_types(subscriptions: &[MessageRight], catalogue: &Catalogue) -> Vec<ConfigProblem> {
-    let known: Vec<&str> = catalogue.message_types().collect();
-    let mut problems = Vec::new();
-    for (index, subscription) in subscriptions.iter().enumerate() {
-        for unknown in subscription.types.iter().filter(|t| *t != ANY && !known.contains(&t.as_str())) {
-            problems.push(ConfigProblem::new(
-                format!("subscriptions[{index}].types"),
-                format!("`{unknown}` is not a message type; known: {}, or *", known.join(", ")),
-            ));
-        }
-    }
-    problems
 }
 
 /// Services the adapter answers without a contract (neither the catalogue's nor uploaded), and
@@ -158,7 +142,6 @@ fn uncontracted(section: &AdapterSection, built: &Built, catalogue: &Catalogue) 
 /// and `built` say: a member only for the types of its agencies and the services its rights
 /// name; an admin for anything.
 fn permitted(caller: &Caller, section: &AdapterSection, built: &Built) -> Result<(), Denied> {
-    caller.registrant()?;
     if section.routes.is_some() {
         caller.may_route()?;
     }
@@ -173,6 +156,21 @@ fn permitted(caller: &Caller, section: &AdapterSection, built: &Built) -> Result
         caller.may_offer(service)?;
     }
     Ok(())
+}
+
+/// Whether the caller may change or remove a registration: its owner or an admin.
+fn may_change(caller: &Caller, registration: &Registration) -> Result<(), Denied> {
+    if caller.is_operator() {
+        return caller.need(crate::config::Role::Admin);
+    }
+    if registration.owner == caller.name() {
+        return Ok(());
+    }
+    let id = &registration.id;
+    Err(Denied::new(
+        format!("change adapter {id}"),
+        format!("adapter `{id}` is {}'s: only its owner or an admin changes it", registration.owner),
+    ))
 }
 
 /// Registrations, and the adapters they run.
@@ -236,13 +234,13 @@ impl Registrar {
         }
         let (section, built) = self.builder.build(&id, &body).map_err(Refusal::Invalid)?;
         permitted(caller, &section, &built)?;
-        let existing = self.get(&id).await?;
-        let replaces_rejected =
-            existing.as_ref().is_some_and(|r| r.state == RegistrationState::Rejected && r.owner == caller.name());
-        if self.configured.contains(&id)
-            || (existing.is_some() && !replaces_rejected)
-            || (existing.is_none() && self.fleet.adapters().current().get(&id).is_some())
-        {
+        // Only its owner's rejected registration may be registered again.
+        let taken = self.configured.contains(&id)
+            || match self.get(&id).await? {
+                Some(existing) => existing.state != RegistrationState::Rejected || existing.owner != caller.name(),
+                None => self.fleet.adapters().current().get(&id).is_some(),
+            };
+        if taken {
             return Err(Refusal::Exists(format!("an adapter `{id}` exists; change it with PUT /v1/adapters/{id}")));
         }
         self.answered_elsewhere(&id, &built)?;
@@ -319,7 +317,7 @@ impl Registrar {
     pub async fn remove(&self, caller: &Caller, id: &str) -> Result<Option<Registration>, Refusal> {
         let _changing = self.changing.lock().await;
         let Some(existing) = self.get(id).await? else { return Ok(None) };
-        let existing = self.owned(caller, id).await.map(|_| existing)?;
+        may_change(caller, &existing)?;
         if existing.state == RegistrationState::Approved && self.fleet.adapters().current().get(id).is_some() {
             self.fleet.remove(id, caller.name()).await.map_err(Refusal::Fleet)?;
         }
@@ -328,7 +326,7 @@ impl Registrar {
         Ok(Some(existing))
     }
 
-    /// The registration, if the caller may change it: its owner or an admin.
+    /// The registration, if the caller may change it.
     async fn owned(&self, caller: &Caller, id: &str) -> Result<Registration, Refusal> {
         let Some(existing) = self.get(id).await? else {
             return Err(if self.configured.contains(id) {
@@ -337,15 +335,7 @@ impl Registrar {
                 Refusal::NotFound(id.into())
             });
         };
-        if caller.is_operator() {
-            caller.need(crate::config::Role::Admin)?;
-        } else if existing.owner != caller.name() {
-            return Err(Denied::new(
-                format!("change adapter {id}"),
-                format!("adapter `{id}` is {}'s: only its owner or an admin changes it", existing.owner),
-            )
-            .into());
-        }
+        may_change(caller, &existing)?;
         Ok(existing)
     }
 

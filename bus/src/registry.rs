@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::adapter::{AdapterKind, BuildContext, Simulator};
+use crate::adapter::{Adapter, AdapterKind, BuildContext, Simulator};
 use crate::config::{AdapterSection, Config, ConfigProblem};
 use crate::engine::AdapterRuntime;
 use crate::engine::guard::PeerGuard;
@@ -13,8 +13,14 @@ use crate::routing::check_pattern;
 pub struct Built {
     pub runtime: Arc<AdapterRuntime>,
     /// The simulator and the settings it must accept (the adapter's own).
-    pub sandbox: Option<(Arc<dyn Simulator>, toml::Table)>,
+    pub sandbox: Option<SandboxPeer>,
 }
+
+/// A kind's simulator, and the settings it must accept.
+pub type SandboxPeer = (Arc<dyn Simulator>, toml::Table);
+
+/// An adapter a kind built, and in sandbox mode its peer's simulator.
+pub type KindBuilt = (Arc<dyn Adapter>, Option<SandboxPeer>);
 
 /// Builds every configured adapter, reporting every problem. In sandbox mode each adapter whose
 /// kind ships a simulator gets the simulator's settings for whatever the operator left unset.
@@ -45,21 +51,8 @@ pub fn build_one(
     sandbox: bool,
     memory: Option<Arc<dyn Remember>>,
 ) -> Result<Built, Vec<ConfigProblem>> {
-    let Some(kind) = kinds.iter().find(|k| k.name() == section.kind) else {
-        let known: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
-        let reason = format!("unknown kind `{}`; this build has: {}", section.kind, known.join(", "));
-        return Err(vec![ConfigProblem::new("kind", reason)]);
-    };
-    let mut settings = section.settings.clone();
-    let simulator = if sandbox { kind.simulator() } else { None };
-    if let Some(simulator) = &simulator {
-        crate::config::fill_in(&mut settings, simulator.sandbox_settings());
-    }
-    let context = match memory {
-        Some(backend) => BuildContext { memory: Memory::new(id, backend) },
-        None => BuildContext::ephemeral(id),
-    };
-    let adapter = kind.build(id, &settings, &context)?;
+    let kind = kind_named(kinds, &section.kind).map_err(|problem| vec![problem])?;
+    let (adapter, sandbox) = build_adapter(kind, id, &section.settings, sandbox, memory)?;
     let routes = section.routes_or(|| adapter.routes());
     let problems: Vec<ConfigProblem> = routes
         .iter()
@@ -79,5 +72,38 @@ pub fn build_one(
         contracts: section.schemas.clone(),
         guard: PeerGuard::new(id, section.breaker.clone(), &section.limits),
     };
-    Ok(Built { runtime: Arc::new(runtime), sandbox: simulator.map(|s| (s, settings)) })
+    Ok(Built { runtime: Arc::new(runtime), sandbox })
+}
+
+/// The kind called `name`, or the problem naming the kinds this build has.
+pub fn kind_named<'a>(
+    kinds: &'a [Arc<dyn AdapterKind>],
+    name: &str,
+) -> Result<&'a Arc<dyn AdapterKind>, ConfigProblem> {
+    kinds.iter().find(|k| k.name() == name).ok_or_else(|| {
+        let known: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        ConfigProblem::new("kind", format!("unknown kind `{name}`; this build has: {}", known.join(", ")))
+    })
+}
+
+/// The adapter a kind builds from its settings; in sandbox mode the kind's simulator fills in
+/// what the settings leave unset, and comes back with the settings it must accept.
+pub fn build_adapter(
+    kind: &Arc<dyn AdapterKind>,
+    id: &str,
+    settings: &toml::Table,
+    sandbox: bool,
+    memory: Option<Arc<dyn Remember>>,
+) -> Result<KindBuilt, Vec<ConfigProblem>> {
+    let mut settings = settings.clone();
+    let simulator = if sandbox { kind.simulator() } else { None };
+    if let Some(simulator) = &simulator {
+        crate::config::fill_in(&mut settings, simulator.sandbox_settings());
+    }
+    let context = match memory {
+        Some(backend) => BuildContext { memory: Memory::new(id, backend) },
+        None => BuildContext::ephemeral(id),
+    };
+    let adapter = kind.build(id, &settings, &context)?;
+    Ok((adapter, simulator.map(|s| (s, settings))))
 }

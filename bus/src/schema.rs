@@ -189,10 +189,7 @@ impl Catalogue {
 
     /// Checks a request against a service's contract.
     pub fn check_request_with(&self, contract: &ServiceSchema, request: &Value) -> Result<(), Vec<Violation>> {
-        match self.violations(&contract.request, request, "") {
-            violations if violations.is_empty() => Ok(()),
-            violations => Err(violations),
-        }
+        self.check(&contract.request, request)
     }
 
     /// Checks an adapter's reply: the bus never passes on a reply that breaks the contract.
@@ -205,7 +202,11 @@ impl Catalogue {
 
     /// Checks a reply against a service's contract.
     pub fn check_reply_with(&self, contract: &ServiceSchema, reply: &Value) -> Result<(), Vec<Violation>> {
-        match self.violations(&contract.reply, reply, "") {
+        self.check(&contract.reply, reply)
+    }
+
+    fn check(&self, validator: &Validator, value: &Value) -> Result<(), Vec<Violation>> {
+        match self.violations(validator, value, "") {
             violations if violations.is_empty() => Ok(()),
             violations => Err(violations),
         }

@@ -10,17 +10,16 @@
 //! Secrets never reach an error or a log line; a token answer is a credential, so only what is
 //! wrong with it is ever said.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{KeyInit, Mac};
 use lgsp_bus::Secret;
+use lgsp_bus::client_credentials::{IssuedToken, KeptToken, read_token};
 use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName};
 use reqwest::{RequestBuilder, StatusCode};
-use serde_json::Value;
 use sha2::Sha256;
-use tokio::sync::Mutex;
 use url::Url;
 
 use crate::client::explanation;
@@ -31,9 +30,6 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// What prefixes the hex digest in a signature header.
 pub const SIGNATURE_PREFIX: &str = "sha256=";
-/// A token with less than this left is renewed before the next call, so that it does not expire on
-/// its way. An identity server whose tokens live shorter than this gets asked before every call.
-pub const RENEW_BEFORE: Duration = Duration::from_secs(30);
 
 /// The auth of one adapter's calls.
 pub enum Auth {
@@ -58,14 +54,7 @@ pub struct OAuth2 {
     client_secret: Secret,
     scope: Option<String>,
     timeout: Duration,
-    /// Behind an async lock so that concurrent calls wait for one token instead of each asking.
-    token: Mutex<Option<Token>>,
-}
-
-struct Token {
-    value: String,
-    /// When to get a new one (on our clock); None: keep it until the service refuses it.
-    renew_at: Option<Instant>,
+    token: KeptToken,
 }
 
 /// Why no token could be had. Every one is the identity server's (or the link's, or the
@@ -132,7 +121,7 @@ impl Auth {
                 client_secret: secret(&auth.client_secret),
                 scope: auth.scope.clone(),
                 timeout: config.timeout,
-                token: Mutex::new(None),
+                token: KeptToken::default(),
             })),
         }
     }
@@ -163,22 +152,12 @@ impl Auth {
 
 impl OAuth2 {
     async fn token(&self, refused: Option<&str>) -> Result<String, TokenError> {
-        let mut slot = self.token.lock().await;
-        if let Some(token) = slot.as_ref()
-            && refused != Some(token.value.as_str())
-            && token.renew_at.is_none_or(|at| Instant::now() < at)
-        {
-            return Ok(token.value.clone());
-        }
-        *slot = None;
-        let asked = Instant::now();
-        let issued = self.issue().await?;
-        // Counted from when we asked: the token may have been issued a little before it arrived.
-        let renew_at = issued.expires_in.map(|lifetime| asked + lifetime.saturating_sub(RENEW_BEFORE));
-        events::token_issued(&self.adapter, &self.client_id, issued.expires_in);
-        let value = issued.access_token.clone();
-        *slot = Some(Token { value: issued.access_token, renew_at });
-        Ok(value)
+        let issue = async {
+            let issued = self.issue().await?;
+            events::token_issued(&self.adapter, &self.client_id, issued.expires_in);
+            Ok(issued)
+        };
+        self.token.get(refused, issue).await
     }
 
     /// The token call: client credentials (RFC 6749 §4.4), the client authenticated with HTTP
@@ -221,45 +200,6 @@ fn token_form(scope: Option<&str>) -> String {
         form.append_pair("scope", scope);
     }
     form.finish()
-}
-
-/// An access token as the token endpoint issued it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub access_token: String,
-    /// `expires_in`; None when the answer has none (the token is then kept until refused).
-    pub expires_in: Option<Duration>,
-}
-
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken").field("access_token", &"***").field("expires_in", &self.expires_in).finish()
-    }
-}
-
-/// Reads a token answer (RFC 6749 §5.1). The error says what is wrong, never what the answer held.
-pub fn read_token(text: &str) -> Result<IssuedToken, String> {
-    let answer: Value = serde_json::from_str(text).map_err(|_| "the answer is not JSON".to_string())?;
-    let access_token = answer
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| "the answer has no access_token".to_string())?;
-    // A missing token_type is taken as Bearer; another type is refused.
-    match answer.get("token_type") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => {}
-        Some(_) => return Err("the token is not of type Bearer".into()),
-    }
-    // Some servers write the lifetime as a string.
-    let not_whole = || "expires_in is not a whole number of seconds".to_string();
-    let expires_in = match answer.get("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(not_whole)?),
-        Some(Value::String(s)) => Some(s.trim().parse().map_err(|_| not_whole())?),
-        Some(_) => return Err(not_whole()),
-    };
-    Ok(IssuedToken { access_token: access_token.to_string(), expires_in: expires_in.map(Duration::from_secs) })
 }
 
 /// Why a signature is not accepted.
@@ -309,20 +249,6 @@ mod tests {
         assert_eq!(verify("Jefe", b"", None), Err(SignatureError::Missing));
         for malformed in ["sha1=abcd", &signed[7..], "sha256=zz", "sha256=ồồ", "sha2"] {
             assert_eq!(verify("Jefe", b"", Some(malformed)), Err(SignatureError::Malformed), "{malformed}");
-        }
-    }
-
-    #[test]
-    fn token_answers_are_read_leniently_where_servers_differ() {
-        let token = read_token(r#"{"access_token":"abc","token_type":"Bearer","expires_in":3600}"#).unwrap();
-        assert_eq!((token.access_token.as_str(), token.expires_in), ("abc", Some(Duration::from_secs(3600))));
-        assert_eq!(format!("{token:?}"), "IssuedToken { access_token: \"***\", expires_in: Some(3600s) }");
-        let token = read_token(r#"{"access_token":"abc","token_type":"bearer","expires_in":"300"}"#).unwrap();
-        assert_eq!(token.expires_in, Some(Duration::from_secs(300)));
-        assert_eq!(read_token(r#"{"access_token":"abc"}"#).unwrap().expires_in, None);
-        for refused in ["", "{}", r#"{"access_token":"s3cret","token_type":"mac"}"#, r#"{"access_token":""}"#] {
-            let error = read_token(refused).unwrap_err();
-            assert!(!error.contains("s3cret"), "{error}");
         }
     }
 }

@@ -3,15 +3,15 @@
 //! Bodies are never logged here (they name citizens); message ids and dossier codes are. What
 //! goes into errors is masked with [`redact`], since errors end up in logs and dead letters.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lgsp_bus::Secret;
+use lgsp_bus::client_credentials::{IssuedToken, KeptToken, read_token};
 use lgsp_bus::peer;
 use lgsp_bus::privacy::redact;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
-use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::OnestopConfig;
@@ -19,10 +19,6 @@ use crate::events;
 use crate::mapping::{self, Verdict, wire};
 
 pub use lgsp_bus::peer::ClientError;
-
-/// A token with less than this left is renewed before the next call, so that it does not expire
-/// on its way. A system whose tokens live shorter than this gets a new token for every call.
-pub const RENEW_BEFORE: Duration = Duration::from_secs(30);
 
 /// A client of one one-stop system; shared by every lane of its adapter.
 pub struct OnestopClient {
@@ -32,14 +28,7 @@ pub struct OnestopClient {
     client_id: String,
     client_secret: Secret,
     timeout: Duration,
-    /// Behind an async lock so that concurrent calls wait for one token instead of each asking.
-    token: Mutex<Option<Token>>,
-}
-
-struct Token {
-    value: String,
-    /// When to get a new one (on our clock); None: keep it until the system refuses it.
-    renew_at: Option<Instant>,
+    token: KeptToken,
 }
 
 /// How the system took a message, and its answer's body as received.
@@ -127,7 +116,7 @@ impl OnestopClient {
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone().unwrap_or_else(|| Secret::new("")),
             timeout: config.timeout,
-            token: Mutex::new(None),
+            token: KeptToken::default(),
         })
     }
 
@@ -148,26 +137,16 @@ impl OnestopClient {
 
     /// The token to use: the kept one unless it was `refused` or is due for renewal, else a new one.
     async fn token(&self, refused: Option<&str>) -> Result<String, SendError> {
-        let mut slot = self.token.lock().await;
-        if let Some(token) = slot.as_ref()
-            && refused != Some(token.value.as_str())
-            && token.renew_at.is_none_or(|at| Instant::now() < at)
-        {
-            return Ok(token.value.clone());
-        }
-        *slot = None;
-        let asked = Instant::now();
-        let issued = self.issue().await?;
-        // Counted from when we asked: the token may have been issued a little before it arrived.
-        let renew_at = issued.expires_in.map(|lifetime| asked + lifetime.saturating_sub(RENEW_BEFORE));
-        events::token_issued(&self.client_id, issued.expires_in);
-        let value = issued.access_token.clone();
-        *slot = Some(Token { value: issued.access_token, renew_at });
-        Ok(value)
+        let issue = async {
+            let issued = self.issue().await?;
+            events::token_issued(&self.client_id, issued.expires_in);
+            Ok(issued)
+        };
+        self.token.get(refused, issue).await
     }
 
     /// The token call: client credentials (RFC 6749 §4.4).
-    async fn issue(&self) -> Result<mapping::IssuedToken, SendError> {
+    async fn issue(&self) -> Result<IssuedToken, SendError> {
         let url = &self.token_url;
         let form = mapping::token_form(&self.client_id, self.client_secret.expose());
         let response = self
@@ -183,7 +162,7 @@ impl OnestopClient {
         let text = response.text().await.map_err(|e| self.transport_error("token endpoint", url, &e))?;
         if status.is_success() {
             // A token answer is a credential: an error never carries it, only what is wrong.
-            return mapping::read_token(&text).map_err(SendError::TokenUnreadable);
+            return read_token(&text).map_err(SendError::TokenUnreadable);
         }
         let (explanation, body) = (mapping::explanation(&text), redact(&text));
         if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {

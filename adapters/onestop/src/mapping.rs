@@ -4,8 +4,6 @@
 //!
 //! No I/O here; `fixtures/` holds deliveries and the bodies they become.
 
-use std::time::Duration;
-
 use lgsp_bus::Envelope;
 use lgsp_bus::privacy::redact;
 use lgsp_bus::routing::agency_word;
@@ -121,49 +119,6 @@ pub fn token_form(client_id: &str, client_secret: &str) -> String {
         .append_pair(wire::CLIENT_ID, client_id)
         .append_pair(wire::CLIENT_SECRET, client_secret)
         .finish()
-}
-
-/// An access token as the token endpoint issued it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub access_token: String,
-    /// `expires_in`; None when the answer has none (the token is then kept until refused).
-    pub expires_in: Option<Duration>,
-}
-
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken").field("access_token", &"***").field("expires_in", &self.expires_in).finish()
-    }
-}
-
-/// Reads a token answer. The error says what is wrong, never what the answer held (it is a
-/// credential).
-pub fn read_token(text: &str) -> Result<IssuedToken, String> {
-    let answer: Value = serde_json::from_str(text).map_err(|_| "the answer is not JSON".to_string())?;
-    let access_token = answer
-        .get(wire::ACCESS_TOKEN)
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| format!("the answer has no {}", wire::ACCESS_TOKEN))?;
-    // RFC 6749 requires token_type; a missing one is taken as Bearer, another type is refused.
-    match answer.get(wire::TOKEN_TYPE) {
-        None | Some(Value::Null) => {}
-        Some(Value::String(kind)) if kind.eq_ignore_ascii_case(wire::BEARER) => {}
-        Some(other) => return Err(format!("the token is of type {other}; only Bearer tokens are supported")),
-    }
-    // Some servers write the lifetime as a string.
-    let expires_in = match answer.get(wire::EXPIRES_IN) {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => {
-            Some(n.as_u64().ok_or_else(|| format!("{} is not a whole number", wire::EXPIRES_IN))?)
-        }
-        Some(Value::String(s)) => {
-            Some(s.trim().parse().map_err(|_| format!("{} is not a whole number", wire::EXPIRES_IN))?)
-        }
-        Some(_) => return Err(format!("{} is not a whole number", wire::EXPIRES_IN)),
-    };
-    Ok(IssuedToken { access_token: access_token.to_string(), expires_in: expires_in.map(Duration::from_secs) })
 }
 
 /// Longest explanation kept from an answer in a failure's reason (the whole answer goes to
@@ -297,23 +252,6 @@ mod tests {
             token_form("sotuphap-h42", "a&b=c d"),
             "grant_type=client_credentials&client_id=sotuphap-h42&client_secret=a%26b%3Dc+d"
         );
-    }
-
-    #[test]
-    fn token_answers_are_read_leniently_where_servers_differ() {
-        let token = read_token(r#"{"access_token":"abc","token_type":"Bearer","expires_in":3600}"#).unwrap();
-        assert_eq!(token.access_token, "abc");
-        assert_eq!(token.expires_in, Some(Duration::from_secs(3600)));
-        assert_eq!(format!("{token:?}"), "IssuedToken { access_token: \"***\", expires_in: Some(3600s) }");
-        let token = read_token(r#"{"access_token":"abc","token_type":"bearer","expires_in":"300"}"#).unwrap();
-        assert_eq!(token.expires_in, Some(Duration::from_secs(300)));
-        assert_eq!(read_token(r#"{"access_token":"abc"}"#).unwrap().expires_in, None);
-
-        assert!(read_token("<html>").unwrap_err().contains("not JSON"));
-        assert!(read_token(r#"{"access_token":""}"#).unwrap_err().contains("no access_token"));
-        assert!(read_token(r#"{"access_token":"abc","token_type":"mac"}"#).unwrap_err().contains("Bearer"));
-        let negative = read_token(r#"{"access_token":"abc","expires_in":-5}"#).unwrap_err();
-        assert!(negative.contains("expires_in") && !negative.contains("abc"), "{negative}");
     }
 
     #[test]

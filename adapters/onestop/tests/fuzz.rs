@@ -1,8 +1,9 @@
 //! What an agency's one-stop system answers: its token endpoint's answers and its refusals,
 //! fed generated text. Nothing may panic.
 
+use lgsp_bus::client_credentials::read_token;
 use lgsp_bus::testing::fuzz::{any_json, any_text, mutated};
-use lgsp_onestop::mapping::{explanation, read_token};
+use lgsp_onestop::mapping::explanation;
 use proptest::prelude::*;
 use serde_json::json;
 

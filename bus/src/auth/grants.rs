@@ -128,18 +128,8 @@ pub fn unknown_in_members(
 /// `agency_services`, those the agencies' adapters answer), keyed as in the config
 /// (`rights.send[0].types`).
 pub fn unknown_in(rights: &Rights, catalogue: &Catalogue, agency_services: &[String]) -> Vec<ConfigProblem> {
-    let mut problems = Vec::new();
-    let types: Vec<&str> = catalogue.message_types().collect();
-    for (list, rights) in [("send", &rights.send), ("receive", &rights.receive)] {
-        for (index, right) in rights.iter().enumerate() {
-            for unknown in right.types.iter().filter(|t| *t != ANY && !types.contains(&t.as_str())) {
-                problems.push(ConfigProblem::new(
-                    format!("rights.{list}[{index}].types"),
-                    format!("`{unknown}` is not a message type; known: {}, or *", types.join(", ")),
-                ));
-            }
-        }
-    }
+    let mut problems = unknown_types("rights.send", &rights.send, catalogue);
+    problems.extend(unknown_types("rights.receive", &rights.receive, catalogue));
     let services: Vec<&str> = catalogue.services().chain(agency_services.iter().map(String::as_str)).collect();
     for (index, right) in rights.services.iter().enumerate() {
         let key = format!("rights.services[{index}]");
@@ -159,6 +149,22 @@ pub fn unknown_in(rights: &Rights, catalogue: &Catalogue, agency_services: &[Str
             problems.push(ConfigProblem::new(
                 format!("{key}.fields"),
                 format!("`{unknown}` is not a field of {}; known: {}, or *", right.service, fields.join(", ")),
+            ));
+        }
+    }
+    problems
+}
+
+/// The message types `rights` (listed under `key`) name that the bus does not know, keyed
+/// `<key>[<index>].types`.
+pub fn unknown_types(key: &str, rights: &[MessageRight], catalogue: &Catalogue) -> Vec<ConfigProblem> {
+    let known: Vec<&str> = catalogue.message_types().collect();
+    let mut problems = Vec::new();
+    for (index, right) in rights.iter().enumerate() {
+        for unknown in right.types.iter().filter(|t| *t != ANY && !known.contains(&t.as_str())) {
+            problems.push(ConfigProblem::new(
+                format!("{key}[{index}].types"),
+                format!("`{unknown}` is not a message type; known: {}, or *", known.join(", ")),
             ));
         }
     }

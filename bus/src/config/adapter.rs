@@ -313,7 +313,6 @@ impl AdapterSection {
             (Some(kind), Some(subscriptions), Some(delivery), Some(requests), Some(breaker), Some(limits))
                 if problems.is_empty() =>
             {
-                let settings = table;
                 Ok(AdapterSection {
                     kind,
                     routes,
@@ -323,7 +322,7 @@ impl AdapterSection {
                     requests,
                     breaker,
                     limits,
-                    settings,
+                    settings: table,
                 })
             }
             _ => Err(problems),

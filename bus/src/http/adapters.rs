@@ -2,8 +2,9 @@
 //! whether its peer's circuit breaker is open; `POST /v1/adapters` (an agency for its own
 //! systems, or an admin), `PUT /v1/adapters/{id}`, `.../approve` and `.../reject` (admins),
 //! `POST /v1/adapters/{id}/pause` and `.../resume` (operators), `DELETE /v1/adapters/{id}`
-//! (admins, or a registration's owner), all taking effect at once on the running bus. `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say);
-//! the adapter checks that the call comes from its peer and submits what it says.
+//! (admins, or a registration's owner), all taking effect at once on the running bus.
+//! `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say); the
+//! adapter checks that the call comes from its peer and submits what it says.
 
 use axum::Json;
 use axum::body::Bytes;

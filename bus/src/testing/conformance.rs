@@ -182,7 +182,7 @@ impl Suite {
             Traffic::Messages { make, peer_key } => {
                 let envelopes: Vec<Value> = (0..3).map(make).collect();
                 let deliveries: Vec<Delivery> = envelopes.iter().map(delivery).collect();
-                let outcomes = deliver(&*adapter, deliveries.clone()).await;
+                let outcomes = deliver(&*adapter, &deliveries).await;
                 assert_eq!(outcomes, vec![Outcome::Delivered; 3], "{}: a well peer takes the traffic", self.name());
                 for delivery in &deliveries {
                     assert!(
@@ -219,7 +219,7 @@ impl Suite {
         let mut broken = make(11);
         broken["payload"] = json!({});
         let batch = vec![delivery(&first), delivery(&broken), delivery(&last)];
-        let outcomes = deliver(&*adapter, batch).await;
+        let outcomes = deliver(&*adapter, &batch).await;
         assert!(
             matches!(outcomes.as_slice(), [Outcome::Delivered, Outcome::Permanent(_), Outcome::Delivered]),
             "{}: one outcome per delivery, in order: {outcomes:#?}",
@@ -281,7 +281,7 @@ impl Suite {
         let adapter = self.adapter(settings);
         match &self.subject.traffic {
             Traffic::Messages { make, .. } => {
-                let outcomes = deliver(&*adapter, vec![delivery(&make(20))]).await;
+                let outcomes = deliver(&*adapter, &[delivery(&make(20))]).await;
                 assert_eq!(outcomes, [Outcome::Delivered], "{}: {how}", self.name());
             }
             Traffic::Requests { service, make } => {
@@ -300,7 +300,7 @@ impl Suite {
     async fn failures(&self, settings: &toml::Table) -> Vec<String> {
         let adapter = self.adapter(settings);
         match &self.subject.traffic {
-            Traffic::Messages { make, .. } => deliver(&*adapter, vec![delivery(&make(30)), delivery(&make(31))])
+            Traffic::Messages { make, .. } => deliver(&*adapter, &[delivery(&make(30)), delivery(&make(31))])
                 .await
                 .into_iter()
                 .map(|outcome| match outcome {
@@ -494,7 +494,7 @@ fn with_files(settings: &toml::Table, folder: &std::path::Path, files: &[(&str, 
 }
 
 /// Hands deliveries to the adapter as the engine does: at most `max_batch` at a time.
-async fn deliver(adapter: &dyn Adapter, deliveries: Vec<Delivery>) -> Vec<Outcome> {
+async fn deliver(adapter: &dyn Adapter, deliveries: &[Delivery]) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(deliveries.len());
     for batch in deliveries.chunks(adapter.max_batch().max(1)) {
         let answered = adapter.deliver(batch).await;
