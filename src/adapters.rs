@@ -1,5 +1,5 @@
 //! `lgsp adapters list | show | register FILE | update ID FILE | approve | reject | pause |
-//! resume | remove`: the adapters of a running bus over its HTTP API (`/v1/adapters`), with the
+//! resume | remove | test`: the adapters of a running bus over its HTTP API (`/v1/adapters`), with the
 //! API's errors. An agency's member registers its own systems; an admin approves them.
 
 use std::path::PathBuf;
@@ -49,6 +49,17 @@ enum AdaptersCommand {
     /// Remove an adapter: what is queued for it goes to its dead-letter archive, replayable
     /// elsewhere (an admin, or the registration's owner).
     Remove { id: String },
+    /// Send a test message through the whole path to the adapter's peer and print what the
+    /// peer answered (an operator, or the registration's owner); fails when the delivery did.
+    Test {
+        id: String,
+        /// A type the adapter takes; by default the one its first route names.
+        #[arg(long = "type")]
+        message_type: Option<String>,
+        /// A JSON file with the payload; by default the type's example.
+        #[arg(long)]
+        payload: Option<PathBuf>,
+    },
 }
 
 pub async fn run(args: AdaptersArgs, default_bus: impl FnOnce() -> Result<String, ExitCode>) -> ExitCode {
@@ -83,6 +94,19 @@ pub async fn run(args: AdaptersArgs, default_bus: impl FnOnce() -> Result<String
         }
         AdaptersCommand::Pause { id } => bus.call(Method::POST, &path(&id, "/pause"), &[]).await.map(print_state),
         AdaptersCommand::Resume { id } => bus.call(Method::POST, &path(&id, "/resume"), &[]).await.map(print_state),
+        AdaptersCommand::Test { id, message_type, payload } => match payload.as_ref().map(read).transpose() {
+            Ok(payload) => {
+                let mut body = json!({});
+                if let Some(message_type) = message_type {
+                    body["type"] = json!(message_type);
+                }
+                if let Some(payload) = payload {
+                    body["payload"] = payload;
+                }
+                bus.send(Method::POST, &path(&id, "/test"), &[], Some(&body)).await.and_then(print_test)
+            }
+            Err(failed) => Err(failed),
+        },
         AdaptersCommand::Remove { id } => bus.call(Method::DELETE, &path(&id, ""), &[]).await.map(|_| {
             println!("{id}: removed; what was queued for it goes to its dead-letter archive");
         }),
@@ -101,7 +125,14 @@ fn read(file: &PathBuf) -> Result<Value, Failed> {
 fn print_list(body: &Value) {
     for adapter in body["adapters"].as_array().into_iter().flatten() {
         let routes: Vec<&str> = adapter["routes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        println!("{}\t{}\t{}", text(&adapter["id"]), text(&adapter["state"]), routes.join(" "));
+        let queued = adapter["queue"]["messages"].as_u64().map_or("-".into(), |n| n.to_string());
+        let per_minute = &adapter["activity"]["delivered_per_minute"];
+        println!(
+            "{}\t{}\t{}\tqueued {queued}\t{per_minute}/min",
+            text(&adapter["id"]),
+            text(&adapter["state"]),
+            routes.join(" ")
+        );
     }
     let registrations = body["registrations"].as_array().into_iter().flatten().collect::<Vec<_>>();
     if !registrations.is_empty() {
@@ -133,4 +164,20 @@ fn print_registration(body: Value) {
 
 fn print_state(body: Value) {
     println!("{}: {}", text(&body["id"]), text(&body["state"]));
+}
+
+/// The test's outcome; a failed delivery fails the command.
+fn print_test(body: Value) -> Result<(), Failed> {
+    let outcome = text(&body["outcome"]);
+    println!("{} {}: {outcome} in {} ms", text(&body["type"]), text(&body["message_id"]), body["took_ms"]);
+    if let Some(answer) = body["peer_answer"].as_str() {
+        println!("peer answered: {answer}");
+    }
+    match body["error"].as_str() {
+        Some(error) if outcome == "failed" => {
+            let kind = if body["permanent"] == true { "permanent" } else { "transient" };
+            Err(Failed(format!("{kind} failure: {error}")))
+        }
+        _ => Ok(()),
+    }
 }

@@ -293,7 +293,7 @@ async fn members_are_changed_and_the_message_log_checked_from_the_command_line()
 }
 
 /// `lgsp adapters` on a running bus: an agency's member registers its system from a file, an
-/// admin approves it, it is listed and removed; a refusal prints the API's problem.
+/// admin approves it, it is listed, tested and removed; a refusal prints the API's problem.
 #[tokio::test]
 async fn an_adapter_is_registered_approved_and_removed_from_the_command_line() {
     let h = common::Harness::start().await;
@@ -334,6 +334,11 @@ async fn an_adapter_is_registered_approved_and_removed_from_the_command_line() {
     assert_eq!(code, Some(0));
     assert!(listed.lines().any(|l| l.starts_with("land_thachha\trunning\t")), "{listed}");
     assert!(listed.lines().any(|l| l == "land_thachha\tapproved\tonestop.thachha"), "{listed}");
+    // Nothing listens at its URL: the test says so, and fails the command.
+    let (code, said, errors) = adapters("onestop.thachha", &["test", "land_thachha"]).await;
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("dossier.submitted") && said.contains(": failed in "), "{said}");
+    assert!(errors.contains("transient failure: ") && errors.contains("cannot connect"), "{errors}");
     let (code, _, errors) = adapters("onestop.thachha", &["remove", "land_thachha"]).await;
     assert_eq!(code, Some(0), "{errors}");
     let fleet = &h.bus.as_ref().unwrap().fleet;

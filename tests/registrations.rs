@@ -225,3 +225,73 @@ async fn an_admin_rejects_a_registration_with_a_reason_and_the_agency_registers_
     removed(&bus).await;
     bus.stop().await;
 }
+
+#[tokio::test]
+async fn an_agency_tests_its_system_through_the_bus_and_sees_how_it_is_doing() {
+    let bus = Harness::start().await;
+    let sim = agency_system().await;
+    let commune = bus.api.as_("onestop.thachha").await;
+    let admin = bus.api.as_("admin").await;
+    assert_eq!(commune.send(Method::POST, "/v1/adapters", &registration(&sim)).await.0, 201);
+    assert_eq!(admin.call(Method::POST, &format!("/v1/adapters/{ID}/approve")).await.0, 200);
+    let test = format!("/v1/adapters/{ID}/test");
+
+    // Its owner tests it with no body: the first type it takes, the schema's example, once.
+    let (status, tried) = commune.call(Method::POST, &test).await;
+    assert_eq!((status, tried["outcome"].as_str()), (200, Some("delivered")), "{tried}");
+    assert_eq!(tried["type"], "dossier.submitted");
+    let first = tried["message_id"].as_str().unwrap().to_string();
+    assert!(sim.received().contains(&first), "the test reached the agency's system: {:?}", sim.received());
+    let answer: Value = serde_json::from_str(tried["peer_answer"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["received"], first.as_str(), "the peer's own answer comes back: {tried}");
+    let call = sim.calls().into_iter().find(|c| c.header("idempotency-key") == Some(first.as_str())).unwrap();
+    assert_eq!(call.body["loaiThongDiep"], "dossier.submitted", "through its mapping: {:?}", call.body);
+
+    // A peer that refuses: the failure and the peer's words, tried once and not dead-lettered.
+    sim.set_behaviour(lgsp_http::Behaviour { reject_status: Some(422), ..Default::default() });
+    let status_change = json!({"type": "dossier.status_changed"});
+    let (status, failed) = bus.operator.send(Method::POST, &test, &status_change).await;
+    assert_eq!((status, failed["outcome"].as_str()), (200, Some("failed")), "{failed}");
+    assert_eq!(failed["permanent"], true, "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("422"), "{failed}");
+    assert!(failed["peer_answer"].as_str().is_some_and(|a| !a.is_empty()), "{failed}");
+    let failed_id = failed["message_id"].as_str().unwrap();
+    let (_, dead) = bus.operator.get(&format!("/v1/dead-letters?adapter={ID}&state=all")).await;
+    assert!(dead["dead_letters"].as_array().unwrap().is_empty(), "a test is never archived: {dead}");
+    sim.set_behaviour(lgsp_http::Behaviour::default());
+
+    // What the adapter has been doing, and its queue as the broker counts it.
+    let (_, shown) = bus.operator.get(&format!("/v1/adapters/{ID}")).await;
+    let activity = &shown["activity"];
+    assert_eq!((activity["delivered"].as_u64(), activity["failed"].as_u64()), (Some(1), Some(1)), "{shown}");
+    assert_eq!((activity["delivered_per_minute"].as_u64(), activity["failed_per_minute"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(activity["last_error"]["message_id"], failed_id, "{shown}");
+    assert_eq!(shown["queue"]["messages"], 0, "{shown}");
+    assert!(shown["queue"]["consumers"].as_u64() >= Some(1), "{shown}");
+    assert_eq!(bus.operator.call(Method::POST, &format!("/v1/adapters/{ID}/pause")).await.0, 200);
+    let waiting = for_the_agency("dossier.submitted", "000.00.31.H42-261130-0009", 1);
+    assert_eq!(bus.api.post(&waiting).await.0, 202);
+    let (_, listed) = bus.operator.get("/v1/adapters").await;
+    let paused = listed["adapters"].as_array().unwrap().iter().find(|a| a["id"] == ID).unwrap();
+    assert_eq!((paused["queue"]["messages"].as_u64(), paused["queue"]["consumers"].as_u64()), (Some(1), Some(0)));
+
+    // Refused, each saying why, and nothing sent.
+    let calls = sim.calls().len();
+    let (status, problem) = commune.call(Method::POST, &test).await;
+    assert_eq!((status, problem["type"].as_str()), (409, Some("https://lgsp.local/problems/adapter-state")));
+    assert_eq!(bus.operator.call(Method::POST, &format!("/v1/adapters/{ID}/resume")).await.0, 200);
+    arrives(&sim, waiting["id"].as_str().unwrap()).await;
+    let calls = calls + 1;
+    let (status, problem) = commune.send(Method::POST, &test, &json!({"type": "payment.status"})).await;
+    assert_eq!((status, problem["violations"][0]["pointer"].as_str()), (422, Some("/type")), "{problem}");
+    let bad_payload = json!({"type": "dossier.submitted", "payload": {"dossier_code": 7}});
+    let (status, problem) = commune.send(Method::POST, &test, &bad_payload).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["violations"].as_array().unwrap().iter().any(|v| v["pointer"] == "/payload/dossier_code"));
+    let (status, problem) = bus.api.as_("onestop.province").await.call(Method::POST, &test).await;
+    assert_eq!(status, 403, "only an operator or its owner tests it: {problem}");
+    let (status, _) = bus.api.as_("onestop.province").await.call(Method::POST, "/v1/adapters/dvc/test").await;
+    assert_eq!(status, 403);
+    assert_eq!(sim.calls().len(), calls, "no refused test reached the peer");
+    bus.stop().await;
+}

@@ -58,28 +58,50 @@ impl Delivery {
     /// calls it for every delivery its peer took; when one took several calls, the last answer
     /// counts.
     pub fn answered(&self, body: impl AsRef<[u8]>) {
-        *self.answer.slot() = Some(crate::envelope::sha256_hex(body));
+        let body = body.as_ref();
+        let text = self.answer.keep_text.then(|| cut_answer(String::from_utf8_lossy(body).into_owned()));
+        *self.answer.slot() = Some(Answer { digest: crate::envelope::sha256_hex(body), text });
     }
 }
 
-/// The SHA-256 (hex) of a peer's answer to one delivery, once the adapter has noted it in the
-/// delivery the engine handed over (a clone is a copy).
+/// A peer's answer to one delivery, once the adapter has noted it in the delivery the engine
+/// handed over (a clone is a copy): its SHA-256 (hex), and for a test message its text too.
 #[derive(Debug, Default)]
-pub struct PeerAnswer(std::sync::Mutex<Option<String>>);
+pub struct PeerAnswer {
+    answer: std::sync::Mutex<Option<Answer>>,
+    keep_text: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Answer {
+    digest: String,
+    /// As received, cut to `MAX_PEER_ANSWER`.
+    text: Option<String>,
+}
 
 impl PeerAnswer {
-    pub fn digest(&self) -> Option<String> {
-        self.slot().clone()
+    /// One that keeps the answer's text as well (a test message's, to show the caller).
+    pub fn keeping_text() -> Self {
+        PeerAnswer { keep_text: true, ..Default::default() }
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub fn digest(&self) -> Option<String> {
+        self.slot().as_ref().map(|a| a.digest.clone())
+    }
+
+    /// The answer's text, when kept.
+    pub fn text(&self) -> Option<String> {
+        self.slot().as_ref().and_then(|a| a.text.clone())
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Answer>> {
+        self.answer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 impl Clone for PeerAnswer {
     fn clone(&self) -> Self {
-        PeerAnswer(std::sync::Mutex::new(self.digest()))
+        PeerAnswer { answer: std::sync::Mutex::new(self.slot().clone()), keep_text: self.keep_text }
     }
 }
 
@@ -129,22 +151,26 @@ impl Failure {
     }
 
     pub fn with_answer(mut self, answer: impl Into<String>) -> Self {
-        let mut answer: String = answer.into();
-        if answer.len() > MAX_PEER_ANSWER {
-            let mut cut = MAX_PEER_ANSWER;
-            while !answer.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            answer.truncate(cut);
-            answer.push('…');
-        }
-        self.peer_answer = Some(answer);
+        self.peer_answer = Some(cut_answer(answer.into()));
         self
     }
 }
 
 /// Enough of a peer's answer to explain a failure, small enough to keep with every dead letter.
 const MAX_PEER_ANSWER: usize = 2048;
+
+/// A peer's answer cut to `MAX_PEER_ANSWER` bytes, marked `…` where cut.
+fn cut_answer(mut answer: String) -> String {
+    if answer.len() > MAX_PEER_ANSWER {
+        let mut cut = MAX_PEER_ANSWER;
+        while !answer.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        answer.truncate(cut);
+        answer.push('…');
+    }
+    answer
+}
 
 /// One request to a request/reply service, such as `citizen.verify`.
 #[derive(Debug, Clone)]

@@ -139,6 +139,16 @@ pub fn dead_lettered(adapter: &str, id: &str, subject: &str, attempt: u32, reaso
     error!(adapter, id, subject, attempt, reason = %redact(reason), "dead-lettered: needs an operator");
 }
 
+/// A test message's one attempt (`POST /v1/adapters/{id}/test`).
+pub fn tested(adapter: &str, id: &str, outcome: &str) {
+    info!(adapter, id, outcome, "test message tried");
+}
+
+/// A test message came back after the bus lost hold of it: a test is tried once.
+pub fn test_not_retried(adapter: &str, envelope: &Envelope) {
+    warn!(adapter, id = %envelope.id, "test message redelivered; not tried again");
+}
+
 /// An adapter broke its contract: not one outcome per delivery. Every delivery of the call is
 /// retried.
 pub fn wrong_outcome_count(adapter: &str, got: usize, expected: usize) {

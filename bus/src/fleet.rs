@@ -86,7 +86,8 @@ impl Fleet {
 
     fn run(&self, runtime: &Arc<AdapterRuntime>) -> Running {
         let stop = self.shutdown.child_token();
-        let tasks = engine::spawn(runtime, &self.broker, &self.store, &self.ingress, &stop);
+        let activity = self.adapters.current().activity(&runtime.id).cloned().unwrap_or_default();
+        let tasks = engine::spawn(runtime, activity, &self.broker, &self.store, &self.ingress, &stop);
         Running { stop, tasks }
     }
 

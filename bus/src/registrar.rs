@@ -326,6 +326,21 @@ impl Registrar {
         Ok(Some(existing))
     }
 
+    /// Whether the caller may act on adapter `id` (test it, say): an operator of `role`, or the
+    /// member who registered it.
+    pub async fn may_act(&self, caller: &Caller, id: &str, role: crate::config::Role) -> Result<(), Refusal> {
+        if caller.is_operator() {
+            return Ok(caller.need(role)?);
+        }
+        match self.get(id).await? {
+            Some(registration) if registration.owner == caller.name() => Ok(()),
+            _ => Err(Refusal::Denied(Denied::new(
+                format!("act on adapter {id}"),
+                format!("only an operator, or the member who registered `{id}`, acts on it"),
+            ))),
+        }
+    }
+
     /// The registration, if the caller may change it.
     async fn owned(&self, caller: &Caller, id: &str) -> Result<Registration, Refusal> {
         let Some(existing) = self.get(id).await? else {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::adapter::Adapter;
 use crate::config::{DeliveryPolicy, RequestPolicy};
+use crate::engine::activity::Activity;
 use crate::engine::guard::PeerGuard;
 use crate::schema::ServiceSchema;
 use crate::transport::Subscription;
@@ -37,6 +38,8 @@ pub struct Roster {
 struct Entry {
     runtime: Arc<AdapterRuntime>,
     phase: Phase,
+    /// Kept when the adapter is changed live.
+    activity: Arc<Activity>,
 }
 
 /// Where an adapter stands on the running bus.
@@ -68,6 +71,11 @@ impl Roster {
 
     pub fn get(&self, id: &str) -> Option<&Arc<AdapterRuntime>> {
         self.entries.get(id).map(|entry| &entry.runtime)
+    }
+
+    /// What its deliveries have been doing, and its tests in flight.
+    pub fn activity(&self, id: &str) -> Option<&Arc<Activity>> {
+        self.entries.get(id).map(|entry| &entry.activity)
     }
 
     pub fn phase(&self, id: &str) -> Option<Phase> {
@@ -136,7 +144,7 @@ impl Adapters {
     pub fn of(runtimes: impl IntoIterator<Item = Arc<AdapterRuntime>>) -> Adapters {
         let entries = runtimes
             .into_iter()
-            .map(|runtime| (runtime.id.clone(), Entry { runtime, phase: Phase::Running }))
+            .map(|runtime| (runtime.id.clone(), Entry { runtime, phase: Phase::Running, activity: Default::default() }))
             .collect();
         let roster = RwLock::new(Arc::new(Roster { entries }));
         Adapters(Arc::new(Shared { roster, changes: tokio::sync::watch::Sender::new(0) }))
@@ -163,10 +171,12 @@ impl Adapters {
         waited.await.is_ok() && done(&self.current())
     }
 
-    /// Puts an adapter on the roster, in `phase`.
+    /// Puts an adapter on the roster, in `phase`; one that replaces another of its id keeps its
+    /// activity.
     pub(crate) fn insert(&self, runtime: Arc<AdapterRuntime>, phase: Phase) {
         self.change(|entries| {
-            entries.insert(runtime.id.clone(), Entry { runtime, phase });
+            let activity = entries.get(&runtime.id).map(|old| old.activity.clone()).unwrap_or_default();
+            entries.insert(runtime.id.clone(), Entry { runtime, phase, activity });
         });
     }
 

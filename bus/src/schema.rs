@@ -159,6 +159,17 @@ impl Catalogue {
         self.message_types.keys().map(String::as_str)
     }
 
+    /// The first example payload of a message type's schema.
+    pub fn example(&self, message_type: &str) -> Option<&Value> {
+        self.documents.get(&format!("{message_type}.json"))?.pointer("/examples/0")
+    }
+
+    /// The envelope subject a payload of this type must carry (see `x-lgsp-subject`).
+    pub fn subject_of(&self, message_type: &str, payload: &Value) -> Option<String> {
+        let pointer = self.message_types.get(message_type)?.subject_pointer.as_ref()?;
+        payload.pointer(pointer).and_then(Value::as_str).map(String::from)
+    }
+
     /// Whether messages of this type carry their subject's state (see `x-lgsp-state`).
     pub fn is_state(&self, message_type: &str) -> bool {
         self.message_types.get(message_type).is_some_and(|t| t.state)

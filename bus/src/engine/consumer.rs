@@ -26,6 +26,8 @@ pub(super) struct Incoming {
     pub accepted_at: Option<i64>,
     pub first_failed_at: Option<i64>,
     pub annotations: Arc<serde_json::Value>,
+    /// A test message: tried once, its outcome answered to whoever sent it.
+    pub test: bool,
 }
 
 /// Consumes the adapter's queue: deliveries are sharded by subject into lanes.
@@ -100,6 +102,7 @@ impl Incoming {
             accepted_at: headers::int(properties, headers::ACCEPTED_AT),
             first_failed_at: headers::int(properties, headers::FIRST_FAILED_AT),
             annotations: Arc::new(annotations),
+            test: headers::flag(properties, headers::TEST),
             envelope: Arc::new(envelope),
             amqp,
         }

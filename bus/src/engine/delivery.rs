@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::acks::Settler;
 use super::consumer::Incoming;
 use super::{Context, settle, until_done};
-use crate::adapter::{Delivery, Failure, Outcome};
+use crate::adapter::{Delivery, Failure, Outcome, PeerAnswer};
 use crate::config::DeliveryPolicy;
 use crate::envelope::Envelope;
 use crate::events;
@@ -32,6 +32,12 @@ pub(super) async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incomin
     let mut deliveries = Vec::with_capacity(batch.len());
     for (item, check) in batch.iter().zip(&checks) {
         let envelope = &item.envelope;
+        if item.test && item.uncertain {
+            // A test is tried once: its caller was answered already, or gave up.
+            events::test_not_retried(id, envelope);
+            settler.ack(&item.amqp);
+            continue;
+        }
         if check.state.is_some_and(DeliveryState::is_final) || !seen.insert(envelope.id) {
             events::duplicate(id, envelope);
             settler.ack(&item.amqp);
@@ -55,7 +61,7 @@ pub(super) async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incomin
             // Another copy of this message was tried already (a sender's retry of a message the
             // broker had confirmed before the bus died): it may have reached the peer.
             uncertain: item.uncertain || (item.failures == 0 && check.state == Some(DeliveryState::Retrying)),
-            answer: Default::default(),
+            answer: if item.test { PeerAnswer::keeping_text() } else { PeerAnswer::default() },
         });
         work.push((item, newest_seq));
     }
@@ -67,12 +73,14 @@ pub(super) async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incomin
     let Some(outcomes) = call_adapter(ctx, &deliveries).await else { return };
 
     // Copies for retry tiers and dead letters are confirmed before anything is acked.
-    let settled =
-        futures::future::join_all(work.iter().zip(&deliveries).zip(outcomes).map(
-            |(((item, newest_seq), delivery), outcome)| settle::settle(ctx, item, delivery, outcome, *newest_seq),
-        ))
-        .await;
-    let records: Vec<OutcomeRecord> = settled.iter().flatten().cloned().collect();
+    let settled = futures::future::join_all(
+        work.iter()
+            .zip(&deliveries)
+            .zip(outcomes)
+            .map(|(((item, newest_seq), delivery), outcome)| settle_one(ctx, item, delivery, outcome, *newest_seq)),
+    )
+    .await;
+    let records: Vec<OutcomeRecord> = settled.iter().flatten().flatten().cloned().collect();
     if until_done(ctx, "record outcomes", || ctx.store.record_outcomes(records.clone())).await.is_none() {
         return;
     }
@@ -83,6 +91,21 @@ pub(super) async fn process(ctx: &Context, settler: &Settler, batch: Vec<Incomin
             None => settler.requeue(&item.amqp),
         }
     }
+}
+
+/// What one message settles as: `None` back to the queue, or `Some` of what to record, if
+/// anything (a test message's failure leaves no record).
+async fn settle_one(
+    ctx: &Context,
+    item: &Incoming,
+    delivery: &Delivery,
+    outcome: Outcome,
+    newest_seq: Option<u64>,
+) -> Option<Option<OutcomeRecord>> {
+    if item.test {
+        return Some(settle::test(ctx, item, delivery, outcome));
+    }
+    settle::settle(ctx, item, delivery, outcome, newest_seq).await.map(Some)
 }
 
 /// Calls the adapter once its peer's guard lets it (`None` on shutdown); the outcomes as the

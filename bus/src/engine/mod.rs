@@ -8,12 +8,14 @@
 //! redelivered copy a duplicate that is acked without being sent again.
 
 mod acks;
+pub mod activity;
 mod consumer;
 pub mod dead_letters;
 mod delivery;
 pub mod guard;
 mod services;
 mod settle;
+pub mod trial;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use crate::outbox::Outbox;
 use crate::schema::Catalogue;
 use crate::store::{Store, StoreError};
 use crate::transport::{Broker, Link};
+use activity::Activity;
 
 /// Why one of the engine's consumers stopped while the broker was still connected.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +47,7 @@ pub use crate::roster::AdapterRuntime;
 /// answers services) and its own work, until `stop`; each survives broker reconnections.
 pub fn spawn(
     runtime: &Arc<AdapterRuntime>,
+    activity: Arc<Activity>,
     broker: &Broker,
     store: &Store,
     ingress: &Arc<Ingress>,
@@ -52,6 +56,7 @@ pub fn spawn(
     let mut tasks = JoinSet::new();
     let ctx = Arc::new(Context {
         runtime: runtime.clone(),
+        activity,
         catalogue: ingress.catalogue.clone(),
         broker: broker.clone(),
         store: store.clone(),
@@ -91,6 +96,7 @@ const OWN_WORK_PAUSE: Duration = Duration::from_secs(5);
 /// What every task of one adapter's engine shares.
 struct Context {
     runtime: Arc<AdapterRuntime>,
+    activity: Arc<Activity>,
     catalogue: Arc<Catalogue>,
     broker: Broker,
     store: Store,

@@ -9,6 +9,7 @@ use lapin::message::Delivery as AmqpDelivery;
 use lapin::types::{AMQPValue, FieldTable};
 
 use super::acks::Settler;
+use super::activity::TestOutcome;
 use super::consumer::Incoming;
 use super::{Context, dead_letters};
 use crate::adapter::{Delivery, Failure, Outcome};
@@ -51,6 +52,7 @@ pub(super) async fn settle(
             ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "delivered", delivery.answer.digest());
             let latency = item.accepted_at.map(|at| Duration::from_millis(now.saturating_sub(at).max(0) as u64));
             events::delivered(&runtime.id, envelope, latency);
+            ctx.activity.delivered();
             Some(record(DeliveryState::Delivered, None))
         }
         Outcome::Superseded => {
@@ -64,7 +66,9 @@ pub(super) async fn settle(
             retry(ctx, item, &failure, delivery.attempt, now, wait).await?;
             ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "retrying", kept_answer_digest(&failure));
             events::retrying(&runtime.id, envelope, delivery.attempt, wait, &failure.reason);
-            Some(record(DeliveryState::Retrying, Some(describe(&failure))))
+            let error = describe(&failure);
+            ctx.activity.failed(&envelope.id.to_string(), &error, false);
+            Some(record(DeliveryState::Retrying, Some(error)))
         }
         Outcome::Transient(failure) => {
             let failure = Failure {
@@ -75,6 +79,47 @@ pub(super) async fn settle(
         }
         Outcome::Permanent(failure) => dead_letter(ctx, item, &failure, delivery.attempt, now).await,
     }
+}
+
+/// A test message's one attempt: its outcome goes to whoever sent it and to the message log,
+/// never to a retry tier or the archive. What to record: a delivered one (so that a copy
+/// redelivered is not sent again), without its `seq`, which tells nothing of the real subject.
+pub(super) fn test(ctx: &Context, item: &Incoming, delivery: &Delivery, outcome: Outcome) -> Option<OutcomeRecord> {
+    let (runtime, envelope) = (&ctx.runtime, &item.envelope);
+    let message_id = envelope.id.to_string();
+    let peer_answer = delivery.answer.text().map(|text| crate::privacy::redact(&text));
+    let tested = match &outcome {
+        Outcome::Delivered | Outcome::Superseded => {
+            ctx.activity.delivered();
+            let word = if outcome == Outcome::Delivered { "delivered" } else { "superseded" };
+            TestOutcome { outcome: word, permanent: None, error: None, peer_answer }
+        }
+        Outcome::Transient(failure) | Outcome::Permanent(failure) => {
+            let error = crate::privacy::redact(&failure.reason);
+            ctx.activity.failed(&message_id, &describe(failure), false);
+            let peer_answer = failure.peer_answer.as_deref().map(crate::privacy::redact).or(peer_answer);
+            let permanent = Some(matches!(outcome, Outcome::Permanent(_)));
+            TestOutcome { outcome: "failed", permanent, error: Some(error), peer_answer }
+        }
+    };
+    let result = format!("test.{}", tested.outcome);
+    ctx.log.delivery(&runtime.id, envelope, delivery.attempt, &result, delivery.answer.digest());
+    events::tested(&runtime.id, &message_id, tested.outcome);
+    ctx.activity.tested(&message_id, tested.clone());
+    let state = match outcome {
+        Outcome::Delivered => DeliveryState::Delivered,
+        Outcome::Superseded => DeliveryState::Superseded,
+        Outcome::Transient(_) | Outcome::Permanent(_) => return None,
+    };
+    Some(OutcomeRecord {
+        message_id,
+        adapter: runtime.id.clone(),
+        state,
+        attempts: delivery.attempt,
+        last_error: None,
+        at: now_ms(),
+        newest_seq: None,
+    })
 }
 
 async fn dead_letter(
@@ -89,13 +134,16 @@ async fn dead_letter(
     let record = dead_letters::record(&runtime.id, &properties, &item.amqp.data, now);
     dead_letters::archive(ctx, record).await?;
     ctx.log.delivery(&runtime.id, &item.envelope, attempt, "dead_lettered", kept_answer_digest(failure));
-    events::dead_lettered(&runtime.id, &item.envelope.id.to_string(), &item.envelope.subject, attempt, &failure.reason);
+    let message_id = item.envelope.id.to_string();
+    events::dead_lettered(&runtime.id, &message_id, &item.envelope.subject, attempt, &failure.reason);
+    let error = describe(failure);
+    ctx.activity.failed(&message_id, &error, true);
     Some(OutcomeRecord {
-        message_id: item.envelope.id.to_string(),
+        message_id,
         adapter: runtime.id.clone(),
         state: DeliveryState::DeadLettered,
         attempts: attempt,
-        last_error: Some(describe(failure)),
+        last_error: Some(error),
         at: now,
         newest_seq: None,
     })
@@ -189,6 +237,7 @@ pub(super) async fn dead_letter_unreadable(ctx: &Context, settler: &Settler, amq
     match dead_letters::archive(ctx, record).await {
         Some(()) => {
             events::dead_lettered(&ctx.runtime.id, "-", "-", 0, reason);
+            ctx.activity.failed("-", reason, true);
             settler.ack(&amqp);
         }
         // Shutting down: the broker keeps it.

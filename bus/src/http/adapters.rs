@@ -6,6 +6,8 @@
 //! `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say); the
 //! adapter checks that the call comes from its peer and submits what it says.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -19,18 +21,21 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
-use super::request::ApiJson;
+use super::request::{ApiJson, OptionalJson};
 use crate::adapter::WebhookRequest;
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::engine::AdapterRuntime;
+use crate::engine::activity::{ActivityView, TestOutcome};
 use crate::engine::guard::BreakerStatus;
+use crate::engine::trial::{self, TestRequest, TrialError};
 use crate::fleet::FleetError;
 use crate::outbox::Outbox;
 use crate::registrar::{Refusal, without_secrets};
-use crate::roster::Phase;
+use crate::roster::{Phase, Roster};
 use crate::schema::Violation;
 use crate::store::{Registration, RegistrationState};
+use crate::transport::QueueDepth;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -40,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reject))
         .routes(routes!(pause))
         .routes(routes!(resume))
+        .routes(routes!(test))
         .routes(routes!(webhook))
 }
 
@@ -104,6 +110,12 @@ pub struct AdapterStatus {
     pub services: Vec<String>,
     pub breaker: BreakerStatus,
     pub delivery: DeliveryPolicyView,
+    /// Its queue as the broker counts it; absent when it has none (it only answers services)
+    /// or the broker cannot be asked now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueDepth>,
+    /// Its deliveries since the bus started, over the last minute, and its last failure.
+    pub activity: ActivityView,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -119,9 +131,11 @@ pub struct DeliveryPolicyView {
 }
 
 impl AdapterStatus {
-    fn of(runtime: &AdapterRuntime, state: Phase) -> Self {
+    fn of(runtime: &AdapterRuntime, state: Phase, activity: ActivityView, queue: Option<QueueDepth>) -> Self {
         let policy = &runtime.policy;
         AdapterStatus {
+            queue,
+            activity,
             id: runtime.id.clone(),
             state,
             routes: runtime.routes.clone(),
@@ -148,9 +162,25 @@ impl AdapterStatus {
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Adapters>, Problem> {
     caller.need(Role::Viewer)?;
     let roster = app.fleet.adapters().current();
-    let adapters = roster.adapters().filter_map(|runtime| Some(AdapterStatus::of(runtime, roster.phase(&runtime.id)?)));
+    let ids: Vec<&str> = roster.adapters().map(|runtime| runtime.id.as_str()).collect();
+    let queued: Vec<&str> = roster.adapters().filter(|r| !r.routes.is_empty()).map(|r| r.id.as_str()).collect();
+    let mut depths = queue_depths(&app, &queued).await;
+    let adapters = ids.iter().filter_map(|id| status_of(&roster, id, depths.remove(*id))).collect();
     let registrations = app.registrar.list().await?.into_iter().map(RegistrationView::of).collect();
-    Ok(Json(Adapters { adapters: adapters.collect(), registrations }))
+    Ok(Json(Adapters { adapters, registrations }))
+}
+
+/// The adapters' queue depths; none when the broker cannot be asked (the rest still shows).
+async fn queue_depths(app: &AppState, ids: &[&str]) -> HashMap<String, QueueDepth> {
+    app.broker.queue_depths(ids).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "queue depths not read from the broker");
+        HashMap::new()
+    })
+}
+
+fn status_of(roster: &Roster, id: &str, queue: Option<QueueDepth>) -> Option<AdapterStatus> {
+    let (runtime, phase, activity) = (roster.get(id)?, roster.phase(id)?, roster.activity(id)?);
+    Some(AdapterStatus::of(runtime, phase, activity.view(), queue))
 }
 
 /// Registers an adapter: an agency's member for its own agencies, for the types it may receive
@@ -298,15 +328,13 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<AdapterStatus>, Problem> {
     caller.need(Role::Viewer)?;
-    status(&app, &id).map(Json)
+    let queue = queue_depths(&app, &[id.as_str()]).await.remove(&id);
+    status_of(&app.fleet.adapters().current(), &id, queue).map(Json).ok_or_else(|| no_such(&id))
 }
 
+/// The adapter as it stands now, without asking the broker (after a change).
 fn status(app: &AppState, id: &str) -> Result<AdapterStatus, Problem> {
-    let roster = app.fleet.adapters().current();
-    match (roster.get(id), roster.phase(id)) {
-        (Some(runtime), Some(phase)) => Ok(AdapterStatus::of(runtime, phase)),
-        _ => Err(no_such(id)),
-    }
+    status_of(&app.fleet.adapters().current(), id, None).ok_or_else(|| no_such(id))
 }
 
 fn no_such(id: &str) -> Problem {
@@ -388,6 +416,90 @@ async fn remove(State(app): State<AppState>, caller: Caller, Path(id): Path<Stri
     let outcome = app.fleet.remove(&id, caller.name()).await;
     let status = act(&app, &caller, "adapters.remove", &id, outcome)?;
     Ok((StatusCode::ACCEPTED, status).into_response())
+}
+
+/// What a test sends; both may be left out (or the whole body).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestMessage {
+    /// A message type the adapter takes; by default the one its first route names.
+    #[serde(rename = "type")]
+    pub message_type: Option<String>,
+    /// The payload, checked against the type's schema; by default the type's first example.
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Value>,
+}
+
+/// What became of the test message.
+#[derive(Serialize, ToSchema)]
+pub struct TestAnswer {
+    pub message_id: String,
+    #[serde(rename = "type")]
+    pub message_type: String,
+    #[serde(flatten)]
+    pub outcome: TestOutcome,
+    /// From publishing it to its outcome.
+    pub took_ms: u64,
+}
+
+/// Sends a test message through the whole path to the adapter's peer (its queue, its engine,
+/// its mapping, authentication and delivery policy) and answers what the peer said. It is
+/// tried once: never retried, dead-lettered or sent to any other adapter.
+#[utoipa::path(
+    post,
+    path = "/v1/adapters/{id}/test",
+    tag = "adapters",
+    params(("id" = String, Path, description = "the adapter's id")),
+    request_body(content = Option<TestMessage>, content_type = "application/json",
+        description = "optional: the type and payload to send"),
+    responses(
+        (status = 200, description = "Tried: `outcome` is `delivered`, `superseded` or `failed`, with `error` and `peer_answer`", body = TestAnswer),
+        (status = 403, description = "Neither an operator nor the member who registered it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such adapter", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not running, or it only answers services", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A type it does not take, or a payload its schema refuses", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker did not take the test message, or too many tests are waiting", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 504, description = "No outcome in time (its peer's breaker open, say)", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn test(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<OptionalJson<TestMessage>, Problem>,
+) -> Result<Json<TestAnswer>, Problem> {
+    // Who may, before what they sent.
+    app.registrar.may_act(&caller, &id, Role::Operator).await.map_err(refused)?;
+    let OptionalJson(body) = body?;
+    let request = body.map(|b| TestRequest { message_type: b.message_type, payload: b.payload }).unwrap_or_default();
+    let roster = app.fleet.adapters().current();
+    let (Some(runtime), Some(phase), Some(activity)) = (roster.get(&id), roster.phase(&id), roster.activity(&id))
+    else {
+        return Err(no_such(&id));
+    };
+    let adapter = (runtime.as_ref(), phase, activity.as_ref());
+    let tried = trial::run(&app.broker, &app.catalogue, &app.ingress.province, adapter, caller.name(), request).await;
+    let result = match &tried {
+        Ok(tried) => tried.outcome.outcome,
+        Err(_) => "refused",
+    };
+    let message = tried.as_ref().ok().map(|t| t.message_id.clone());
+    let detail = json!({ "adapter": id, "message": message, "result": result });
+    app.log.operator_action("operator.action", caller.name(), "adapters.test", detail);
+    match tried {
+        Ok(tried) => Ok(Json(TestAnswer {
+            message_id: tried.message_id,
+            message_type: tried.message_type,
+            outcome: tried.outcome,
+            took_ms: tried.took.as_millis() as u64,
+        })),
+        Err(TrialError::Invalid(violations)) => Err(Problem::new(ProblemKind::InvalidBody).violations(violations)),
+        Err(e @ (TrialError::NotRunning(_) | TrialError::NoRoutes(_))) => {
+            Err(Problem::new(ProblemKind::AdapterState).detail(e.to_string()))
+        }
+        Err(e @ (TrialError::Busy(_) | TrialError::Publish(_))) => Err(Problem::unavailable(e.to_string())),
+        Err(e @ TrialError::NoOutcome(..)) => Err(Problem::new(ProblemKind::Timeout).detail(e.to_string())),
+    }
 }
 
 /// Records an operator's action on an adapter in the message log, and answers with its state.

@@ -12,12 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument};
 use super::request::ApiQuery;
 use crate::audit::{Entry, Search, file};
 use crate::auth::Caller;
 use crate::config::Role;
+use crate::rfc3339_ms;
 use crate::schema::Violation;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -19,12 +19,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::ApiQuery;
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::engine::dead_letters::{self, DeadLetterError};
+use crate::rfc3339_ms;
 use crate::schema::Violation;
 use crate::store::{DeadLetterFilter, DeadLetterState, DeadLetterView};
 

@@ -12,9 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument};
 use crate::auth::Caller;
+use crate::rfc3339_ms;
 use crate::store::{DossierView, ReuseView};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -17,7 +17,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::read_json;
 use super::{AppState, evidence};
@@ -26,6 +25,7 @@ use crate::auth::Caller;
 use crate::config::HttpConfig;
 use crate::events;
 use crate::ingress::{Sender, Submitted};
+use crate::rfc3339_ms;
 use crate::schema::Violation;
 use crate::store::{DeliveryState, MessageView};
 

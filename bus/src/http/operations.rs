@@ -151,11 +151,3 @@ async fn schema(State(app): State<AppState>, Path(name): Path<String>) -> Respon
         None => Problem::not_found(format!("`{name}` is not in /v1/schemas")).into_response(),
     }
 }
-
-/// Unix milliseconds as RFC 3339 (UTC), the way the API shows times.
-pub fn rfc3339_ms(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}

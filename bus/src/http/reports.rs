@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument, ProblemKind};
 use super::request::ApiQuery;
 use crate::auth::Caller;
+use crate::rfc3339_ms;
 use crate::schema::Violation;
 use crate::store::ReuseCount;
 

@@ -54,19 +54,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let headers = request.headers().clone();
         let value = read_json(&headers, Bytes::from_request(request, state).await)?;
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
-            use serde_path_to_error::Segment;
-            let pointer: String = e
-                .path()
-                .iter()
-                .filter_map(|segment| match segment {
-                    Segment::Seq { index } => Some(format!("/{index}")),
-                    Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
-                    Segment::Enum { variant } => Some(format!("/{variant}")),
-                    Segment::Unknown => None,
-                })
-                .collect();
-            Problem::new(ProblemKind::InvalidBody).violations(vec![Violation::new(pointer, e.inner().to_string())])
-        })
+        fitted(value).map(ApiJson)
     }
+}
+
+/// A JSON body that may be left out: `None` when the request has no body.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state).await;
+        if body.as_ref().is_ok_and(|b| b.is_empty()) {
+            return Ok(OptionalJson(None));
+        }
+        fitted(read_json(&headers, body)?).map(|t| OptionalJson(Some(t)))
+    }
+}
+
+/// `value` read into `T`, or a 422 `invalid-body` naming where it does not fit.
+fn fitted<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        use serde_path_to_error::Segment;
+        let pointer: String = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Seq { index } => Some(format!("/{index}")),
+                Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+                Segment::Enum { variant } => Some(format!("/{variant}")),
+                Segment::Unknown => None,
+            })
+            .collect();
+        Problem::new(ProblemKind::InvalidBody).violations(vec![Violation::new(pointer, e.inner().to_string())])
+    })
 }

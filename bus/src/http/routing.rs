@@ -12,11 +12,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::operations::rfc3339_ms;
 use super::problem::{Problem, ProblemDocument};
 use super::request::ApiQuery;
 use crate::auth::Caller;
 use crate::competence::Routes;
+use crate::rfc3339_ms;
 use crate::schema::Violation;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -19,6 +19,8 @@ pub const ADAPTER: &str = "x-lgsp-adapter";
 pub const ANNOTATIONS: &str = "x-lgsp-annotations";
 /// An earlier attempt may have reached the peer: see `Delivery::uncertain`.
 pub const UNCERTAIN: &str = "x-lgsp-uncertain";
+/// A test message (`POST /v1/adapters/{id}/test`): tried once, its outcome answered to the caller.
+pub const TEST: &str = "x-lgsp-test";
 /// The retry tier a copy waits in (`30s`): the retry exchange routes by it. Not `x-`: a headers
 /// exchange ignores headers so named when it matches.
 pub const RETRY_TIER: &str = "lgsp-retry-tier";

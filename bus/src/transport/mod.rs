@@ -5,6 +5,7 @@
 //! topology, hands out the live [`Link`], and when either connection dies, withdraws it and
 //! reconnects with backoff; `None` in the meantime is what makes ingress answer 503.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -127,6 +128,14 @@ impl Link {
     }
 }
 
+/// An adapter's queue as the broker counts it.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueDepth {
+    /// Waiting to be delivered, and delivered but not yet acked.
+    pub messages: u32,
+    pub consumers: u32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("the broker is unreachable: {0}")]
@@ -224,6 +233,31 @@ impl Broker {
             Ok(())
         };
         within(self.config.connect_timeout, delete).await
+    }
+
+    /// How many messages wait in each of these adapters' queues (ready and unacked), and how
+    /// many consumers each has; an adapter without a queue is left out. One channel of its own,
+    /// opened again when the broker closes it over a queue it does not have.
+    pub async fn queue_depths(&self, adapters: &[&str]) -> Result<HashMap<String, QueueDepth>, lapin::Error> {
+        let link = self.link().ok_or_else(not_connected)?;
+        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+        let count = async {
+            let mut depths = HashMap::new();
+            let mut channel = link.channel().await?;
+            for adapter in adapters {
+                let queue = self.names.queue(adapter);
+                match channel.queue_declare(queue.as_str().into(), passive, FieldTable::default()).await {
+                    Ok(q) => {
+                        let depth = QueueDepth { messages: q.message_count(), consumers: q.consumer_count() };
+                        depths.insert(adapter.to_string(), depth);
+                    }
+                    // The broker closed the channel over it (it has no such queue now).
+                    Err(_) => channel = link.channel().await?,
+                }
+            }
+            Ok(depths)
+        };
+        within(self.config.connect_timeout, count).await
     }
 
     pub fn names(&self) -> &Names {
