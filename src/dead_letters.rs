@@ -50,6 +50,10 @@ enum DeadLettersCommand {
         /// Replay every dead letter (state `dead`) the filters select.
         #[arg(long)]
         all: bool,
+        /// Deliver to this adapter (one that takes the type) instead of the one that gave it up:
+        /// a removed adapter's dead letters go to the system that replaces it.
+        #[arg(long)]
+        to: Option<String>,
         #[command(flatten)]
         filters: Filters,
     },
@@ -111,13 +115,13 @@ pub async fn run(args: DeadLettersArgs, default_bus: impl FnOnce() -> Result<Str
     let outcome = match args.command {
         DeadLettersCommand::List { filters, json } => list(&bus, &filters, json).await,
         DeadLettersCommand::Show { id, adapter } => show(&bus, &id, adapter).await,
-        DeadLettersCommand::Replay { id: Some(id), filters, .. } => match filters {
+        DeadLettersCommand::Replay { id: Some(id), filters, to, .. } => match filters {
             Filters { adapter, message_type: None, since: None, until: None, state: None, limit: None } => {
-                replay_one(&bus, &id, adapter).await
+                replay_one(&bus, &id, adapter, to).await
             }
-            _ => Err(Failed("replay ID takes only --adapter; the other filters go with --all".into())),
+            _ => Err(Failed("replay ID takes only --adapter and --to; the other filters go with --all".into())),
         },
-        DeadLettersCommand::Replay { id: None, filters, .. } => replay_all(&bus, filters).await,
+        DeadLettersCommand::Replay { id: None, filters, to, .. } => replay_all(&bus, filters, to).await,
         DeadLettersCommand::Purge { id, adapter } => purge(&bus, &id, adapter).await,
     };
     outcome.unwrap_or_else(fail)
@@ -165,15 +169,20 @@ async fn show(bus: &Bus, id: &str, adapter: Option<String>) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
-async fn replay_one(bus: &Bus, id: &str, adapter: Option<String>) -> Result<ExitCode, Failed> {
-    let body = bus.call(Method::POST, &format!("/v1/dead-letters/{id}/replay"), &adapter_query(adapter)).await?;
-    println!("{id}: replayed to {}", names(&body["replayed"]));
+async fn replay_one(bus: &Bus, id: &str, adapter: Option<String>, to: Option<String>) -> Result<ExitCode, Failed> {
+    let mut query = adapter_query(adapter);
+    query.extend(to.clone().map(|to| ("to", to)));
+    let body = bus.call(Method::POST, &format!("/v1/dead-letters/{id}/replay"), &query).await?;
+    match to {
+        Some(to) => println!("{id}: {}'s replayed to {to}", names(&body["replayed"])),
+        None => println!("{id}: replayed to {}", names(&body["replayed"])),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Replays every dead letter the filters select (at most the bus's limit in one run), a few
 /// at once, with a progress bar; each failure is reported and makes the exit code 1.
-async fn replay_all(bus: &Bus, filters: Filters) -> Result<ExitCode, Failed> {
+async fn replay_all(bus: &Bus, filters: Filters, to: Option<String>) -> Result<ExitCode, Failed> {
     if filters.state.as_deref().is_some_and(|s| s != "dead") {
         return Err(Failed("replay --all takes the dead letters waiting (state dead) only".into()));
     }
@@ -190,7 +199,8 @@ async fn replay_all(bus: &Bus, filters: Filters) -> Result<ExitCode, Failed> {
     );
     let replays = rows.iter().map(|row| {
         let (id, adapter) = (row["id"].as_str().unwrap_or_default(), row["adapter"].as_str().unwrap_or_default());
-        let query = vec![("adapter", adapter.to_string())];
+        let mut query = vec![("adapter", adapter.to_string())];
+        query.extend(to.clone().map(|to| ("to", to)));
         async move { (id, adapter, bus.call(Method::POST, &format!("/v1/dead-letters/{id}/replay"), &query).await) }
     });
     let mut replays = futures::stream::iter(replays).buffer_unordered(REPLAYS_AT_ONCE);

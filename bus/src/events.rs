@@ -256,10 +256,10 @@ pub fn dead_letters_waiting(adapter: &str, count: u64) {
     gauge!("lgsp_dead_letters", "adapter" => adapter.to_string()).set(count as f64);
 }
 
-pub fn dead_letter_replayed(record: &crate::store::DeadLetterRecord, operator: &str) {
+pub fn dead_letter_replayed(record: &crate::store::DeadLetterRecord, to: &str, operator: &str) {
     counter!("lgsp_dead_letters_replayed_total", "adapter" => record.adapter.clone()).increment(1);
     info!(adapter = %record.adapter, id = %record.message_id, subject = record.subject.as_deref().unwrap_or("-"),
-        operator, "dead letter replayed");
+        to, operator, "dead letter replayed");
 }
 
 pub fn dead_letter_not_replayed(adapter: &str, id: &str, operator: &str, error: &dyn std::fmt::Display) {

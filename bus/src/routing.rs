@@ -44,6 +44,13 @@ pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
     Ok(())
 }
 
+/// Whether a route takes messages of `message_type` of this province, for some agency (the
+/// agency its last word names, or none).
+pub fn takes_type(route: &str, message_type: &str, province: &str) -> bool {
+    let last_word = route.rsplit('.').next().filter(|w| *w != "*" && *w != "#");
+    [None, last_word].into_iter().any(|agency| matches(route, &routing_key(message_type, province, agency)))
+}
+
 /// Whether a routing key matches a topic pattern, as RabbitMQ's topic exchange decides.
 pub fn matches(pattern: &str, key: &str) -> bool {
     let pattern: Vec<&str> = pattern.split('.').collect();
@@ -65,6 +72,15 @@ fn matches_words(pattern: &[&str], key: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_route_takes_a_type_for_some_agency() {
+        assert!(takes_type("dossier.submitted.#", "dossier.submitted", "42"));
+        assert!(takes_type("dossier.status_changed.*.000-00-01-H42", "dossier.status_changed", "42"));
+        assert!(takes_type("#", "payment.status", "42"));
+        assert!(!takes_type("dossier.submitted.#", "dossier.status_changed", "42"));
+        assert!(!takes_type("dossier.status_changed.43.*", "dossier.status_changed", "42"), "another province's");
+    }
 
     #[test]
     fn keys_name_the_province_and_the_competent_agency() {

@@ -17,6 +17,21 @@ use lgsp_bus::{Failure, Outcome};
 use reqwest::Method;
 use serde_json::json;
 
+/// The bus's second scripted adapter, taking status changes, to be added to the running bus.
+fn other(bus: &TestBus) -> Arc<AdapterRuntime> {
+    let policy = DeliveryPolicy { retry_tiers: TIERS.to_vec(), ..DeliveryPolicy::default() };
+    Arc::new(AdapterRuntime {
+        id: "other".into(),
+        adapter: bus.other.clone(),
+        routes: vec!["dossier.status_changed.#".into()],
+        guard: PeerGuard::new("other", BreakerPolicy::default(), &PeerLimits::default()),
+        policy,
+        services: Vec::new(),
+        requests: RequestPolicy::default(),
+        contracts: Default::default(),
+    })
+}
+
 #[tokio::test]
 async fn a_paused_adapter_keeps_its_messages_and_takes_them_in_order_when_resumed() {
     let bus = TestBus::start().await;
@@ -96,6 +111,32 @@ async fn a_removed_adapter_leaves_what_was_queued_for_it_in_the_archive_and_gets
     // Nothing receives the next one: it is refused, not accepted and dropped.
     let (status, unroutable) = bus.post(&status_changed(DOSSIER, 4, 4)).await;
     assert_eq!((status, unroutable["type"].as_str()), (422, Some("https://lgsp.local/problems/unroutable")));
+
+    // What it left is replayed to the system that replaces it, once each.
+    let first = messages[0]["id"].as_str().unwrap();
+    let (status, problem) = bus.operator.call(Method::POST, &format!("/v1/dead-letters/{first}/replay")).await;
+    assert_eq!(status, 409, "its own adapter is gone: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("not on this bus"), "{problem}");
+    bus.other.answer(|_| Outcome::Delivered);
+    bus.bus.as_ref().unwrap().fleet.add(other(&bus)).await.unwrap();
+    for message in &messages {
+        let id = message["id"].as_str().unwrap();
+        let (status, replayed) =
+            bus.operator.call(Method::POST, &format!("/v1/dead-letters/{id}/replay?to=other")).await;
+        assert_eq!((status, replayed["replayed"].clone()), (202, json!(["scripted"])), "{replayed}");
+        let delivered_to_other = |_: u16, view: &serde_json::Value| {
+            let deliveries = view["deliveries"].as_array().into_iter().flatten();
+            deliveries.filter(|d| d["adapter"] == "other").any(|d| d["state"] == "delivered")
+        };
+        bus.api.wait_get(&format!("/v1/messages/{id}"), delivered_to_other).await;
+        let (_, row) = bus.operator.get(&format!("/v1/dead-letters/{id}")).await;
+        let row = &row["dead_letters"][0];
+        assert_eq!((row["state"].as_str(), row["replayed_to"].as_str()), (Some("replayed"), Some("other")), "{row}");
+    }
+    let seqs: Vec<u64> = bus.other.seen().iter().map(|seen| seen.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    let (status, again) = bus.operator.call(Method::POST, &format!("/v1/dead-letters/{first}/replay?to=other")).await;
+    assert_eq!(status, 409, "replayed already: {again}");
     bus.stop().await;
 }
 
@@ -108,19 +149,8 @@ async fn an_adapter_added_to_a_running_bus_gets_the_next_matching_message() {
     assert_eq!(bus.post(&first).await.0, 202);
     bus.wait_state(first["id"].as_str().unwrap(), "delivered").await;
 
-    let policy = DeliveryPolicy { retry_tiers: TIERS.to_vec(), ..DeliveryPolicy::default() };
-    let runtime = AdapterRuntime {
-        id: "other".into(),
-        adapter: bus.other.clone(),
-        routes: vec!["dossier.status_changed.#".into()],
-        guard: PeerGuard::new("other", BreakerPolicy::default(), &PeerLimits::default()),
-        policy,
-        services: Vec::new(),
-        requests: RequestPolicy::default(),
-        contracts: Default::default(),
-    };
     let fleet = &bus.bus.as_ref().unwrap().fleet;
-    fleet.add(Arc::new(runtime)).await.unwrap();
+    fleet.add(other(&bus)).await.unwrap();
     let (_, shown) = bus.operator.get("/v1/adapters/other").await;
     assert_eq!(shown["state"], "running", "{shown}");
 

@@ -207,8 +207,9 @@ pub enum DeadLetterError {
     Publish(#[from] PublishError),
 }
 
-/// Hands one archived message back to its adapter's queue, where the engine takes it like any
-/// other. In order: claim it (one commit: row `replaying`, delivery pending again), publish and
+/// Hands one archived message back to its adapter's queue, or to adapter `to`'s (another that
+/// takes its type: the one that gave it up was removed, say), where the engine takes it like any
+/// other. In order: claim it (one commit: row `replaying`, delivery to `to` pending), publish and
 /// await the broker's confirm, mark it `replayed`. A failure after the claim leaves it
 /// `replaying`, to be replayed again: at worst two copies in the queue, which the engine
 /// delivers once (same id). `operator` is only logged.
@@ -216,7 +217,7 @@ pub async fn replay(
     broker: &Broker,
     store: &Store,
     message_id: &str,
-    adapter: &str,
+    (adapter, to): (&str, &str),
     operator: &str,
 ) -> Result<(), DeadLetterError> {
     let Some(row) = store.dead_letter(message_id, adapter).await? else {
@@ -236,11 +237,13 @@ pub async fn replay(
         DeadLetterState::Purged => return Err(conflict(row.state, "an operator gave up on it")),
         DeadLetterState::Dead | DeadLetterState::Replaying => {}
     }
-    if !store.claim_replay(message_id, adapter, now_ms()).await? {
-        return Err(conflict(
-            row.state,
-            "its delivery is not recorded dead-lettered (GET /v1/messages/{id} says where it is)",
-        ));
+    if !store.claim_replay(message_id, adapter, to, now_ms()).await? {
+        let reason = if to == adapter {
+            "its delivery is not recorded dead-lettered (GET /v1/messages/{id} says where it is)"
+        } else {
+            "the adapter it is replayed to had it delivered already, or its delivery is not recorded dead-lettered"
+        };
+        return Err(conflict(row.state, reason));
     }
 
     let record = &row.record;
@@ -259,14 +262,14 @@ pub async fn replay(
     if let Some(message_type) = &record.message_type {
         properties = properties.with_type(message_type.as_str().into());
     }
-    // The adapter's own queue, not the exchange: the other adapters had the message already.
-    let queue = broker.names().queue(adapter);
+    // One adapter's queue, not the exchange: the other adapters had the message already.
+    let queue = broker.names().queue(to);
     if let Err(e) = broker.publish(Target::Queue(&queue), record.body.as_bytes(), properties).await {
         events::dead_letter_not_replayed(adapter, message_id, operator, &e);
         return Err(e.into());
     }
     store.mark_replayed(message_id, adapter).await?;
-    events::dead_letter_replayed(record, operator);
+    events::dead_letter_replayed(record, to, operator);
     refresh_gauge(store, adapter).await;
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::activity::{Activity, TestOutcome};
 use crate::roster::{AdapterRuntime, Phase};
-use crate::routing::{matches, routing_key};
+use crate::routing::takes_type;
 use crate::schema::{Catalogue, Violation};
 use crate::transport::{Broker, PublishError, Target, headers};
 use crate::{now_ms, rfc3339_ms};
@@ -71,7 +71,7 @@ pub async fn run(
         return Err(TrialError::NoRoutes(runtime.services.join(", ")));
     }
     let message_type = match request.message_type {
-        Some(t) if !runtime.routes.iter().any(|r| takes(r, &t, province)) => {
+        Some(t) if !runtime.routes.iter().any(|r| takes_type(r, &t, province)) => {
             let why = format!("`{t}` is not taken by the adapter's routes ({})", runtime.routes.join(", "));
             return Err(TrialError::Invalid(vec![Violation::new("/type", why)]));
         }
@@ -120,12 +120,6 @@ pub async fn run(
     }
 }
 
-/// Whether a route takes messages of `message_type`, for some agency.
-fn takes(route: &str, message_type: &str, province: &str) -> bool {
-    let last_word = route.rsplit('.').next().filter(|w| *w != "*" && *w != "#");
-    [None, last_word].into_iter().any(|agency| matches(route, &routing_key(message_type, province, agency)))
-}
-
 /// The first catalogue type a route names in its first words (`dossier.status_changed.*.h42`).
 fn default_type(catalogue: &Catalogue, routes: &[String]) -> Option<String> {
     routes
@@ -136,15 +130,6 @@ fn default_type(catalogue: &Catalogue, routes: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_route_takes_a_type_for_some_agency() {
-        assert!(takes("dossier.submitted.#", "dossier.submitted", "42"));
-        assert!(takes("dossier.status_changed.*.000-00-01-H42", "dossier.status_changed", "42"));
-        assert!(takes("#", "payment.status", "42"));
-        assert!(!takes("dossier.submitted.#", "dossier.status_changed", "42"));
-        assert!(!takes("dossier.status_changed.43.*", "dossier.status_changed", "42"), "another province's");
-    }
 
     #[test]
     fn the_default_type_is_the_first_a_route_names() {

@@ -25,6 +25,7 @@ use crate::auth::Caller;
 use crate::config::Role;
 use crate::engine::dead_letters::{self, DeadLetterError};
 use crate::rfc3339_ms;
+use crate::routing::takes_type;
 use crate::schema::Violation;
 use crate::store::{DeadLetterFilter, DeadLetterState, DeadLetterView};
 
@@ -184,6 +185,9 @@ pub struct DeadLetterSummary {
     pub state: DeadLetterState,
     pub replays: u32,
     pub replayed_at: Option<String>,
+    /// Where the last replay went, when to another adapter than the one that gave it up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replayed_to: Option<String>,
     pub purged_at: Option<String>,
 }
 
@@ -206,6 +210,7 @@ fn summary(row: &DeadLetterView) -> DeadLetterSummary {
         state: row.state,
         replays: row.replays,
         replayed_at: time(row.replayed_at),
+        replayed_to: row.replayed_to.clone(),
         purged_at: time(row.purged_at),
     }
 }
@@ -265,6 +270,18 @@ struct Which {
     adapter: Option<String>,
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReplayQuery {
+    /// One adapter's row, when several adapters gave the message up.
+    #[param(min_length = 1)]
+    adapter: Option<String>,
+    /// Another adapter to deliver it to (one that takes its type), instead of the one that gave
+    /// it up: a removed adapter's dead letters go to the system that replaces it.
+    #[param(min_length = 1)]
+    to: Option<String>,
+}
+
 /// The rows of one message, of one adapter if the caller named it; a problem when none.
 async fn rows(app: &AppState, id: &str, adapter: Option<&str>) -> Result<Vec<DeadLetterView>, Problem> {
     let Ok(id) = uuid::Uuid::parse_str(id) else {
@@ -311,9 +328,10 @@ async fn show(
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Action {
-    Replay,
+    /// To the adapter that gave it up, or to this one.
+    Replay(Option<String>),
     Purge,
 }
 
@@ -327,7 +345,7 @@ enum Action {
     tag = "dead letters",
     params(
         ("id" = uuid::Uuid, Path, description = "the message's id"),
-        Which,
+        ReplayQuery,
     ),
     responses(
         (status = 202, description = "Replayed: the broker confirmed the copy", body = Acted),
@@ -338,8 +356,9 @@ enum Action {
         (status = 503, description = "The broker or the store cannot take it now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn replay(app: State<AppState>, caller: Caller, id: Path<String>, which: ApiQuery<Which>) -> Response {
-    act(app, caller, id, which, Action::Replay).await
+async fn replay(app: State<AppState>, caller: Caller, id: Path<String>, query: ApiQuery<ReplayQuery>) -> Response {
+    let ApiQuery(ReplayQuery { adapter, to }) = query;
+    act(app, caller, id, ApiQuery(Which { adapter }), Action::Replay(to)).await
 }
 
 /// Gives up on an archived message: it stays in the archive, purged, for the audit.
@@ -363,6 +382,24 @@ async fn purge(app: State<AppState>, caller: Caller, id: Path<String>, which: Ap
     act(app, caller, id, which, Action::Purge).await
 }
 
+/// Whether adapter `to` can take a replay of `row`: on the bus, routed to, and taking its type.
+fn replayable_to(app: &AppState, row: &DeadLetterView, to: &str) -> Result<(), &'static str> {
+    let roster = app.fleet.adapters().current();
+    let (Some(runtime), Some(phase)) = (roster.get(to), roster.phase(to)) else {
+        return Err("that adapter is not on this bus (GET /v1/adapters lists them)");
+    };
+    if !phase.routed() {
+        return Err("that adapter is being added or removed");
+    }
+    let message_type = row.record.message_type.as_deref().unwrap_or_default();
+    if to != row.record.adapter
+        && !runtime.routes.iter().any(|route| takes_type(route, message_type, &app.ingress.province))
+    {
+        return Err("that adapter does not take messages of this type");
+    }
+    Ok(())
+}
+
 /// Replays or purges the message's rows: the adapter's named, or else every row the action
 /// applies to (a replay: `dead` or `replaying`; a purge: `dead`).
 async fn act(
@@ -381,7 +418,7 @@ async fn act(
     };
     let id = rows[0].record.message_id.clone();
     let applies = |row: &&DeadLetterView| match action {
-        Action::Replay => matches!(row.state, DeadLetterState::Dead | DeadLetterState::Replaying),
+        Action::Replay(_) => matches!(row.state, DeadLetterState::Dead | DeadLetterState::Replaying),
         Action::Purge => row.state == DeadLetterState::Dead,
     };
     // Named, the adapter's row is acted on whatever its state, so that the refusal says why.
@@ -395,22 +432,27 @@ async fn act(
     let mut done = Vec::new();
     for row in targets {
         let adapter = row.record.adapter.as_str();
-        let outcome = match action {
-            Action::Replay if app.fleet.adapters().current().get(adapter).is_none() => Err(DeadLetterError::Conflict {
-                id: id.clone(),
-                adapter: adapter.into(),
-                state: row.state.as_str(),
-                reason: "that adapter is not configured on this bus",
-            }),
-            Action::Replay => dead_letters::replay(&app.broker, &app.store, &id, adapter, &operator).await,
+        let outcome = match &action {
+            Action::Replay(to) => {
+                let to = to.as_deref().unwrap_or(adapter);
+                match replayable_to(&app, row, to) {
+                    Ok(()) => dead_letters::replay(&app.broker, &app.store, &id, (adapter, to), &operator).await,
+                    Err(reason) => Err(DeadLetterError::Conflict {
+                        id: id.clone(),
+                        adapter: to.into(),
+                        state: row.state.as_str(),
+                        reason,
+                    }),
+                }
+            }
             Action::Purge => dead_letters::purge(&app.store, &id, adapter, &operator).await,
         };
-        let verb = match action {
-            Action::Replay => "dead_letters.replay",
-            Action::Purge => "dead_letters.purge",
+        let (verb, to) = match &action {
+            Action::Replay(to) => ("dead_letters.replay", to.as_deref()),
+            Action::Purge => ("dead_letters.purge", None),
         };
         let result = if outcome.is_ok() { "done" } else { "refused" };
-        let detail = serde_json::json!({ "message": id, "adapter": adapter, "result": result });
+        let detail = serde_json::json!({ "message": id, "adapter": adapter, "to": to, "result": result });
         app.log.operator_action("operator.action", &operator, verb, detail);
         if let Err(e) = outcome {
             let mut problem = Problem::from(e);
@@ -423,7 +465,7 @@ async fn act(
         done.push(adapter.to_string());
     }
     match action {
-        Action::Replay => {
+        Action::Replay(_) => {
             (StatusCode::ACCEPTED, Json(Acted { id, replayed: Some(done), purged: None })).into_response()
         }
         Action::Purge => Json(Acted { id, replayed: None, purged: Some(done) }).into_response(),

@@ -79,6 +79,8 @@ pub struct DeadLetterView {
     pub replayed_at: Option<i64>,
     pub replays: u32,
     pub purged_at: Option<i64>,
+    /// Where the last replay went, when to another adapter.
+    pub replayed_to: Option<String>,
 }
 
 impl DeadLetterView {
@@ -107,24 +109,31 @@ pub(super) fn write(tx: &Transaction, change: &Change) -> rusqlite::Result<()> {
                 archive(tx, record)?;
             }
         }
-        Change::ClaimReplay { message_id, adapter, at, changed } => {
+        Change::ClaimReplay { message_id, adapter, to, at, changed } => {
             // A dead row is replayed once its delivery is recorded dead: the keeper may archive
             // the copy a moment before the engine records the outcome. A row left `replaying` (its
-            // copy never confirmed) may be claimed again while its delivery waits, pending.
-            let delivery: Option<String> = tx
-                .prepare_cached("SELECT state FROM deliveries WHERE message_id = ?1 AND adapter = ?2")?
-                .query_row(params![message_id, adapter], |row| row.get(0))
-                .optional()?;
-            let delivery = delivery.unwrap_or_else(|| "dead_lettered".into());
-            let claimed = tx
-                .prepare_cached(
-                    "UPDATE dead_letters SET state = 'replaying', replayed_at = ?3
-                     WHERE message_id = ?1 AND adapter = ?2 AND type IS NOT NULL
-                       AND (state = 'dead' AND ?4 = 'dead_lettered'
-                            OR state = 'replaying' AND ?4 IN ('dead_lettered', 'accepted'))",
-                )?
-                .execute(params![message_id, adapter, at, delivery])?
-                == 1;
+            // copy never confirmed) may be claimed again while its delivery waits, pending. To
+            // another adapter, only if that one has not had it delivered already.
+            let state_of = |adapter: &str| {
+                tx.prepare_cached("SELECT state FROM deliveries WHERE message_id = ?1 AND adapter = ?2")?
+                    .query_row(params![message_id, adapter], |row| row.get::<_, String>(0))
+                    .optional()
+            };
+            let delivery = state_of(adapter)?.unwrap_or_else(|| "dead_lettered".into());
+            let elsewhere = to != adapter;
+            let pending = if elsewhere { "dead_lettered" } else { "accepted" };
+            let taken = elsewhere && state_of(to)?.is_some_and(|s| s == "delivered" || s == "superseded");
+            let claimed = !taken
+                && tx
+                    .prepare_cached(
+                        "UPDATE dead_letters SET state = 'replaying', replayed_at = ?3,
+                             replayed_to = CASE WHEN ?5 = adapter THEN NULL ELSE ?5 END
+                         WHERE message_id = ?1 AND adapter = ?2 AND type IS NOT NULL
+                           AND (state = 'dead' AND ?4 = 'dead_lettered'
+                                OR state = 'replaying' AND ?4 IN ('dead_lettered', ?6))",
+                    )?
+                    .execute(params![message_id, adapter, at, delivery, to, pending])?
+                    == 1;
             if claimed {
                 // A delivery recorded final makes the engine take the replayed copy for a
                 // duplicate: it must find it pending again.
@@ -133,7 +142,7 @@ pub(super) fn write(tx: &Transaction, change: &Change) -> rusqlite::Result<()> {
                      VALUES (?1, ?2, 'accepted', 0, ?3)
                      ON CONFLICT (message_id, adapter) DO UPDATE SET state = 'accepted', updated_at = ?3",
                 )?
-                .execute(params![message_id, adapter, at])?;
+                .execute(params![message_id, to, at])?;
             }
             changed.store(claimed, Ordering::Release);
         }
@@ -199,7 +208,7 @@ fn archive(tx: &Transaction, r: &DeadLetterRecord) -> rusqlite::Result<()> {
 
 const COLUMNS: &str = "message_id, adapter, type, subject, source, seq, body, attempts, first_failed_at,
      last_failed_at, dead_at, last_error, peer_answer, accepted_at, annotations, state, replayed_at, replays,
-     purged_at";
+     purged_at, replayed_to";
 
 fn view(row: &Row) -> rusqlite::Result<DeadLetterView> {
     Ok(DeadLetterView {
@@ -225,6 +234,7 @@ fn view(row: &Row) -> rusqlite::Result<DeadLetterView> {
         replayed_at: row.get(16)?,
         replays: row.get(17)?,
         purged_at: row.get(18)?,
+        replayed_to: row.get(19)?,
     })
 }
 
@@ -325,9 +335,9 @@ impl Store {
     /// Claims the replay of one archived message, in one commit: its row becomes `replaying` and
     /// its delivery pending again. `false` when it is not (or not now) replayable: not an
     /// envelope, not `dead`, or its delivery not recorded dead (yet).
-    pub async fn claim_replay(&self, message_id: &str, adapter: &str, at: i64) -> Result<bool, StoreError> {
-        let (message_id, adapter) = (message_id.into(), adapter.into());
-        self.write_if(|changed| Change::ClaimReplay { message_id, adapter, at, changed }).await
+    pub async fn claim_replay(&self, message_id: &str, adapter: &str, to: &str, at: i64) -> Result<bool, StoreError> {
+        let (message_id, adapter, to) = (message_id.into(), adapter.into(), to.into());
+        self.write_if(|changed| Change::ClaimReplay { message_id, adapter, to, at, changed }).await
     }
 
     /// Records that the broker confirmed a replayed copy.

@@ -160,6 +160,9 @@ const STEPS: &[&str] = &[
          created_at INTEGER NOT NULL,
          updated_at INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 9: where a dead letter's last replay went, when to another adapter than the one that gave
+    // it up (a removed adapter's, say).
+    "ALTER TABLE dead_letters ADD COLUMN replayed_to TEXT;",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -107,9 +107,24 @@ pub(super) struct Command {
 /// says, once committed, whether a claim or a purge took.
 pub(super) enum DeadLetterChange {
     Archive(Vec<DeadLetterRecord>),
-    ClaimReplay { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
-    Replayed { message_id: String, adapter: String },
-    Purge { message_id: String, adapter: String, at: i64, changed: Arc<AtomicBool> },
+    /// `adapter`'s row, to be delivered to `to` (itself, or another adapter).
+    ClaimReplay {
+        message_id: String,
+        adapter: String,
+        to: String,
+        at: i64,
+        changed: Arc<AtomicBool>,
+    },
+    Replayed {
+        message_id: String,
+        adapter: String,
+    },
+    Purge {
+        message_id: String,
+        adapter: String,
+        at: i64,
+        changed: Arc<AtomicBool>,
+    },
 }
 
 /// A change of the directory: `Seed` from the config (it replaces only what the config set

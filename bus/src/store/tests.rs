@@ -346,7 +346,7 @@ async fn a_dead_letter_is_archived_once_listed_by_filter_and_replayed_only_when_
     store.record_accepted(vec![accepted(&m, &["dvc"])]).await.unwrap();
     // The keeper may archive the copy before the engine records the outcome: no replay yet.
     store.archive_dead_letters(vec![dead_letter(&m, 3_000), dead_letter(&m, 3_000)]).await.unwrap();
-    assert!(!store.claim_replay(&id, "dvc", 4_000).await.unwrap());
+    assert!(!store.claim_replay(&id, "dvc", "dvc", 4_000).await.unwrap());
     store.record_outcomes(vec![outcome(&m, DeliveryState::DeadLettered, 1)]).await.unwrap();
 
     let filter = |f: DeadLetterFilter| DeadLetterFilter { limit: 10, ..f };
@@ -366,11 +366,11 @@ async fn a_dead_letter_is_archived_once_listed_by_filter_and_replayed_only_when_
     assert_eq!(store.dead_letter_count("dvc").await.unwrap(), 1);
 
     // Claimed: replaying, and the delivery pending again; then replayed, once.
-    assert!(store.claim_replay(&id, "dvc", 4_000).await.unwrap());
+    assert!(store.claim_replay(&id, "dvc", "dvc", 4_000).await.unwrap());
     assert_eq!(state_of(&store, &m).await, (DeadLetterState::Replaying, DeliveryState::Accepted));
     store.mark_replayed(&id, "dvc").await.unwrap();
     assert_eq!(state_of(&store, &m).await.0, DeadLetterState::Replayed);
-    assert!(!store.claim_replay(&id, "dvc", 4_500).await.unwrap(), "replayed already");
+    assert!(!store.claim_replay(&id, "dvc", "dvc", 4_500).await.unwrap(), "replayed already");
     assert!(!store.purge_dead_letter(&id, "dvc", 4_500).await.unwrap(), "only a dead one is purged");
 
     // A copy of the old death changes nothing; a death after the replay is a new one.
@@ -385,6 +385,6 @@ async fn a_dead_letter_is_archived_once_listed_by_filter_and_replayed_only_when_
     store.archive_dead_letters(vec![dead_letter(&m, 7_000)]).await.unwrap();
     let row = store.dead_letter(&id, "dvc").await.unwrap().unwrap();
     assert_eq!((row.state, row.purged_at), (DeadLetterState::Purged, Some(6_000)));
-    assert!(!store.claim_replay(&id, "dvc", 8_000).await.unwrap());
+    assert!(!store.claim_replay(&id, "dvc", "dvc", 8_000).await.unwrap());
     assert_eq!(store.dead_letter_count("dvc").await.unwrap(), 0);
 }
