@@ -357,3 +357,18 @@ fn the_bench_runs_on_the_default_config() {
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("(b) bus end to end, 1 message per request"), "{stdout}");
 }
+
+#[test]
+fn the_fan_out_bench_registers_agency_systems_and_carries_their_messages() {
+    let mut command = lgsp();
+    command.env("LGSP__AMQP__URL", amqp_url());
+    let args = ["bench", "--mode", "fanout", "--adapters", "5", "--messages", "100", "--dossiers", "10"];
+    let output = command.args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("registration, POST to running: p50 ") && stdout.contains("(5 in "), "{stdout}");
+    assert!(stdout.contains("each delivered to its agency's system (100 taken)"), "{stdout}");
+    assert!(stdout.contains("MB with 5 adapters"), "{stdout}");
+    // The broker's figures, or why not (a broker without its Prometheus plugin).
+    assert!(stdout.contains("broker: "), "{stdout}");
+}

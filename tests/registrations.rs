@@ -295,3 +295,60 @@ async fn an_agency_tests_its_system_through_the_bus_and_sees_how_it_is_doing() {
     assert_eq!(sim.calls().len(), calls, "no refused test reached the peer");
     bus.stop().await;
 }
+
+/// The `n`-th of a province's agencies: departments and communes.
+fn agency(n: usize) -> String {
+    format!("000.{:02}.{:02}.H42", n / 100, n % 100)
+}
+
+#[tokio::test]
+async fn two_hundred_agencies_register_their_systems_and_each_gets_its_own_dossiers() {
+    const AGENCIES: usize = 200;
+    let bus = Harness::start().await;
+    let settings = toml::toml! { url = "http://127.0.0.1:1/agencies" };
+    let sim = HttpSim::start("127.0.0.1:0".parse().unwrap(), SimOptions::from_settings(&settings).unwrap()).await;
+    let sim = sim.unwrap();
+    let admin = bus.api.as_("admin").await;
+    for n in 0..AGENCIES {
+        let registration = json!({
+            "id": format!("agency_{n:03}"), "kind": "http", "url": format!("{}agencies", sim.url()),
+            "subscriptions": [{"types": ["dossier.status_changed"], "agencies": [agency(n)]}],
+        });
+        let (status, registered) = admin.send(Method::POST, "/v1/adapters", &registration).await;
+        assert_eq!((status, registered["state"].as_str()), (201, Some("approved")), "{registered}");
+    }
+
+    // Every one running and consuming its own queue.
+    let listed = adapters(&bus.operator).await;
+    let agencies: Vec<&Value> = listed["adapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["id"].as_str().unwrap().starts_with("agency_"))
+        .collect();
+    assert_eq!(agencies.len(), AGENCIES);
+    for adapter in &agencies {
+        assert_eq!(adapter["state"], "running", "{adapter}");
+        assert!(adapter["queue"]["consumers"].as_u64() >= Some(1), "{adapter}");
+    }
+
+    // One status change for each agency: delivered to its system and the portal, no other.
+    let mut sent = Vec::new();
+    for n in 0..AGENCIES {
+        let dossier = format!("{}-261130-{n:04}", agency(n));
+        let mut message = lgsp_bus::testing::status_changed(&dossier, 1, 4);
+        message["payload"]["agency_code"] = json!(agency(n));
+        assert_eq!(bus.api.post(&message).await.0, 202);
+        sent.push((n, message["id"].as_str().unwrap().to_string()));
+    }
+    let all = sim.wait_until(Duration::from_secs(60), |s| s.received().len() >= AGENCIES).await;
+    assert!(all, "the agencies' systems have {} of {AGENCIES}", sim.received().len());
+    for (n, id) in &sent {
+        let view = bus.api.wait_state(id, "delivered").await;
+        let mut reached: Vec<&str> =
+            view["deliveries"].as_array().unwrap().iter().filter_map(|d| d["adapter"].as_str()).collect();
+        reached.sort();
+        assert_eq!(reached, ["agency_".to_string() + &format!("{n:03}"), "dvc".into()], "{view}");
+    }
+    bus.stop().await;
+}

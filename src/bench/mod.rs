@@ -7,10 +7,14 @@
 //!   [`lookups`].
 //! - `--mode soak`: a steady `--rate` for `--duration`, the bus's memory sampled every minute;
 //!   see [`soak`].
+//! - `--mode fanout`: `--adapters` agency systems registered on one bus, their registration
+//!   times, the bus's and the broker's memory and queues, and the throughput among them; see
+//!   [`fanout`].
 //!
 //! The bus runs as its own process on the given config (so its memory and CPU are its own); the
 //! load and the simulators run in this one.
 
+mod fanout;
 mod lookups;
 mod messages;
 mod soak;
@@ -52,6 +56,7 @@ pub enum Mode {
     Messages,
     Lookups,
     Soak,
+    Fanout,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -89,6 +94,13 @@ pub struct Args {
     /// Authentication and the message log in the message mode: on, off, or both runs.
     #[arg(long, value_enum, default_value = "both")]
     pub trust: Trust,
+    /// Agency systems the fan-out mode registers.
+    #[arg(long, default_value_t = 200)]
+    pub adapters: usize,
+    /// The broker's Prometheus endpoint (the `rabbitmq_prometheus` plugin), for its queue count
+    /// and memory in the fan-out mode.
+    #[arg(long, default_value = "http://127.0.0.1:15692/metrics")]
+    pub broker_metrics: String,
     /// Turns each form of the message mode is cut into; with `--trust both` the two buses
     /// alternate, so that the machine's own ups and downs do not decide the comparison.
     #[arg(long, default_value_t = 4)]
@@ -100,6 +112,7 @@ pub async fn run(config_path: &Path, config: &Config, args: Args) -> anyhow::Res
         Mode::Messages => messages::run(config_path, config, &args).await,
         Mode::Lookups => lookups::run(config_path, config, &args).await,
         Mode::Soak => soak::run(config_path, config, &args).await,
+        Mode::Fanout => fanout::run(config_path, config, &args).await,
     }
 }
 
@@ -126,6 +139,8 @@ struct BusProcess {
     pub base: String,
     pub client: reqwest::Client,
     namespace: String,
+    /// Adapters registered over its API, whose queues go with the bench's.
+    registered: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -182,7 +197,7 @@ impl BusProcess {
         let builder = reqwest::Client::builder().pool_max_idle_per_host(concurrency);
         let client =
             if trust { crate::process::signed_in_client(builder, &base, MEMBER).await? } else { builder.build()? };
-        Ok(BusProcess { child, base, client, namespace: namespace.to_string(), _dir: dir })
+        Ok(BusProcess { child, base, client, namespace: namespace.to_string(), registered: Vec::new(), _dir: dir })
     }
 
     /// Stops it (SIGTERM, drained), removes its queues, and says what it used.
@@ -206,13 +221,13 @@ impl BusProcess {
         if let Err(e) = self.child.terminate(Duration::from_secs(30)).await {
             eprintln!("warning: {e:#}");
         }
-        cleanup(config, &self.namespace).await;
+        cleanup(config, &self.namespace, &self.registered).await;
         Usage { peak_rss_kb, cpu_seconds, store }
     }
 }
 
 /// Removes the bench's queues and exchanges from the broker.
-async fn cleanup(config: &Config, namespace: &str) {
+async fn cleanup(config: &Config, namespace: &str, registered: &[String]) {
     let Ok(connection) = Connection::connect(config.amqp.connect_url().as_str(), Default::default()).await else {
         return;
     };
@@ -224,6 +239,9 @@ async fn cleanup(config: &Config, namespace: &str) {
         for queue in queues {
             let _ = channel.queue_delete(queue.into(), QueueDeleteOptions::default()).await;
         }
+    }
+    for id in registered {
+        let _ = channel.queue_delete(names.queue(id).into(), QueueDeleteOptions::default()).await;
     }
     for exchange in [names.exchange(), names.services_exchange(), names.retry_exchange()] {
         let _ = channel.exchange_delete(exchange.into(), Default::default()).await;

@@ -191,9 +191,14 @@ impl Harness {
         self.bus = Some(bus);
     }
 
+    /// Stops the bus and removes its queues, those of the adapters registered meanwhile too.
     pub async fn stop(mut self) {
+        let roster = self.bus.as_ref().map(|bus| bus.fleet.adapters().current());
+        let ids: Vec<String> = roster.iter().flat_map(|r| r.adapters().map(|a| a.id.clone())).collect();
         self.halt().await;
         delete_default_namespace(&self.amqp, &self.namespace, &TIERS).await;
+        let registered: Vec<(&str, &[Duration])> = ids.iter().map(|id| (id.as_str(), &[][..])).collect();
+        delete_namespace(&self.amqp, &self.namespace, &registered).await;
     }
 }
 
