@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::Harness;
@@ -350,5 +352,86 @@ async fn two_hundred_agencies_register_their_systems_and_each_gets_its_own_dossi
         reached.sort();
         assert_eq!(reached, ["agency_".to_string() + &format!("{n:03}"), "dvc".into()], "{view}");
     }
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn an_agency_service_whose_reply_breaks_its_uploaded_schema_is_not_passed_on() {
+    let bus = Harness::start().await;
+    let mut wrong = registration_template();
+    wrong["simulator"]["replies"]["land.parcel_lookup"]["found"] = json!("yes");
+    let mut settings: toml::Table = toml::Table::try_from(&wrong).unwrap();
+    for key in ["id", "kind", "subscriptions", "schemas", "delivery"] {
+        settings.remove(key);
+    }
+    let sim = HttpSim::start("127.0.0.1:0".parse().unwrap(), SimOptions::from_settings(&settings).unwrap()).await;
+    let sim = sim.unwrap();
+    let admin = bus.api.as_("admin").await;
+    assert_eq!(admin.send(Method::POST, "/v1/adapters", &registration(&sim)).await.0, 201);
+
+    let ask = json!({"commune_code": "18073", "sheet": "12", "number": "345"});
+    let (status, problem) = bus.ask("land.parcel_lookup", "onestop.sandbox", &ask).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (502, Some("https://lgsp.local/problems/registry-unavailable")),
+        "{problem}"
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("broke the service's contract"), "{problem}");
+    assert_eq!(sim.calls().len(), 1, "the agency's system was asked once");
+    bus.stop().await;
+}
+
+/// A commune's new one-stop system joins with a `POST` (a built-in kind, no release), and is
+/// changed, paused and resumed while its dossiers keep coming: each arrives once.
+#[tokio::test]
+async fn a_communes_new_one_stop_system_is_a_post_and_changes_under_traffic_lose_and_repeat_nothing() {
+    let bus = Harness::start().await;
+    let options = lgsp_onestop::SimOptions {
+        client_id: "lgsp-thachha-new".into(),
+        client_secret: common::PASSWORD.into(),
+        ..Default::default()
+    };
+    let commune = lgsp_onestop::OnestopSim::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap();
+    let registration = |agencies: &[&str]| {
+        json!({
+            "id": "onestop_thachha_new", "kind": "onestop", "url": commune.url().to_string(), "agencies": agencies,
+            "token_endpoint": "/oauth2/token", "client_id": "lgsp-thachha-new", "client_secret": common::PASSWORD,
+        })
+    };
+    let admin = bus.api.as_("admin").await;
+    let (status, registered) = admin.send(Method::POST, "/v1/adapters", &registration(&[AGENCY])).await;
+    assert_eq!((status, registered["state"].as_str()), (201, Some("approved")), "{registered}");
+
+    // Its dossiers flow while it is changed (another agency bound, then unbound), paused and
+    // resumed.
+    let flowing = Arc::new(AtomicBool::new(true));
+    let traffic = {
+        let (api, flowing) = (bus.api.clone(), flowing.clone());
+        tokio::spawn(async move {
+            let mut sent = Vec::new();
+            while flowing.load(Ordering::Relaxed) || sent.len() < 20 {
+                let message = for_the_agency("dossier.submitted", &format!("{AGENCY}-261201-{:04}", sent.len()), 1);
+                assert_eq!(api.post(&message).await.0, 202);
+                sent.push(message["id"].as_str().unwrap().to_string());
+            }
+            sent
+        })
+    };
+    let path = "/v1/adapters/onestop_thachha_new";
+    let wider = registration(&[AGENCY, "000.00.33.H42"]);
+    assert_eq!(admin.send(Method::PUT, path, &wider).await.0, 200);
+    assert_eq!(bus.operator.call(Method::POST, &format!("{path}/pause")).await.0, 200);
+    assert_eq!(bus.operator.call(Method::POST, &format!("{path}/resume")).await.0, 200);
+    assert_eq!(admin.send(Method::PUT, path, &registration(&[AGENCY])).await.0, 200);
+    flowing.store(false, Ordering::Relaxed);
+    let sent = traffic.await.unwrap();
+
+    let all = commune
+        .wait_until(Duration::from_secs(30), |s| sent.iter().all(|id| s.messages.iter().any(|m| &m.id == id)))
+        .await;
+    assert!(all, "every dossier reached the commune ({} sent, {} there)", sent.len(), commune.messages().len());
+    let received: Vec<String> = commune.messages().into_iter().map(|m| m.id).collect();
+    assert_eq!(received.len(), sent.len(), "nothing else, nothing twice");
+    assert_eq!(commune.calls().iter().filter(|c| c.status == 409).count(), 0, "no copy was sent twice");
     bus.stop().await;
 }

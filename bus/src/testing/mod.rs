@@ -60,6 +60,7 @@ pub async fn token(http: &reqwest::Client, base: &str, client_id: &str, secret: 
 
 /// Speaks to a running bus over HTTP as one member or operator: its token goes with every
 /// request `http` sends.
+#[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
