@@ -36,8 +36,9 @@ enum MembersCommand {
         #[arg(long)]
         name: String,
     },
-    /// Grant a right: --send TYPE… --agency CODE…, --service NAME [--field F…] [--procedure P…],
-    /// or --read-messages / --read-lookups own|all, --read-dossiers CODE…, --read-reports.
+    /// Grant a right: --send TYPE… or --receive TYPE… with --agency CODE…, --service NAME
+    /// [--field F…] [--procedure P…], --offer SERVICE, or --read-messages / --read-lookups
+    /// own|all, --read-dossiers CODE…, --read-reports.
     Grant {
         id: String,
         #[command(flatten)]
@@ -61,9 +62,15 @@ struct Right {
     /// Message types it may send (`*` for all), with --agency.
     #[arg(long = "send", num_args = 1.., requires = "agencies")]
     types: Vec<String>,
-    /// Agencies the send right is for (`*` for all).
-    #[arg(long = "agency", num_args = 1.., requires = "types")]
+    /// Message types its registered adapters may receive, with --agency.
+    #[arg(long = "receive", num_args = 1.., requires = "agencies")]
+    receive: Vec<String>,
+    /// Agencies the send or receive right is for (`*` for all).
+    #[arg(long = "agency", num_args = 1..)]
     agencies: Vec<String>,
+    /// A service its registered adapters may answer (such as land.parcel_lookup).
+    #[arg(long)]
+    offer: Option<String>,
     /// A service it may ask.
     #[arg(long)]
     service: Option<String>,
@@ -93,6 +100,12 @@ impl Right {
         let mut body = Map::new();
         if !self.types.is_empty() {
             body.insert("send".into(), json!({ "types": self.types, "agencies": self.agencies }));
+        }
+        if !self.receive.is_empty() {
+            body.insert("receive".into(), json!({ "types": self.receive, "agencies": self.agencies }));
+        }
+        if let Some(service) = self.offer {
+            body.insert("offer".into(), json!(service));
         }
         if let Some(service) = self.service {
             body.insert(

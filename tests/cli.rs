@@ -239,6 +239,13 @@ async fn members_are_changed_and_the_message_log_checked_from_the_command_line()
             .await;
     assert_eq!(code, Some(0), "{errors}");
     assert!(shown.contains("\"dossier.status_changed\""), "{shown}");
+    let receive = ["grant", "onestop.kyanh", "--receive", "dossier.submitted", "--agency", "000.00.31.H42"];
+    let (code, shown, errors) = members("admin", &receive).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(shown.contains("\"receive\"") && shown.contains("000.00.31.H42"), "{shown}");
+    let (code, shown, errors) = members("admin", &["grant", "onestop.kyanh", "--offer", "land.parcel_lookup"]).await;
+    assert_eq!(code, Some(0), "{errors}");
+    assert!(shown.contains("\"offer\"") && shown.contains("land.parcel_lookup"), "{shown}");
     let (code, _, errors) =
         members("admin", &["grant", "onestop.kyanh", "--service", "citizen.verify", "--field", "adress"]).await;
     assert_eq!(code, Some(1));
@@ -274,7 +281,7 @@ async fn members_are_changed_and_the_message_log_checked_from_the_command_line()
     assert!(verdict.starts_with("ok: ") && verdict.contains("sealed to entry"), "{verdict}");
     let (code, found, _) = audit(&["search", "--actor", "admin", "--kind", "directory.change"]).await;
     assert_eq!(code, Some(0));
-    assert_eq!(found.lines().count(), 2, "an add and a grant; the refused grant changed nothing: {found}");
+    assert_eq!(found.lines().count(), 4, "an add and three grants; the refused grant changed nothing: {found}");
 
     let (_, key, _) = audit(&["public-key"]).await;
     let key = key.split_whitespace().next().unwrap().to_string();
