@@ -242,6 +242,8 @@ async fn every_operator_route_refuses_whoever_lacks_its_role() {
         ("GET", "/v1/adapters/nobody".to_string(), "viewer"),
         ("POST", "/v1/adapters/nobody/pause".to_string(), "operator"),
         ("POST", "/v1/adapters/nobody/resume".to_string(), "operator"),
+        // Or the registration's owner: a member that registered nothing of that id is refused.
+        ("POST", "/v1/adapters/nobody/test".to_string(), "operator"),
         ("DELETE", "/v1/adapters/nobody".to_string(), "admin"),
         ("POST", "/v1/adapters/nobody/approve".to_string(), "admin"),
         ("POST", "/v1/adapters/nobody/reject".to_string(), "admin"),

@@ -89,11 +89,11 @@ pub(super) fn test(ctx: &Context, item: &Incoming, delivery: &Delivery, outcome:
     let message_id = envelope.id.to_string();
     let peer_answer = delivery.answer.text().map(|text| crate::privacy::redact(&text));
     let tested = match &outcome {
-        Outcome::Delivered | Outcome::Superseded => {
+        Outcome::Delivered => {
             ctx.activity.delivered();
-            let word = if outcome == Outcome::Delivered { "delivered" } else { "superseded" };
-            TestOutcome { outcome: word, permanent: None, error: None, peer_answer }
+            TestOutcome { outcome: "delivered", permanent: None, error: None, peer_answer }
         }
+        Outcome::Superseded => TestOutcome { outcome: "superseded", permanent: None, error: None, peer_answer },
         Outcome::Transient(failure) | Outcome::Permanent(failure) => {
             let error = crate::privacy::redact(&failure.reason);
             ctx.activity.failed(&message_id, &describe(failure), false);

@@ -16,12 +16,16 @@ use crate::schema::{Catalogue, Violation};
 use crate::transport::{Broker, PublishError, Target, headers};
 use crate::{now_ms, rfc3339_ms};
 
-/// What the caller asks to send; each part left out is filled in.
-#[derive(Debug, Default)]
+/// What the caller asks to send; each part left out (or the whole body) is filled in.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TestRequest {
-    /// A type the adapter takes; by default the one its first route names.
+    /// A message type the adapter takes; by default the one its first route names.
+    #[serde(rename = "type")]
     pub message_type: Option<String>,
-    /// By default the type's first example in `/v1/schemas`.
+    /// The payload, checked against the type's schema; by default the type's first example in
+    /// `/v1/schemas`.
+    #[schema(value_type = Option<Object>)]
     pub payload: Option<Value>,
 }
 

@@ -2,7 +2,8 @@
 //! whether its peer's circuit breaker is open; `POST /v1/adapters` (an agency for its own
 //! systems, or an admin), `PUT /v1/adapters/{id}`, `.../approve` and `.../reject` (admins),
 //! `POST /v1/adapters/{id}/pause` and `.../resume` (operators), `DELETE /v1/adapters/{id}`
-//! (admins, or a registration's owner), all taking effect at once on the running bus.
+//! (admins, or a registration's owner), all taking effect at once on the running bus;
+//! `POST /v1/adapters/{id}/test`: a test message through the adapter's whole path.
 //! `POST /v1/adapters/{id}/webhook`: a peer calling the bus (a postal shipment moved, say); the
 //! adapter checks that the call comes from its peer and submits what it says.
 
@@ -162,10 +163,9 @@ impl AdapterStatus {
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Adapters>, Problem> {
     caller.need(Role::Viewer)?;
     let roster = app.fleet.adapters().current();
-    let ids: Vec<&str> = roster.adapters().map(|runtime| runtime.id.as_str()).collect();
     let queued: Vec<&str> = roster.adapters().filter(|r| !r.routes.is_empty()).map(|r| r.id.as_str()).collect();
     let mut depths = queue_depths(&app, &queued).await;
-    let adapters = ids.iter().filter_map(|id| status_of(&roster, id, depths.remove(*id))).collect();
+    let adapters = roster.adapters().filter_map(|r| status_of(&roster, &r.id, depths.remove(&r.id))).collect();
     let registrations = app.registrar.list().await?.into_iter().map(RegistrationView::of).collect();
     Ok(Json(Adapters { adapters, registrations }))
 }
@@ -418,18 +418,6 @@ async fn remove(State(app): State<AppState>, caller: Caller, Path(id): Path<Stri
     Ok((StatusCode::ACCEPTED, status).into_response())
 }
 
-/// What a test sends; both may be left out (or the whole body).
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TestMessage {
-    /// A message type the adapter takes; by default the one its first route names.
-    #[serde(rename = "type")]
-    pub message_type: Option<String>,
-    /// The payload, checked against the type's schema; by default the type's first example.
-    #[schema(value_type = Option<Object>)]
-    pub payload: Option<Value>,
-}
-
 /// What became of the test message.
 #[derive(Serialize, ToSchema)]
 pub struct TestAnswer {
@@ -450,7 +438,7 @@ pub struct TestAnswer {
     path = "/v1/adapters/{id}/test",
     tag = "adapters",
     params(("id" = String, Path, description = "the adapter's id")),
-    request_body(content = Option<TestMessage>, content_type = "application/json",
+    request_body(content = Option<TestRequest>, content_type = "application/json",
         description = "optional: the type and payload to send"),
     responses(
         (status = 200, description = "Tried: `outcome` is `delivered`, `superseded` or `failed`, with `error` and `peer_answer`", body = TestAnswer),
@@ -466,12 +454,12 @@ async fn test(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<OptionalJson<TestMessage>, Problem>,
+    body: Result<OptionalJson<TestRequest>, Problem>,
 ) -> Result<Json<TestAnswer>, Problem> {
     // Who may, before what they sent.
     app.registrar.may_act(&caller, &id, Role::Operator).await.map_err(refused)?;
-    let OptionalJson(body) = body?;
-    let request = body.map(|b| TestRequest { message_type: b.message_type, payload: b.payload }).unwrap_or_default();
+    let OptionalJson(request) = body?;
+    let request = request.unwrap_or_default();
     let roster = app.fleet.adapters().current();
     let (Some(runtime), Some(phase), Some(activity)) = (roster.get(&id), roster.phase(&id), roster.activity(&id))
     else {
