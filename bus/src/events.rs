@@ -139,6 +139,12 @@ pub fn dead_lettered(adapter: &str, id: &str, subject: &str, attempt: u32, reaso
     error!(adapter, id, subject, attempt, reason = %redact(reason), "dead-lettered: needs an operator");
 }
 
+/// An operator signed in to the console.
+pub fn console_signed_in(operator: &str) {
+    counter!("lgsp_console_sign_ins_total").increment(1);
+    info!(operator, "signed in to the console");
+}
+
 /// A test message's one attempt (`POST /v1/adapters/{id}/test`).
 pub fn tested(adapter: &str, id: &str, outcome: &str) {
     info!(adapter, id, outcome, "test message tried");

@@ -55,6 +55,7 @@ pub mod auth;
 pub mod client_credentials;
 pub mod competence;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod envelope;
 pub mod events;

@@ -107,6 +107,11 @@ impl Tokens {
     }
 
     pub fn issue(&self, subject: &str, kind: PrincipalKind) -> Issued {
+        self.issue_for(subject, kind, self.ttl)
+    }
+
+    /// A token valid `ttl` (a console session's, say) instead of the configured lifetime.
+    pub fn issue_for(&self, subject: &str, kind: PrincipalKind, ttl: Duration) -> Issued {
         let now = crate::now_ms() as u64 / 1000;
         let claims = Claims {
             iss: ISSUER.into(),
@@ -114,13 +119,13 @@ impl Tokens {
             sub: subject.into(),
             kind,
             iat: now,
-            exp: now + self.ttl.as_secs(),
+            exp: now + ttl.as_secs(),
             jti: uuid::Uuid::now_v7().to_string(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         let access_token = jsonwebtoken::encode(&header, &claims, &self.encoding).expect("an Ed25519 key signs");
-        Issued { access_token, token_type: "Bearer", expires_in: self.ttl.as_secs() }
+        Issued { access_token, token_type: "Bearer", expires_in: ttl.as_secs() }
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {

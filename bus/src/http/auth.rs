@@ -132,12 +132,7 @@ async fn token(
             return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", described, false);
         }
     };
-    let checked = {
-        let _turn = app.auth.secret_checks.acquire().await.expect("the semaphore is never closed");
-        let (auth, client_id) = (app.auth.clone(), client_id.clone());
-        tokio::task::spawn_blocking(move || auth.directory.check_secret(&client_id, &secret)).await.ok().flatten()
-    };
-    let Some(kind) = checked else {
+    let Some(kind) = super::check_secret(&app, &client_id, secret).await else {
         events::token_refused(&client_id);
         let described = format!("no client `{client_id}` with that secret");
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", described, used_basic);

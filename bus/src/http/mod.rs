@@ -60,10 +60,24 @@ pub fn app(state: AppState, http: &HttpConfig) -> Router {
     let (router, document) = routes(http).split_for_parts();
     // The document depends only on the routes and the embedded schemas: the same for every bus.
     operations::DOCUMENT.get_or_init(|| openapi::document(document, &state.catalogue).to_string());
+    let console = crate::console::router(state.clone(), http.tls.is_some());
     router
+        .with_state(state.clone())
+        .merge(console)
         .layer(DefaultBodyLimit::max(http.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), evidence::record_refusals))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state, evidence::record_refusals))
+}
+
+/// Whose `secret` it is: a member's or an operator's, checked one or two at a time off the
+/// async threads (argon2 is slow on purpose); `None` for no such client or the wrong secret.
+pub(crate) async fn check_secret(
+    app: &AppState,
+    client_id: &str,
+    secret: String,
+) -> Option<crate::auth::PrincipalKind> {
+    let _turn = app.auth.secret_checks.acquire().await.expect("the semaphore is never closed");
+    let (auth, client_id) = (app.auth.clone(), client_id.to_string());
+    tokio::task::spawn_blocking(move || auth.directory.check_secret(&client_id, &secret)).await.ok().flatten()
 }
 
 /// The API document, as `GET /v1/openapi.json` serves it.

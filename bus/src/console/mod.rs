@@ -1,0 +1,37 @@
+//! The control room: a web console served by the bus at `/console`, for provincial IT, in
+//! Vietnamese, server-rendered (maud: the pages are Rust, checked when the bus is built, and
+//! every value is HTML-escaped). Operators sign in with their name and password and see what
+//! their roles open. Not part of the API document: the console is for people, the API for
+//! systems, and a session cookie is never accepted by the API (so no other site's page can
+//! borrow it there).
+
+mod overview;
+mod page;
+pub mod session;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::{get, post};
+
+use crate::http::AppState;
+
+/// What the console's handlers share.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub app: AppState,
+    /// The bus serves TLS: the session cookie is `Secure`.
+    pub secure: bool,
+}
+
+pub fn router(app: AppState, secure: bool) -> Router {
+    Router::new()
+        .route("/console", get(overview::overview))
+        .route("/console/sign-in", get(session::sign_in_page).post(session::sign_in))
+        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/static/console.css", get(stylesheet))
+        .with_state(ConsoleState { app, secure })
+}
+
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("console.css"))
+}

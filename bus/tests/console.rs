@@ -1,0 +1,119 @@
+//! The console's sign-in, over real HTTP: an operator's name and password give a session cookie
+//! that is `HttpOnly` and `SameSite=Strict`; a wrong password, a member, or a form posted from
+//! another site are refused, each saying why, and get no session; the overview shows the bus's
+//! health and its adapters; signing out ends the page's access.
+
+mod common;
+
+use common::TestBus;
+use lgsp_bus::Outcome;
+use lgsp_bus::console::session::COOKIE;
+use lgsp_bus::testing::SECRET;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+/// A browser-like client that does not follow redirects, so that each answer can be read.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// Posts the sign-in form as the console's own page would (its origin).
+async fn sign_in(bus: &TestBus, name: &str, password: &str) -> reqwest::Response {
+    let base = &bus.api.base;
+    let form = [("name", name), ("password", password)];
+    browser().post(format!("{base}/console/sign-in")).header("origin", base).form(&form).send().await.unwrap()
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    let set = headers.get(SET_COOKIE)?.to_str().ok()?.to_string();
+    set.starts_with(&format!("{COOKIE}=")).then_some(set)
+}
+
+#[tokio::test]
+async fn an_operator_signs_in_to_the_console_and_sees_the_bus_and_its_adapters() {
+    let bus = TestBus::start().await;
+    bus.adapter.answer(|_| Outcome::Delivered);
+    let base = bus.api.base.clone();
+
+    // Not signed in: the sign-in page, in Vietnamese.
+    let overview = browser().get(format!("{base}/console")).send().await.unwrap();
+    assert_eq!(overview.status(), 303);
+    assert_eq!(overview.headers()[LOCATION], "/console/sign-in");
+    let form = browser().get(format!("{base}/console/sign-in")).send().await.unwrap();
+    assert!(form.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let form = form.text().await.unwrap();
+    assert!(form.contains("Tên đăng nhập") && form.contains("Mật khẩu"), "{form}");
+
+    // Refused, each saying why, with no session.
+    let wrong = sign_in(&bus, "operator", "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(session_cookie(wrong.headers()).is_none());
+    assert!(wrong.text().await.unwrap().contains("Sai tên đăng nhập hoặc mật khẩu."));
+    let member = sign_in(&bus, "onestop.sandbox", SECRET).await;
+    assert_eq!(member.status(), 403);
+    assert!(session_cookie(member.headers()).is_none());
+    assert!(member.text().await.unwrap().contains("không phải cán bộ vận hành"));
+    let form = [("name", "operator"), ("password", SECRET)];
+    let elsewhere = browser()
+        .post(format!("{base}/console/sign-in"))
+        .header("origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 403, "a form posted from another site");
+    assert!(session_cookie(elsewhere.headers()).is_none());
+
+    // Signed in: a session cookie no script can read and no other site's page sends.
+    let signed_in = sign_in(&bus, "operator", SECRET).await;
+    assert_eq!(signed_in.status(), 303);
+    let cookie = session_cookie(signed_in.headers()).expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP here; Secure under TLS");
+    let session = cookie.split(';').next().unwrap().to_string();
+
+    let overview = browser().get(format!("{base}/console")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(overview.status(), 200);
+    assert_eq!(overview.headers()["cache-control"], "no-store");
+    let page = overview.text().await.unwrap();
+    assert!(page.contains("Tổng quan") && page.contains("operator"), "{page}");
+    assert!(page.contains("data-adapter=\"scripted\""), "every adapter is listed: {page}");
+    assert!(page.contains("Máy chủ thông điệp (RabbitMQ)") && page.contains("hoạt động"), "{page}");
+
+    // The API does not take the session: it is for the console only.
+    let api = browser().get(format!("{base}/v1/adapters")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(api.status(), 401, "a cookie is not a credential of the API");
+
+    // Signing out clears the cookie; a tampered session is sent back to sign in.
+    let out = browser()
+        .post(format!("{base}/console/sign-out"))
+        .header("cookie", &session)
+        .header("origin", &base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(session_cookie(out.headers()).unwrap().contains("Max-Age=0"));
+    let tampered = format!("{session}x");
+    let again = browser().get(format!("{base}/console")).header("cookie", &tampered).send().await.unwrap();
+    assert_eq!(again.status(), 303);
+    assert!(again.headers()[LOCATION].to_str().unwrap().starts_with("/console/sign-in"));
+
+    // On the message log: the refusals, and who signed in and out.
+    let auditor = bus.api.as_("auditor").await;
+    bus.wait_log(&auditor, "/v1/audit?kind=request.refused", |_, log| {
+        let problems: Vec<&str> =
+            log["entries"].as_array().into_iter().flatten().filter_map(|e| e["detail"]["problem"].as_str()).collect();
+        problems.iter().filter(|p| **p == "console-sign-in").count() == 2 && problems.contains(&"console-cross-site")
+    })
+    .await;
+    bus.wait_log(&auditor, "/v1/audit?kind=operator.action&actor=operator", |_, log| {
+        let actions: Vec<&str> =
+            log["entries"].as_array().into_iter().flatten().filter_map(|e| e["detail"]["action"].as_str()).collect();
+        actions.contains(&"console.sign_in") && actions.contains(&"console.sign_out")
+    })
+    .await;
+    bus.stop().await;
+}
