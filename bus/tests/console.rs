@@ -24,6 +24,24 @@ async fn sign_in(bus: &TestBus, name: &str, password: &str) -> reqwest::Response
     browser().post(format!("{base}/console/sign-in")).header("origin", base).form(&form).send().await.unwrap()
 }
 
+/// Reads the event stream until an event holding `text`; returns that event.
+async fn next_event_with(stream: &mut reqwest::Response, text: &str) -> String {
+    let mut received = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let chunk = stream.chunk().await.unwrap().expect("the stream stays open");
+            received.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some((event, rest)) = received.split_once("\n\n") {
+                if event.contains(text) {
+                    return event.to_string();
+                }
+                received = rest.to_string();
+            }
+        }
+    });
+    found.await.unwrap_or_else(|_| panic!("no event with {text:?} within 20 s"))
+}
+
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
     let set = headers.get(SET_COOKIE)?.to_str().ok()?.to_string();
     set.starts_with(&format!("{COOKIE}=")).then_some(set)
@@ -81,6 +99,15 @@ async fn an_operator_signs_in_to_the_console_and_sees_the_bus_and_its_adapters()
     assert!(page.contains("Tổng quan") && page.contains("operator"), "{page}");
     assert!(page.contains("data-adapter=\"scripted\""), "every adapter is listed: {page}");
     assert!(page.contains("Máy chủ thông điệp (RabbitMQ)") && page.contains("hoạt động"), "{page}");
+
+    // The live parts come again by themselves: a paused adapter shows as paused, no reload.
+    let mut live = browser().get(format!("{base}/console/live")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(live.headers()["content-type"], "text/event-stream");
+    let running = next_event_with(&mut live, "đang chạy").await;
+    assert!(running.starts_with("event: overview"), "{running}");
+    assert_eq!(bus.operator.call(reqwest::Method::POST, "/v1/adapters/scripted/pause").await.0, 200);
+    next_event_with(&mut live, "tạm dừng").await;
+    drop(live);
 
     // The API does not take the session: it is for the console only.
     let api = browser().get(format!("{base}/v1/adapters")).header("cookie", &session).send().await.unwrap();

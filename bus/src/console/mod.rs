@@ -9,9 +9,12 @@ mod overview;
 mod page;
 pub mod session;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
+use tokio::sync::Semaphore;
 
 use crate::http::AppState;
 
@@ -21,17 +24,25 @@ pub struct ConsoleState {
     pub app: AppState,
     /// The bus serves TLS: the session cookie is `Secure`.
     pub secure: bool,
+    /// Live overview streams open now (at most `overview::MAX_STREAMS`).
+    streams: Arc<Semaphore>,
 }
 
 pub fn router(app: AppState, secure: bool) -> Router {
     Router::new()
         .route("/console", get(overview::overview))
+        .route("/console/live", get(overview::stream))
         .route("/console/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/static/console.css", get(stylesheet))
-        .with_state(ConsoleState { app, secure })
+        .route("/console/static/console.js", get(script))
+        .with_state(ConsoleState { app, secure, streams: Arc::new(Semaphore::new(overview::MAX_STREAMS)) })
 }
 
 async fn stylesheet() -> impl axum::response::IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("console.css"))
+}
+
+async fn script() -> impl axum::response::IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("console.js"))
 }

@@ -1,17 +1,32 @@
 //! The overview: is the bus well (broker, store, message log), and how is each adapter doing
 //! (its state, its peer's breaker, its queue, its deliveries and failures, its last error).
 
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::ConsoleState;
 use super::page;
 use super::session::Operator;
 use crate::audit::LogHealth;
+use crate::auth::{Caller, PrincipalKind};
 use crate::roster::Phase;
 
 pub async fn overview(State(console): State<ConsoleState>, Operator(operator): Operator) -> Response {
+    let body = html! {
+        div #live { (live(&console).await) }
+        script src="/console/static/console.js" {}
+    };
+    page::frame(&operator, "Tổng quan", body)
+}
+
+/// The parts of the overview that change: sent again by [`stream`] every few seconds.
+pub async fn live(console: &ConsoleState) -> Markup {
     let app = &console.app;
     let broker = app.broker.is_connected();
     let store = app.store.ping().await.is_ok();
@@ -19,7 +34,7 @@ pub async fn overview(State(console): State<ConsoleState>, Operator(operator): O
     let roster = app.fleet.adapters().current();
     let queued: Vec<&str> = roster.adapters().filter(|r| !r.routes.is_empty()).map(|r| r.id.as_str()).collect();
     let mut depths = app.broker.queue_depths(&queued).await.unwrap_or_default();
-    let body = html! {
+    html! {
         section.health {
             h2 { "Tình trạng hệ thống" }
             ul {
@@ -52,9 +67,44 @@ pub async fn overview(State(console): State<ConsoleState>, Operator(operator): O
                     }
                 }
             }
+            p.updated { "Cập nhật lúc " (vietnam_time()) }
         }
+    }
+}
+
+/// How often the live parts are sent again.
+const EVERY: Duration = Duration::from_secs(2);
+/// Open overview pages at once, at most: each asks the broker for its queues every few seconds.
+pub const MAX_STREAMS: usize = 32;
+
+/// `GET /console/live`: the overview's live parts as server-sent events (`overview`), every
+/// `EVERY`, while the operator may still see them (`signed-out` ends it).
+pub async fn stream(State(console): State<ConsoleState>, Operator(operator): Operator) -> Response {
+    let Ok(slot) = console.streams.clone().try_acquire_owned() else {
+        let busy = "Quá nhiều trang tổng quan đang mở; hãy đóng bớt.";
+        return (StatusCode::SERVICE_UNAVAILABLE, busy).into_response();
     };
-    page::frame(&operator, "Tổng quan", body)
+    let name = operator.name().to_string();
+    let events = futures::stream::unfold((console, name, slot, true), |(console, name, slot, first)| async move {
+        if !first {
+            tokio::time::sleep(EVERY).await;
+        }
+        let still = matches!(console.app.auth.caller(PrincipalKind::Operator, &name), Some(Caller::Operator { .. }));
+        let event = if still {
+            Event::default().event("overview").data(live(&console).await.into_string())
+        } else {
+            Event::default().event("signed-out").data("")
+        };
+        still.then_some((Ok::<_, Infallible>(event), (console, name, slot, false)))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// Now, as people in Vietnam read the time (UTC+7): `20:10:48 30/11/2026`.
+fn vietnam_time() -> String {
+    let format = time::macros::format_description!("[hour]:[minute]:[second] [day]/[month]/[year]");
+    let offset = time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset");
+    time::OffsetDateTime::now_utc().to_offset(offset).format(&format).unwrap_or_default()
 }
 
 fn health(what: &str, up: bool, word: &str) -> Markup {
