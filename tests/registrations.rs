@@ -435,3 +435,47 @@ async fn a_communes_new_one_stop_system_is_a_post_and_changes_under_traffic_lose
     assert_eq!(commune.calls().iter().filter(|c| c.status == 409).count(), 0, "no copy was sent twice");
     bus.stop().await;
 }
+
+/// In a real browser: an admin finds a commune's registration waiting on the console's adapters
+/// page, approves it, and tests it there; the agency's system answers.
+#[tokio::test]
+async fn an_admin_approves_a_registration_in_the_console_and_tests_it() {
+    use lgsp_bus::testing::browser::{Browser, Locator};
+    let bus = Harness::start().await;
+    let sim = agency_system().await;
+    let commune = bus.api.as_("onestop.thachha").await;
+    assert_eq!(commune.send(Method::POST, "/v1/adapters", &registration(&sim)).await.0, 201);
+
+    let browser = Browser::start().await;
+    let base = bus.api.base.clone();
+    // A viewer sees it waiting, with no button to approve it.
+    browser.sign_in(&base, "viewer", lgsp_bus::testing::SECRET).await;
+    browser.client.goto(&format!("{base}/console/adapters")).await.unwrap();
+    let waiting = format!("//tr[@data-registration='{ID}']/td[. = 'chờ duyệt']");
+    browser.shows(&waiting).await;
+    assert!(browser.client.find(Locator::Css("button[data-action=approve]")).await.is_err(), "a viewer cannot approve");
+    browser.client.find(Locator::Css("form.signout button")).await.unwrap().click().await.unwrap();
+
+    browser.sign_in(&base, "admin", lgsp_bus::testing::SECRET).await;
+    browser.client.goto(&format!("{base}/console/adapters")).await.unwrap();
+    browser.shows(&waiting).await;
+    browser.screenshot("adapters-pending").await;
+    let approve = format!("//tr[@data-registration='{ID}']//button[@data-action='approve']");
+    browser.client.find(Locator::XPath(&approve)).await.unwrap().click().await.unwrap();
+    browser.shows(&format!("//p[@role='status'][contains(., 'Đã duyệt {ID}')]")).await;
+    browser.shows(&format!("//tr[@data-adapter='{ID}']/td[. = 'đang chạy']")).await;
+    assert_eq!(registration_state(&adapters(&bus.operator).await, ID).as_deref(), Some("approved"));
+
+    // An admin is not an operator: the test button is not theirs. An operator's is.
+    assert!(browser.client.find(Locator::Css("button[data-action=test]")).await.is_err());
+    browser.client.find(Locator::Css("form.signout button")).await.unwrap().click().await.unwrap();
+    browser.sign_in(&base, "operator", lgsp_bus::testing::SECRET).await;
+    browser.client.goto(&format!("{base}/console/adapters")).await.unwrap();
+    let test = format!("//tr[@data-adapter='{ID}']//button[@data-action='test']");
+    browser.client.find(Locator::XPath(&test)).await.unwrap().click().await.unwrap();
+    browser.shows(&format!("//p[@role='status'][contains(., 'Thử {ID}: đã chuyển')]")).await;
+    browser.screenshot("adapters-tested").await;
+    assert_eq!(sim.calls().len(), 1, "the test reached the agency's system once");
+    browser.client.clone().close().await.unwrap();
+    bus.stop().await;
+}

@@ -6,88 +6,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
 use common::TestBus;
-use fantoccini::{Client, ClientBuilder, Locator};
 use lgsp_bus::Outcome;
 use lgsp_bus::testing::SECRET;
+use lgsp_bus::testing::browser::{Browser, Locator};
 use reqwest::Method;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// Chromium, headless, and the chromedriver that drives it (stopped with it).
-struct Browser {
-    client: Client,
-    _driver: tokio::process::Child,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let port = lgsp_bus::simulator::free_port().unwrap();
-        let mut driver = tokio::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver is installed (scripts/chromium/ensure.sh)");
-        // It says when it listens.
-        let mut lines = BufReader::new(driver.stdout.take().unwrap()).lines();
-        let started = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if line.contains("started successfully") {
-                    return;
-                }
-            }
-            panic!("chromedriver ended before it listened");
-        });
-        started.await.expect("chromedriver started within 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let options = json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,800"],
-        });
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("goog:chromeOptions".into(), options);
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a Chromium session");
-        Browser { client, _driver: driver }
-    }
-
-    /// Saves what the page shows as `target/console-screenshots/<name>.png`.
-    async fn screenshot(&self, name: &str) {
-        let folder = target_dir().join("console-screenshots");
-        std::fs::create_dir_all(&folder).unwrap();
-        let png = self.client.screenshot().await.unwrap();
-        assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
-    }
-
-    async fn sign_in(&self, base: &str, name: &str, password: &str) {
-        self.client.goto(&format!("{base}/console")).await.unwrap();
-        self.client.find(Locator::Id("name")).await.unwrap().send_keys(name).await.unwrap();
-        self.client.find(Locator::Id("password")).await.unwrap().send_keys(password).await.unwrap();
-        self.client.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
-    }
-
-    /// Waits until the page holds an element at `xpath` (the page changing by itself).
-    async fn shows(&self, xpath: &str) {
-        let found = self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(xpath)).await;
-        let page = self.client.source().await.unwrap_or_default();
-        assert!(found.is_ok(), "the page never showed {xpath}: {page}");
-    }
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
 
 #[tokio::test]
 async fn an_operator_signs_in_and_watches_an_adapter_change_without_reloading() {

@@ -5,6 +5,7 @@
 //! systems, and a session cookie is never accepted by the API (so no other site's page can
 //! borrow it there).
 
+mod adapters;
 mod overview;
 mod page;
 pub mod session;
@@ -32,6 +33,8 @@ pub fn router(app: AppState, secure: bool) -> Router {
     Router::new()
         .route("/console", get(overview::overview))
         .route("/console/live", get(overview::stream))
+        .route("/console/adapters", get(adapters::page))
+        .route("/console/adapters/{id}/{action}", post(adapters::act))
         .route("/console/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/static/console.css", get(stylesheet))

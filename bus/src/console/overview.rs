@@ -120,7 +120,7 @@ fn log_word(health: LogHealth) -> &'static str {
     }
 }
 
-fn phase_word(phase: Phase) -> &'static str {
+pub(super) fn phase_word(phase: Phase) -> &'static str {
     match phase {
         Phase::Adding => "đang thêm",
         Phase::Running => "đang chạy",

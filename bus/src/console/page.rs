@@ -21,7 +21,7 @@ pub fn frame(operator: &Caller, title: &str, body: Markup) -> Response {
             body {
                 header {
                     a.brand href="/console" { "LGSP · Bảng điều khiển" }
-                    nav { a href="/console" { "Tổng quan" } }
+                    nav { a href="/console" { "Tổng quan" } a href="/console/adapters" { "Bộ kết nối" } }
                     form.signout method="post" action="/console/sign-out" {
                         span.who { (operator.name()) " (" (roles) ")" }
                         button type="submit" { "Đăng xuất" }

@@ -255,8 +255,7 @@ async fn approve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RegistrationView>, Problem> {
-    let registration = app.registrar.approve(&caller, &id).await.map_err(refused)?;
-    Ok(Json(RegistrationView::of(registration)))
+    approve_registration(&app, &caller, &id).await.map(Json)
 }
 
 /// Rejects a member's pending registration, saying why; its owner may register it again.
@@ -282,17 +281,37 @@ async fn reject(
     // Who may, before what they sent.
     caller.need(Role::Admin)?;
     let ApiJson(body) = body?;
-    let reason = body.reason.trim().to_string();
+    reject_registration(&app, &caller, &id, &body.reason).await.map(Json)
+}
+
+/// Rejects a pending registration for an admin, with a reason: the API's and the console's.
+pub(crate) async fn reject_registration(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    reason: &str,
+) -> Result<RegistrationView, Problem> {
+    caller.need(Role::Admin)?;
+    let reason = reason.trim().to_string();
     if reason.is_empty() {
         let why = Violation::new("/reason", "say what the agency must change before registering again");
         return Err(Problem::new(ProblemKind::InvalidBody).violations(vec![why]));
     }
-    let registration = app.registrar.reject(&caller, &id, reason).await.map_err(refused)?;
-    Ok(Json(RegistrationView::of(registration)))
+    let registration = app.registrar.reject(caller, id, reason).await.map_err(refused)?;
+    Ok(RegistrationView::of(registration))
+}
+
+/// Approves a pending registration for an admin: the API's and the console's.
+pub(crate) async fn approve_registration(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<RegistrationView, Problem> {
+    app.registrar.approve(caller, id).await.map(RegistrationView::of).map_err(refused)
 }
 
 /// A refused registration as a problem.
-fn refused(refusal: Refusal) -> Problem {
+pub(crate) fn refused(refusal: Refusal) -> Problem {
     match refusal {
         Refusal::Invalid(problems) => {
             let violations = problems.iter().map(|p| Violation::new(p.pointer(), p.reason.clone())).collect();
@@ -358,9 +377,14 @@ async fn pause(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AdapterStatus>, Problem> {
+    pause_adapter(&app, &caller, &id).await.map(Json)
+}
+
+/// Pauses an adapter for an operator: the API's and the console's.
+pub(crate) async fn pause_adapter(app: &AppState, caller: &Caller, id: &str) -> Result<AdapterStatus, Problem> {
     caller.need(Role::Operator)?;
-    let outcome = app.fleet.pause(&id).await;
-    act(&app, &caller, "adapters.pause", &id, outcome)
+    let outcome = app.fleet.pause(id).await;
+    act(app, caller, "adapters.pause", id, outcome)
 }
 
 /// Consumes a paused adapter's messages again, those that waited first.
@@ -380,9 +404,14 @@ async fn resume(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AdapterStatus>, Problem> {
+    resume_adapter(&app, &caller, &id).await.map(Json)
+}
+
+/// Resumes an adapter for an operator: the API's and the console's.
+pub(crate) async fn resume_adapter(app: &AppState, caller: &Caller, id: &str) -> Result<AdapterStatus, Problem> {
     caller.need(Role::Operator)?;
-    let outcome = app.fleet.resume(&id).await;
-    act(&app, &caller, "adapters.resume", &id, outcome)
+    let outcome = app.fleet.resume(id).await;
+    act(app, caller, "adapters.resume", id, outcome)
 }
 
 /// Removes the adapter from the running bus: nothing more is routed to it, its consumers stop,
@@ -415,7 +444,7 @@ async fn remove(State(app): State<AppState>, caller: Caller, Path(id): Path<Stri
     caller.need(Role::Admin)?;
     let outcome = app.fleet.remove(&id, caller.name()).await;
     let status = act(&app, &caller, "adapters.remove", &id, outcome)?;
-    Ok((StatusCode::ACCEPTED, status).into_response())
+    Ok((StatusCode::ACCEPTED, Json(status)).into_response())
 }
 
 /// What became of the test message.
@@ -459,11 +488,20 @@ async fn test(
     // Who may, before what they sent.
     app.registrar.may_act(&caller, &id, Role::Operator).await.map_err(refused)?;
     let OptionalJson(request) = body?;
-    let request = request.unwrap_or_default();
+    test_adapter(&app, &caller, &id, request.unwrap_or_default()).await.map(Json)
+}
+
+/// Sends a test message to an adapter, for a caller that may act on it (`Registrar::may_act`,
+/// checked first): the API's and the console's.
+pub(crate) async fn test_adapter(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    request: TestRequest,
+) -> Result<TestAnswer, Problem> {
     let roster = app.fleet.adapters().current();
-    let (Some(runtime), Some(phase), Some(activity)) = (roster.get(&id), roster.phase(&id), roster.activity(&id))
-    else {
-        return Err(no_such(&id));
+    let (Some(runtime), Some(phase), Some(activity)) = (roster.get(id), roster.phase(id), roster.activity(id)) else {
+        return Err(no_such(id));
     };
     let adapter = (runtime.as_ref(), phase, activity.as_ref());
     let tried = trial::run(&app.broker, &app.catalogue, &app.ingress.province, adapter, caller.name(), request).await;
@@ -475,12 +513,12 @@ async fn test(
     let detail = json!({ "adapter": id, "message": message, "result": result });
     app.log.operator_action("operator.action", caller.name(), "adapters.test", detail);
     match tried {
-        Ok(tried) => Ok(Json(TestAnswer {
+        Ok(tried) => Ok(TestAnswer {
             message_id: tried.message_id,
             message_type: tried.message_type,
             outcome: tried.outcome,
             took_ms: tried.took.as_millis() as u64,
-        })),
+        }),
         Err(TrialError::Invalid(violations)) => Err(Problem::new(ProblemKind::InvalidBody).violations(violations)),
         Err(e @ (TrialError::NotRunning(_) | TrialError::NoRoutes(_))) => {
             Err(Problem::new(ProblemKind::AdapterState).detail(e.to_string()))
@@ -497,11 +535,11 @@ fn act(
     action: &str,
     id: &str,
     outcome: Result<(), FleetError>,
-) -> Result<Json<AdapterStatus>, Problem> {
+) -> Result<AdapterStatus, Problem> {
     let result = if outcome.is_ok() { "done" } else { "refused" };
     app.log.operator_action("operator.action", caller.name(), action, json!({ "adapter": id, "result": result }));
     match outcome {
-        Ok(()) => status(app, id).map(Json),
+        Ok(()) => status(app, id),
         Err(FleetError::NotFound(_)) => Err(no_such(id)),
         Err(e @ (FleetError::Phase(..) | FleetError::Exists(_))) => {
             Err(Problem::new(ProblemKind::AdapterState).detail(e.to_string()))

@@ -1,6 +1,6 @@
 //! The HTTP API for members and operators (the OpenAPI document at `/v1/openapi.json` lists it).
 
-mod adapters;
+pub(crate) mod adapters;
 mod audit;
 mod auth;
 mod dead_letters;

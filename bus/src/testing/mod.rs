@@ -2,6 +2,7 @@
 //! conformance suite every adapter passes.
 
 pub mod adapter;
+pub mod browser;
 pub mod conformance;
 pub mod front;
 pub mod fuzz;
