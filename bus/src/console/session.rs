@@ -18,6 +18,11 @@ use super::{ConsoleState, page};
 use crate::auth::{Caller, PrincipalKind};
 use crate::events;
 
+/// Why the sign-in page shows again: the only words it takes from a link.
+const EXPIRED: &str = "Phiên làm việc đã hết hạn.";
+const NOT_AN_OPERATOR: &str = "Tài khoản không còn là cán bộ vận hành của hệ thống.";
+const SIGNED_OUT: &str = "Đã đăng xuất.";
+
 /// The session cookie's name.
 pub const COOKIE: &str = "lgsp_session";
 /// How long a session lasts: a working day. Removing the operator ends it at once.
@@ -31,11 +36,10 @@ impl FromRequestParts<ConsoleState> for Operator {
 
     async fn from_request_parts(parts: &mut Parts, console: &ConsoleState) -> Result<Operator, Response> {
         let token = session_token(&parts.headers).ok_or_else(|| to_sign_in(None))?;
-        let claims =
-            console.app.auth.tokens.verify(&token).map_err(|_| to_sign_in(Some("Phiên làm việc đã hết hạn.")))?;
+        let claims = console.app.auth.tokens.verify(&token).map_err(|_| to_sign_in(Some(EXPIRED)))?;
         match console.app.auth.caller(claims.kind, &claims.sub) {
             Some(caller @ Caller::Operator { .. }) => Ok(Operator(caller)),
-            _ => Err(to_sign_in(Some("Tài khoản không còn là cán bộ vận hành của hệ thống."))),
+            _ => Err(to_sign_in(Some(NOT_AN_OPERATOR))),
         }
     }
 }
@@ -83,8 +87,7 @@ pub struct SignInQuery {
 
 pub async fn sign_in_page(axum::extract::Query(query): axum::extract::Query<SignInQuery>) -> Response {
     // Only the console's own words: a link elsewhere cannot make the page say anything.
-    let known = ["Phiên làm việc đã hết hạn.", "Tài khoản không còn là cán bộ vận hành của hệ thống.", "Đã đăng xuất."];
-    let why = query.why.filter(|why| known.contains(&why.as_str()));
+    let why = query.why.filter(|why| [EXPIRED, NOT_AN_OPERATOR, SIGNED_OUT].contains(&why.as_str()));
     page::sign_in(StatusCode::OK, why.as_deref(), None)
 }
 
@@ -122,14 +125,8 @@ pub async fn sign_in(
     let issued = console.app.auth.tokens.issue_for(&name, PrincipalKind::Operator, SESSION_TTL);
     events::console_signed_in(&name);
     console.app.log.operator_action("operator.action", &name, "console.sign_in", serde_json::json!({}));
-    let secure = if console.secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        issued.access_token,
-        SESSION_TTL.as_secs()
-    );
     let mut response = Redirect::to("/console").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a token is ASCII"));
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&console, &issued.access_token, SESSION_TTL));
     response
 }
 
@@ -138,9 +135,15 @@ pub async fn sign_out(State(console): State<ConsoleState>, headers: HeaderMap, o
         return page::refused("Yêu cầu không đến từ bảng điều khiển.");
     }
     console.app.log.operator_action("operator.action", operator.0.name(), "console.sign_out", serde_json::json!({}));
-    let secure = if console.secure { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
-    let mut response = to_sign_in(Some("Đã đăng xuất."));
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII"));
+    let mut response = to_sign_in(Some(SIGNED_OUT));
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&console, "", Duration::ZERO));
     response
+}
+
+/// The session cookie holding `token` for `max_age` (none: it is cleared).
+fn cookie(console: &ConsoleState, token: &str, max_age: Duration) -> HeaderValue {
+    let secure = if console.secure { "; Secure" } else { "" };
+    let max_age = max_age.as_secs();
+    let cookie = format!("{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).expect("a token is ASCII")
 }
