@@ -159,17 +159,9 @@ impl Failure {
 /// Enough of a peer's answer to explain a failure, small enough to keep with every dead letter.
 const MAX_PEER_ANSWER: usize = 2048;
 
-/// A peer's answer cut to `MAX_PEER_ANSWER` bytes, marked `…` where cut.
-fn cut_answer(mut answer: String) -> String {
-    if answer.len() > MAX_PEER_ANSWER {
-        let mut cut = MAX_PEER_ANSWER;
-        while !answer.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        answer.truncate(cut);
-        answer.push('…');
-    }
-    answer
+/// A peer's answer cut to `MAX_PEER_ANSWER` bytes.
+fn cut_answer(answer: String) -> String {
+    crate::shortened(answer, MAX_PEER_ANSWER)
 }
 
 /// One request to a request/reply service, such as `citizen.verify`.

@@ -91,6 +91,20 @@ pub use ingress::Submitted;
 pub use memory::Memory;
 pub use outbox::{Outbox, Refusal, RefusalKind};
 
+/// `text` cut to at most `max` bytes (on a character's boundary), marked `…` where cut: what
+/// the bus keeps of a peer's answer or a refusal's detail.
+pub fn shortened(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// Now, in Unix milliseconds: how the store and headers keep time.
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64

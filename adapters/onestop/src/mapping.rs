@@ -134,16 +134,7 @@ pub fn explanation(text: &str) -> String {
             .find_map(|key| answer.get(*key).and_then(Value::as_str).filter(|m| !m.trim().is_empty()).map(String::from))
     });
     let text = from_json.unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "));
-    let mut text = redact(&text);
-    if text.len() > MAX_EXPLANATION {
-        let mut cut = MAX_EXPLANATION;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
+    lgsp_bus::shortened(redact(&text), MAX_EXPLANATION)
 }
 
 #[cfg(test)]

@@ -37,16 +37,8 @@ pub struct Refused {
 const MAX_DETAIL: usize = 1000;
 
 impl Refused {
-    pub fn new(problem: &'static str, mut detail: String) -> Refused {
-        if detail.len() > MAX_DETAIL {
-            let mut cut = MAX_DETAIL;
-            while !detail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            detail.truncate(cut);
-            detail.push('…');
-        }
-        Refused { problem, detail }
+    pub fn new(problem: &'static str, detail: String) -> Refused {
+        Refused { problem, detail: crate::shortened(detail, MAX_DETAIL) }
     }
 }
 
