@@ -27,7 +27,12 @@ fn registration(sim: &HttpSim) -> Value {
 
 /// The agency's system, as the registration describes it.
 async fn agency_system() -> HttpSim {
-    let mut settings: toml::Table = toml::Table::try_from(registration_template()).unwrap();
+    system_of(&registration_template()).await
+}
+
+/// The system a registration describes (its settings, and its simulator's replies).
+async fn system_of(registration: &Value) -> HttpSim {
+    let mut settings: toml::Table = toml::Table::try_from(registration).unwrap();
     // The keys the bus owns, not the adapter's.
     for key in ["id", "kind", "subscriptions", "schemas", "delivery"] {
         settings.remove(key);
@@ -360,12 +365,7 @@ async fn an_agency_service_whose_reply_breaks_its_uploaded_schema_is_not_passed_
     let bus = Harness::start().await;
     let mut wrong = registration_template();
     wrong["simulator"]["replies"]["land.parcel_lookup"]["found"] = json!("yes");
-    let mut settings: toml::Table = toml::Table::try_from(&wrong).unwrap();
-    for key in ["id", "kind", "subscriptions", "schemas", "delivery"] {
-        settings.remove(key);
-    }
-    let sim = HttpSim::start("127.0.0.1:0".parse().unwrap(), SimOptions::from_settings(&settings).unwrap()).await;
-    let sim = sim.unwrap();
+    let sim = system_of(&wrong).await;
     let admin = bus.api.as_("admin").await;
     assert_eq!(admin.send(Method::POST, "/v1/adapters", &registration(&sim)).await.0, 201);
 
