@@ -52,6 +52,7 @@
 pub mod adapter;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod client_credentials;
 pub mod competence;
 pub mod config;
@@ -68,6 +69,7 @@ pub mod memory;
 pub mod outbox;
 pub mod peer;
 pub mod privacy;
+pub mod monitoring;
 pub mod procedures;
 pub mod registrar;
 pub mod registry;

@@ -14,16 +14,13 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::problem::{Problem, ProblemDocument};
 use crate::auth::Caller;
+use crate::monitoring::CLOSED;
 use crate::rfc3339_ms;
 use crate::store::{DossierView, ReuseView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(dossier))
 }
-
-/// Statuses after which a dossier is no longer waiting on the agency: not accepted (3),
-/// withdrawn (7), stopped (8), resolved (9), result returned (10).
-const CLOSED: [i64; 5] = [3, 7, 8, 9, 10];
 
 /// A dossier as the bus knows it from the messages about it.
 #[derive(Serialize, ToSchema)]

@@ -1,13 +1,15 @@
 //! The HTTP API for members and operators (the OpenAPI document at `/v1/openapi.json` lists it).
 
 pub(crate) mod adapters;
-mod audit;
+pub(crate) mod audit;
 mod auth;
-mod dead_letters;
+pub(crate) mod dead_letters;
+mod dossier_reports;
 mod dossiers;
 pub mod evidence;
+mod exports;
 mod members;
-mod messages;
+pub(crate) mod messages;
 pub mod openapi;
 mod operations;
 pub mod problem;
@@ -94,6 +96,7 @@ fn routes(http: &HttpConfig) -> OpenApiRouter<AppState> {
         .merge(members::router())
         .merge(services::router())
         .merge(reports::router())
+        .merge(dossier_reports::router())
         .merge(audit::router())
         .merge(adapters::router())
         .merge(routing::router())

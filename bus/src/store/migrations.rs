@@ -163,6 +163,21 @@ const STEPS: &[&str] = &[
     // 9: where a dead letter's last replay went, when to another adapter than the one that gave
     // it up (a removed adapter's, say).
     "ALTER TABLE dead_letters ADD COLUMN replayed_to TEXT;",
+    // 10: what dossier monitoring counts: how a dossier came in and goes back, its unit and
+    // field, whether it has a fee, its late explanation, and when it was received and closed
+    // (Unix ms, so a month's window is an index range whatever offset the times were sent with).
+    "ALTER TABLE dossiers ADD COLUMN channel TEXT;
+     ALTER TABLE dossiers ADD COLUMN return_method TEXT;
+     ALTER TABLE dossiers ADD COLUMN unit_code TEXT;
+     ALTER TABLE dossiers ADD COLUMN sector_code TEXT;
+     ALTER TABLE dossiers ADD COLUMN has_fee INTEGER;
+     ALTER TABLE dossiers ADD COLUMN late TEXT;
+     ALTER TABLE dossiers ADD COLUMN received_ms INTEGER;
+     ALTER TABLE dossiers ADD COLUMN closed_ms INTEGER;
+     UPDATE dossiers SET received_ms = unixepoch(received_at) * 1000,
+         closed_ms = CASE WHEN status IN (3, 7, 8, 9, 10) THEN coalesce(unixepoch(completed_at) * 1000, updated_at) END;
+     CREATE INDEX dossiers_by_closing ON dossiers (closed_ms);
+     CREATE INDEX dossiers_by_received ON dossiers (received_ms);",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {

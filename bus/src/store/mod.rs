@@ -7,6 +7,7 @@
 
 mod dead_letters;
 mod migrations;
+mod monitoring;
 mod registrations;
 mod writer;
 

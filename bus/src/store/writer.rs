@@ -4,8 +4,11 @@ use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{mpsc, watch};
 
 use super::{Accepted, Command, DirectoryChange, LookupRecord, OutcomeRecord, StoreError, Write};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
 use crate::envelope::Envelope;
-use crate::events;
+use crate::{events, monitoring};
 
 /// Most writes committed in one transaction.
 const MAX_GROUP: usize = 1024;
@@ -29,6 +32,17 @@ struct DossierUpdate {
     due_at: Option<String>,
     completed_at: Option<String>,
     message_id: String,
+    channel: Option<String>,
+    return_method: Option<String>,
+    unit_code: Option<String>,
+    sector_code: Option<String>,
+    /// Whether it carries fees, when the message lists them.
+    has_fee: Option<bool>,
+    /// `late` as sent (JSON).
+    late: Option<String>,
+    received_ms: Option<i64>,
+    /// When it was resolved or otherwise closed, if it is.
+    closed_ms: Option<i64>,
 }
 
 impl DossierUpdate {
@@ -42,7 +56,22 @@ impl DossierUpdate {
             "dossier.status_changed" => status,
             _ => return None,
         };
+        let epoch_ms = |at: OffsetDateTime| (at.unix_timestamp_nanos() / 1_000_000) as i64;
+        let instant =
+            |key: &str| payload.get(key).and_then(|v| v.as_str()).and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+        // A dossier closed without its completion time closed when the message says it changed.
+        let closed_ms = status
+            .filter(|s| monitoring::CLOSED.contains(s))
+            .map(|_| epoch_ms(instant("completed_at").unwrap_or(envelope.occurred_at)));
         Some(DossierUpdate {
+            channel: text("channel"),
+            return_method: text("return_method"),
+            unit_code: text("unit_code"),
+            sector_code: text("sector_code"),
+            has_fee: payload.get("fees").and_then(|f| f.as_array()).map(|fees| !fees.is_empty()),
+            late: payload.get("late").filter(|l| l.is_object()).map(|l| l.to_string()),
+            received_ms: instant("received_at").map(epoch_ms),
+            closed_ms,
             code: text("dossier_code")?,
             status,
             seq: envelope.seq,
@@ -383,20 +412,36 @@ fn write_lookup(tx: &Transaction, lookup: &LookupRecord) -> rusqlite::Result<()>
 
 /// The first message about a dossier creates it; a state update replaces it only if its seq is
 /// newer (a submission never overwrites a status change).
+/// What a submission tells about the dossier that its status changes may leave out (how it came
+/// in, its fees) is kept even when a status change arrived first.
 fn write_dossier(tx: &Transaction, d: &DossierUpdate, at: i64) -> rusqlite::Result<()> {
     let on_conflict = if d.message_type == "dossier.submitted" {
-        "DO NOTHING"
+        "DO UPDATE SET channel = coalesce(dossiers.channel, excluded.channel),
+            return_method = coalesce(dossiers.return_method, excluded.return_method),
+            unit_code = coalesce(dossiers.unit_code, excluded.unit_code),
+            sector_code = coalesce(dossiers.sector_code, excluded.sector_code),
+            has_fee = coalesce(dossiers.has_fee, excluded.has_fee)"
     } else {
         "DO UPDATE SET status = excluded.status, seq = excluded.seq, message_type = excluded.message_type,
             procedure_code = excluded.procedure_code, agency_code = excluded.agency_code,
             received_at = excluded.received_at, due_at = excluded.due_at, completed_at = excluded.completed_at,
-            message_id = excluded.message_id, updated_at = excluded.updated_at
+            message_id = excluded.message_id, updated_at = excluded.updated_at,
+            channel = coalesce(excluded.channel, dossiers.channel),
+            return_method = coalesce(excluded.return_method, dossiers.return_method),
+            unit_code = coalesce(excluded.unit_code, dossiers.unit_code),
+            sector_code = coalesce(excluded.sector_code, dossiers.sector_code),
+            has_fee = coalesce(excluded.has_fee, dossiers.has_fee),
+            late = coalesce(excluded.late, dossiers.late),
+            received_ms = coalesce(excluded.received_ms, dossiers.received_ms),
+            closed_ms = excluded.closed_ms
          WHERE dossiers.message_type <> excluded.message_type OR excluded.seq > dossiers.seq"
     };
     tx.prepare_cached(&format!(
         "INSERT INTO dossiers (code, status, seq, message_type, procedure_code, agency_code, received_at, due_at,
-                               completed_at, message_id, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (code) {on_conflict}"
+                               completed_at, message_id, updated_at, channel, return_method, unit_code,
+                               sector_code, has_fee, late, received_ms, closed_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+         ON CONFLICT (code) {on_conflict}"
     ))?
     .execute(params![
         d.code,
@@ -409,7 +454,15 @@ fn write_dossier(tx: &Transaction, d: &DossierUpdate, at: i64) -> rusqlite::Resu
         d.due_at,
         d.completed_at,
         d.message_id,
-        at
+        at,
+        d.channel,
+        d.return_method,
+        d.unit_code,
+        d.sector_code,
+        d.has_fee,
+        d.late,
+        d.received_ms,
+        d.closed_ms
     ])?;
     Ok(())
 }

@@ -219,6 +219,7 @@ impl TestBus {
             r#"
             [procedures."1.001234"]
             name = "Đăng ký thường trú"
+            processing_days = 5
             requires = ["GKS", "XNCT"]
             "#,
         )
