@@ -17,6 +17,7 @@ use crate::adapters::{self, AdaptersArgs};
 use crate::audit::{self, AuditArgs};
 use crate::dead_letters::{self, DeadLettersArgs};
 use crate::members::{self, MembersArgs};
+use crate::reports::{self, ReportsArgs};
 use crate::{adapter_kinds, bench, chaos};
 
 /// lgsp — the provincial integration bus.
@@ -78,6 +79,9 @@ enum Command {
     /// The adapters of a running bus: list, show, register, update, approve, reject, pause,
     /// resume, remove.
     Adapters(AdaptersArgs),
+    /// The province's dossier reports from a running bus: monthly, quarterly, yearly, the late
+    /// list, and sending a month's report upward now.
+    Reports(ReportsArgs),
     /// Read a secret or password from standard input and print its argon2 hash, for the config.
     HashSecret,
 }
@@ -119,6 +123,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Adapters(args) => {
             return adapters::run(args, || load(&cli.config).map(|config| bus_url(&config.http))).await;
         }
+        Command::Reports(args) => {
+            return reports::run(args, || load(&cli.config).map(|config| bus_url(&config.http))).await;
+        }
         Command::HashSecret => return members::hash_secret(),
         // The chaos run writes a config of its own.
         Command::Chaos(args) => return chaos::run(args).await,
@@ -150,6 +157,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::DeadLetters(_)
         | Command::Members(_)
         | Command::Adapters(_)
+        | Command::Reports(_)
         | Command::HashSecret
         | Command::Chaos(_)
         | Command::Openapi => {

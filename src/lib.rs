@@ -13,6 +13,7 @@ mod dead_letters;
 mod members;
 pub mod process;
 pub mod rabbitmq;
+mod reports;
 
 use std::sync::Arc;
 

@@ -323,6 +323,18 @@ pub fn store_checkpoint_failed(error: &dyn std::fmt::Display) {
     warn!(error = %error, "store checkpoint failed; will try again");
 }
 
+// ---- reports ---------------------------------------------------------------------------------
+
+pub fn monthly_report_sent(month: &str, id: uuid::Uuid) {
+    counter!("lgsp_monthly_reports_total", "result" => "sent").increment(1);
+    info!(month, message_id = %id, "monthly report sent upward");
+}
+
+pub fn monthly_report_not_sent(month: &str, error: &dyn std::fmt::Display) {
+    counter!("lgsp_monthly_reports_total", "result" => "failed").increment(1);
+    warn!(month, error = %error, "monthly report not sent; will try again in a minute");
+}
+
 // ---- routing tables ------------------------------------------------------------------------
 
 pub fn routing_tables_reloaded(version: &str, rules: usize) {

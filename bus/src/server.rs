@@ -145,6 +145,9 @@ pub async fn start(config: Config, kinds: &[Arc<dyn AdapterKind>], sandbox: bool
         )
         .logging_to(log.clone()),
     );
+    if let Some(day) = config.bus.send_monthly_report_on {
+        crate::monitoring::upward::schedule(ingress.clone(), day, stop_broker.clone());
+    }
     let fleet = Arc::new(Fleet::start(
         adapters.clone(),
         broker.clone(),

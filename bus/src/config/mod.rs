@@ -197,6 +197,10 @@ impl Config {
         {
             problems.push(ConfigProblem::new("bus.province_code", "must be letters and digits, such as 42"));
         }
+        if let Some(day) = bus.as_ref().and_then(|b| b.send_monthly_report_on).filter(|day| !(1..=28).contains(day)) {
+            let reason = format!("is {day}; must be a day from 1 to 28, which every month has");
+            problems.push(ConfigProblem::new("bus.send_monthly_report_on", reason));
+        }
 
         match (bus, http, amqp, store, members, operators, auth, audit, routing) {
             (

@@ -42,6 +42,10 @@ pub struct BusConfig {
     /// procedure needs, for document reuse. None: no procedure needs any.
     #[serde(default)]
     pub procedures: Option<PathBuf>,
+    /// From this day of each month (1 to 28), last month's dossier report is sent upward as a
+    /// `report.monthly` message, once. None: only when asked (`lgsp reports send`).
+    #[serde(default)]
+    pub send_monthly_report_on: Option<u8>,
 }
 
 fn default_province_code() -> String {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::page::Notice;
 use super::session::{Operator, same_origin};
 use super::{ConsoleState, page};
 use crate::auth::Caller;
@@ -18,15 +19,8 @@ use crate::engine::trial::TestRequest;
 use crate::http::adapters::{
     approve_registration, pause_adapter, refused, reject_registration, resume_adapter, test_adapter,
 };
-use crate::http::evidence::Refused;
 use crate::http::problem::Problem;
 use crate::store::RegistrationState;
-
-/// What the page says after an action: done, or why not.
-enum Notice {
-    Done(String),
-    Refused(String),
-}
 
 pub async fn page(State(console): State<ConsoleState>, Operator(operator): Operator) -> Response {
     render(&console, &operator, None).await
@@ -80,12 +74,7 @@ pub async fn act(
     let (status, notice, refused) = match outcome {
         Ok(done) => (StatusCode::OK, Notice::Done(done), None),
         Err(problem) => {
-            let mut why = problem.detail.clone().unwrap_or_else(|| problem.kind.title().to_string());
-            if let Some(right) = &problem.missing_right {
-                why = format!("thiếu quyền: {right}. {why}");
-            }
-            // What the message log's `request.refused` entry says.
-            let refused = Refused::new(problem.kind.slug(), why.clone());
+            let (why, refused) = page::refusal(&problem);
             (problem.kind.status(), Notice::Refused(why), Some(refused))
         }
     };
@@ -104,11 +93,7 @@ async fn render(console: &ConsoleState, operator: &Caller, notice: Option<Notice
     let admin = operator.need(Role::Admin).is_ok();
     let operates = operator.need(Role::Operator).is_ok();
     let body = html! {
-        @match &notice {
-            Some(Notice::Done(text)) => p.done role="status" { (text) },
-            Some(Notice::Refused(text)) => p.notice role="alert" { "Không thực hiện: " (text) },
-            None => {},
-        }
+        (Notice::show(&notice))
         section {
             h2 { "Đăng ký chờ duyệt và đã xử lý" }
             @if registrations.is_empty() { p { "Chưa có đăng ký nào." } }

@@ -6,6 +6,8 @@
 //! borrow it there).
 
 mod adapters;
+mod dead_letters;
+mod messages;
 mod overview;
 mod page;
 pub mod session;
@@ -13,6 +15,7 @@ pub mod session;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
@@ -35,6 +38,15 @@ pub fn router(app: AppState, secure: bool) -> Router {
         .route("/console/live", get(overview::stream))
         .route("/console/adapters", get(adapters::page))
         .route("/console/adapters/{id}/{action}", post(adapters::act))
+        .route("/console/messages", get(messages::search))
+        .route("/console/messages/{id}", get(messages::path))
+        .route("/console/dead-letters", get(dead_letters::list))
+        .route(
+            "/console/dead-letters/bulk",
+            post(dead_letters::bulk).layer(DefaultBodyLimit::max(dead_letters::BULK_BYTES)),
+        )
+        .route("/console/dead-letters/{id}", get(dead_letters::show))
+        .route("/console/dead-letters/{id}/{action}", post(dead_letters::act))
         .route("/console/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/static/console.css", get(stylesheet))

@@ -102,9 +102,7 @@ pub async fn stream(State(console): State<ConsoleState>, Operator(operator): Ope
 
 /// Now, as people in Vietnam read the time (UTC+7): `20:10:48 30/11/2026`.
 fn vietnam_time() -> String {
-    let format = time::macros::format_description!("[hour]:[minute]:[second] [day]/[month]/[year]");
-    let offset = time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset");
-    time::OffsetDateTime::now_utc().to_offset(offset).format(&format).unwrap_or_default()
+    page::vietnam_time(crate::now_ms())
 }
 
 fn health(what: &str, up: bool, word: &str) -> Markup {

@@ -7,6 +7,8 @@ use maud::{DOCTYPE, Markup, html};
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::http::evidence::Refused;
+use crate::http::problem::Problem;
+use crate::privacy::redact;
 
 /// A page of the console for `operator`, with the menu of what their roles open.
 pub fn frame(operator: &Caller, title: &str, body: Markup) -> Response {
@@ -21,7 +23,12 @@ pub fn frame(operator: &Caller, title: &str, body: Markup) -> Response {
             body {
                 header {
                     a.brand href="/console" { "LGSP · Bảng điều khiển" }
-                    nav { a href="/console" { "Tổng quan" } a href="/console/adapters" { "Bộ kết nối" } }
+                    nav {
+                        a href="/console" { "Tổng quan" }
+                        a href="/console/adapters" { "Bộ kết nối" }
+                        a href="/console/messages" { "Thông điệp" }
+                        a href="/console/dead-letters" { "Thư chết" }
+                    }
                     form.signout method="post" action="/console/sign-out" {
                         span.who { (operator.name()) " (" (roles) ")" }
                         button type="submit" { "Đăng xuất" }
@@ -112,5 +119,106 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Operator => "vận hành",
         Role::Admin => "quản trị",
         Role::Auditor => "kiểm toán",
+    }
+}
+
+/// What a page says after an action: done, or why not.
+pub enum Notice {
+    Done(String),
+    Refused(String),
+}
+
+impl Notice {
+    pub fn show(notice: &Option<Notice>) -> Markup {
+        html! {
+            @match notice {
+                Some(Notice::Done(text)) => p.done role="status" { (text) },
+                Some(Notice::Refused(text)) => p.notice role="alert" { "Không thực hiện: " (text) },
+                None => {},
+            }
+        }
+    }
+}
+
+/// Why the bus refused an action, as the page says it (the right missing first), and what the
+/// message log's `request.refused` entry says.
+pub fn refusal(problem: &Problem) -> (String, Refused) {
+    let mut why = problem.detail.clone().unwrap_or_else(|| problem.kind.title().to_string());
+    if let Some(right) = &problem.missing_right {
+        why = format!("thiếu quyền: {right}. {why}");
+    }
+    let refused = Refused::new(problem.kind.slug(), why.clone());
+    (why, refused)
+}
+
+/// UTC+7: the time people in Vietnam read.
+fn vietnam() -> time::UtcOffset {
+    time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset")
+}
+
+/// Unix milliseconds as people in Vietnam read them: `20:10:48 30/11/2026`.
+pub fn vietnam_time(ms: i64) -> String {
+    let format = time::macros::format_description!("[hour]:[minute]:[second] [day]/[month]/[year]");
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .map(|t| t.to_offset(vietnam()).format(&format).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// A time a form sent, in Unix milliseconds: as a `datetime-local` field sends it
+/// (`2026-11-20T09:00`, seconds optional, read as Vietnam's time) or RFC 3339. `Err` when it is
+/// neither; `None` when empty.
+pub fn form_time(text: Option<&str>) -> Result<Option<i64>, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let rfc3339 = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339);
+    let local = || {
+        let seconds = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        let minutes = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+        time::PrimitiveDateTime::parse(text, &seconds)
+            .or_else(|_| time::PrimitiveDateTime::parse(text, &minutes))
+            .map(|t| t.assume_offset(vietnam()))
+    };
+    match rfc3339.or_else(|_| local()) {
+        Ok(at) => Ok(Some((at.unix_timestamp_nanos() / 1_000_000) as i64)),
+        Err(_) => Err(format!("`{text}` không phải thời điểm (ví dụ 2026-11-20T09:00)")),
+    }
+}
+
+/// A form's text field: `None` when empty.
+pub fn field(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(String::from)
+}
+
+/// JSON to show, with every citizen ID in its strings masked as the logs mask them (numbers
+/// and keys as they are).
+pub fn masked(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        // An id is not a citizen's, even when its last group is all digits.
+        Value::String(text) if uuid::Uuid::parse_str(text).is_ok() => value.clone(),
+        Value::String(text) => Value::String(redact(text)),
+        Value::Array(items) => Value::Array(items.iter().map(masked).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// An RFC 3339 time (as the API gives them) as people in Vietnam read it; as it came if it is
+/// not one.
+pub fn vietnam_at(rfc3339: &str) -> String {
+    match time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) {
+        Ok(at) => vietnam_time((at.unix_timestamp_nanos() / 1_000_000) as i64),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// The word for where a message stands at an adapter.
+pub fn delivery_word(state: crate::store::DeliveryState) -> &'static str {
+    use crate::store::DeliveryState;
+    match state {
+        DeliveryState::Accepted => "chờ chuyển",
+        DeliveryState::Delivered => "đã chuyển",
+        DeliveryState::Retrying => "đang thử lại",
+        DeliveryState::Superseded => "bỏ qua (đã có bản mới hơn)",
+        DeliveryState::DeadLettered => "thư chết",
     }
 }

@@ -24,29 +24,29 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search))
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
-struct AuditQuery {
+pub(crate) struct AuditQuery {
     /// A message's id.
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     /// A dossier's code.
-    dossier: Option<String>,
+    pub(crate) dossier: Option<String>,
     /// A member, an operator or an adapter.
-    actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// Whose data (a CCCD, an MST) or a message's subject.
-    subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// `message.accepted`, `message.delivery`, `request.refused`, `lookup`, `operator.action`,
     /// `directory.change`, `log.opened`, `log.gap`.
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// RFC 3339, inclusive.
     #[param(format = DateTime)]
-    from: Option<String>,
+    pub(crate) from: Option<String>,
     /// RFC 3339, inclusive.
     #[param(format = DateTime)]
-    to: Option<String>,
+    pub(crate) to: Option<String>,
     /// 1 to 1000 (100 by default).
     #[param(minimum = 1, maximum = 1000)]
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// One entry of the log.
@@ -86,9 +86,16 @@ pub struct AuditEntries {
     )
 )]
 async fn search(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<AuditQuery>) -> Response {
-    if let Err(denied) = caller.need(Role::Auditor) {
-        return Problem::from(denied).into_response();
+    match search_log(&app, &caller, query).await {
+        Ok(entries) => Json(AuditEntries { entries }).into_response(),
+        Err(problem) => problem.into_response(),
     }
+}
+
+/// The entries `query` asks for, if `caller` is an auditor (the console's message page asks
+/// here too).
+pub(crate) async fn search_log(app: &AppState, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditEntry>, Problem> {
+    caller.need(Role::Auditor)?;
     let time = |name: &str, text: &Option<String>| -> Result<Option<i64>, Violation> {
         text.as_deref()
             .map(|text| {
@@ -111,10 +118,10 @@ async fn search(State(app): State<AppState>, caller: Caller, ApiQuery(query): Ap
         violations.push(Violation::new("/limit", "must be from 1 to 1000"));
     }
     if !violations.is_empty() {
-        return Problem::invalid_query("?subject=001203000001&limit=20", violations).into_response();
+        return Err(Problem::invalid_query("?subject=001203000001&limit=20", violations));
     }
     let Some(path) = app.log.path().map(ToOwned::to_owned) else {
-        return Problem::unavailable("the message log is off on this bus (audit.enabled = false)").into_response();
+        return Err(Problem::unavailable("the message log is off on this bus (audit.enabled = false)"));
     };
     let search = Search {
         message: query.message,
@@ -131,8 +138,8 @@ async fn search(State(app): State<AppState>, caller: Caller, ApiQuery(query): Ap
         .map_err(|e| e.to_string())
         .and_then(|found| found.map_err(|e| e.to_string()));
     match found {
-        Ok(entries) => Json(AuditEntries { entries: entries.into_iter().map(view).collect() }).into_response(),
-        Err(e) => Problem::unavailable(format!("the message log cannot be read now: {e}")).into_response(),
+        Ok(entries) => Ok(entries.into_iter().map(view).collect()),
+        Err(e) => Err(Problem::unavailable(format!("the message log cannot be read now: {e}"))),
     }
 }
 

@@ -38,28 +38,28 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The list's filters, as text: each is checked, and every bad one named.
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only this adapter's.
     #[param(min_length = 1)]
-    adapter: Option<String>,
+    pub(crate) adapter: Option<String>,
     /// Only of this message type.
     #[serde(rename = "type")]
     #[param(rename = "type", min_length = 1)]
-    message_type: Option<String>,
+    pub(crate) message_type: Option<String>,
     /// Dead-lettered at or after (RFC 3339).
     #[param(format = DateTime)]
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Dead-lettered before (RFC 3339); at or before `since`, nothing is listed.
     #[param(format = DateTime)]
-    until: Option<String>,
+    pub(crate) until: Option<String>,
     /// `dead` (waiting for an operator; the default), `replaying`, `replayed`, `purged` or `all`.
     #[param(inline, value_type = Option<ListedState>)]
-    state: Option<String>,
+    pub(crate) state: Option<String>,
     /// At most this many, newest first (1 to 1000; 100 when absent).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    limit: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 /// Which dead letters to list.
@@ -97,22 +97,28 @@ pub struct DeadLetters {
     )
 )]
 async fn list(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ListQuery>) -> Response {
-    if let Err(denied) = caller.need(Role::Viewer) {
-        return Problem::from(denied).into_response();
+    match find_dead_letters(&app, &caller, query).await {
+        Ok(found) => Json(found).into_response(),
+        Err(problem) => problem.into_response(),
     }
+}
+
+/// The dead letters `query` asks for (the console's list asks here too).
+pub(crate) async fn find_dead_letters(
+    app: &AppState,
+    caller: &Caller,
+    query: ListQuery,
+) -> Result<DeadLetters, Problem> {
+    caller.need(Role::Viewer)?;
     let filter = match filter(query) {
         Ok(filter) => filter,
         Err(violations) => {
             let example = "?adapter=dvc&type=dossier.status_changed&since=2026-11-20T00:00:00+07:00&state=dead";
-            return Problem::invalid_query(example, violations).into_response();
+            return Err(Problem::invalid_query(example, violations));
         }
     };
-    match app.store.dead_letters(&filter).await {
-        Ok((rows, total)) => {
-            Json(DeadLetters { dead_letters: rows.iter().map(summary).collect(), total }).into_response()
-        }
-        Err(e) => Problem::from(e).into_response(),
-    }
+    let (rows, total) = app.store.dead_letters(&filter).await?;
+    Ok(DeadLetters { dead_letters: rows.iter().map(summary).collect(), total })
 }
 
 /// The filter a query asks for, or every violation in it (a pointer naming the field each).
@@ -316,20 +322,28 @@ async fn show(
     Path(id): Path<String>,
     ApiQuery(which): ApiQuery<Which>,
 ) -> Response {
-    if let Err(denied) = caller.need(Role::Viewer) {
-        return Problem::from(denied).into_response();
-    }
-    match rows(&app, &id, which.adapter.as_deref()).await {
-        Ok(rows) => {
-            let id = rows[0].record.message_id.clone();
-            Json(DeadLetterRows { id, dead_letters: rows.iter().map(detail).collect() }).into_response()
-        }
+    match dead_letter_rows(&app, &caller, &id, which.adapter.as_deref()).await {
+        Ok(rows) => Json(rows).into_response(),
         Err(problem) => problem.into_response(),
     }
 }
 
+/// Every adapter's row of message `id`, or `adapter`'s (the console's dead-letter page asks
+/// here too).
+pub(crate) async fn dead_letter_rows(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    adapter: Option<&str>,
+) -> Result<DeadLetterRows, Problem> {
+    caller.need(Role::Viewer)?;
+    let rows = rows(app, id, adapter).await?;
+    let id = rows[0].record.message_id.clone();
+    Ok(DeadLetterRows { id, dead_letters: rows.iter().map(detail).collect() })
+}
+
 #[derive(Clone)]
-enum Action {
+pub(crate) enum Action {
     /// To the adapter that gave it up, or to this one.
     Replay(Option<String>),
     Purge,
@@ -409,24 +423,36 @@ async fn act(
     ApiQuery(which): ApiQuery<Which>,
     action: Action,
 ) -> Response {
-    if let Err(denied) = caller.need(Role::Operator) {
-        return Problem::from(denied).into_response();
+    let replay = matches!(action, Action::Replay(_));
+    match act_on(&app, &caller, &id, which.adapter.as_deref(), action).await {
+        Ok(acted) if replay => (StatusCode::ACCEPTED, Json(acted)).into_response(),
+        Ok(acted) => Json(acted).into_response(),
+        Err(problem) => problem.into_response(),
     }
-    let rows = match rows(&app, &id, which.adapter.as_deref()).await {
-        Ok(rows) => rows,
-        Err(problem) => return problem.into_response(),
-    };
+}
+
+/// Replays or purges message `id`'s rows: `adapter`'s, or else every row the action applies to
+/// (the console's buttons ask here too).
+pub(crate) async fn act_on(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    adapter: Option<&str>,
+    action: Action,
+) -> Result<Acted, Problem> {
+    caller.need(Role::Operator)?;
+    let rows = rows(app, id, adapter).await?;
     let id = rows[0].record.message_id.clone();
     let applies = |row: &&DeadLetterView| match action {
         Action::Replay(_) => matches!(row.state, DeadLetterState::Dead | DeadLetterState::Replaying),
         Action::Purge => row.state == DeadLetterState::Dead,
     };
     // Named, the adapter's row is acted on whatever its state, so that the refusal says why.
-    let targets: Vec<&DeadLetterView> = rows.iter().filter(|row| which.adapter.is_some() || applies(row)).collect();
+    let targets: Vec<&DeadLetterView> = rows.iter().filter(|row| adapter.is_some() || applies(row)).collect();
     if targets.is_empty() {
         let states: Vec<String> = rows.iter().map(|r| format!("{}: {}", r.record.adapter, r.state.as_str())).collect();
         let detail = format!("{id} has nothing to do ({}); GET /v1/messages/{id} says where it is", states.join(", "));
-        return Problem::new(ProblemKind::DeadLetterState).detail(detail).into_response();
+        return Err(Problem::new(ProblemKind::DeadLetterState).detail(detail));
     }
     let operator = caller.name().to_string();
     let mut done = Vec::new();
@@ -435,7 +461,7 @@ async fn act(
         let outcome = match &action {
             Action::Replay(to) => {
                 let to = to.as_deref().unwrap_or(adapter);
-                match replayable_to(&app, row, to) {
+                match replayable_to(app, row, to) {
                     Ok(()) => dead_letters::replay(&app.broker, &app.store, &id, (adapter, to), &operator).await,
                     Err(reason) => Err(DeadLetterError::Conflict {
                         id: id.clone(),
@@ -460,14 +486,12 @@ async fn act(
                 let detail = problem.detail.take().unwrap_or_default();
                 problem = problem.detail(format!("{detail} (done already for: {})", done.join(", ")));
             }
-            return problem.into_response();
+            return Err(problem);
         }
         done.push(adapter.to_string());
     }
-    match action {
-        Action::Replay(_) => {
-            (StatusCode::ACCEPTED, Json(Acted { id, replayed: Some(done), purged: None })).into_response()
-        }
-        Action::Purge => Json(Acted { id, replayed: None, purged: Some(done) }).into_response(),
-    }
+    Ok(match action {
+        Action::Replay(_) => Acted { id, replayed: Some(done), purged: None },
+        Action::Purge => Acted { id, replayed: None, purged: Some(done) },
+    })
 }

@@ -6,10 +6,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,8 +19,8 @@ use super::exports::{Cell, ReportFormat, Table, download};
 use super::problem::{Problem, ProblemDocument};
 use super::request::ApiQuery;
 use crate::auth::Caller;
-use crate::calendar::VIETNAM;
-use crate::monitoring::{Counts, Grouping, LateDossier, Monitor, Period, Tally, percent};
+use crate::config::Role;
+use crate::monitoring::{Grouping, LateDossier, Period, PeriodReport, ReportRow, period_report, tally, upward};
 use crate::schema::Violation;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quarterly))
         .routes(routes!(yearly))
         .routes(routes!(late))
+        .routes(routes!(send_monthly))
 }
 
 /// The query of the period reports; each route takes its own period parameter and refuses the
@@ -94,112 +95,6 @@ impl ReportQuery {
     }
 }
 
-/// A period's counts: the province's, and per agency (or procedure, unit, field).
-#[derive(Serialize, ToSchema)]
-pub struct PeriodReport {
-    /// `2026-11`, `2026-Q4` or `2026`.
-    pub period: String,
-    /// Its first and last day, YYYY-MM-DD (Vietnam's time).
-    pub from: String,
-    pub to: String,
-    /// When pending dossiers were judged late: the period's end, or now while it runs. RFC 3339.
-    pub as_of: String,
-    pub by: Grouping,
-    pub province: ReportRow,
-    pub rows: Vec<ReportRow>,
-}
-
-/// The fields integration platforms send upward (`NewReception`, `PreExisting`, `TotalSolved`,
-/// …, in snake_case here), then what else the plans count.
-#[derive(Serialize, ToSchema)]
-pub struct ReportRow {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agency_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub procedure_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sector_code: Option<String>,
-    /// The month, in a monthly report.
-    pub month: Option<u8>,
-    /// The quarter, in a quarterly report.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quarter: Option<u8>,
-    pub year: i32,
-    /// Received in the period.
-    pub new_reception: u64,
-    /// Received before it and still open at its start.
-    pub pre_existing: u64,
-    /// Resolved in it (status 9 or 10).
-    pub total_solved: u64,
-    /// Resolved by their due time (the early ones included).
-    pub solved_in_time: u64,
-    pub solved_in_time_percent: f64,
-    pub solved_late: u64,
-    pub solved_late_percent: f64,
-    /// Open at its end.
-    pub total_pending: u64,
-    /// Open at its end and already past their due time.
-    pub pending_late: u64,
-    pub pending_late_percent: f64,
-    /// Resolved before their due day (part of `solved_in_time`).
-    pub solved_early: u64,
-    pub solved_early_percent: f64,
-    /// Closed in it without a result: not accepted, withdrawn, stopped.
-    pub closed_without_result: u64,
-    /// Received in the period, by channel.
-    pub received: Received,
-    /// Of those received: handed in or returned through the public postal service.
-    pub postal_percent: f64,
-    /// Of those received: handed in online and, where there is a fee, paid online.
-    pub fully_online_percent: f64,
-    /// Of those received with a fee: paid through the national portal.
-    pub online_payment_percent: f64,
-    /// Of those received: at least one paper their procedure needs was already on file.
-    pub reuse_percent: f64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Received {
-    pub counter: u64,
-    pub online: u64,
-    pub post: u64,
-}
-
-impl ReportRow {
-    fn new(period: Period, by: Option<(Grouping, &str)>, c: &Counts) -> ReportRow {
-        let code = |grouping: Grouping| by.filter(|(g, _)| *g == grouping).map(|(_, code)| code.to_string());
-        ReportRow {
-            agency_code: code(Grouping::Agency),
-            procedure_code: code(Grouping::Procedure),
-            unit_code: code(Grouping::Unit),
-            sector_code: code(Grouping::Sector),
-            month: period.month_number(),
-            quarter: period.quarter_number(),
-            year: period.year_number(),
-            new_reception: c.new_reception,
-            pre_existing: c.pre_existing,
-            total_solved: c.total_solved,
-            solved_in_time: c.solved_in_time,
-            solved_in_time_percent: percent(c.solved_in_time, c.total_solved),
-            solved_late: c.solved_late,
-            solved_late_percent: percent(c.solved_late, c.total_solved),
-            total_pending: c.total_pending,
-            pending_late: c.pending_late,
-            pending_late_percent: percent(c.pending_late, c.total_pending),
-            solved_early: c.solved_early,
-            solved_early_percent: percent(c.solved_early, c.total_solved),
-            closed_without_result: c.closed_without_result,
-            received: Received { counter: c.received_at_counter, online: c.received_online, post: c.received_by_post },
-            postal_percent: percent(c.through_post, c.new_reception),
-            fully_online_percent: percent(c.fully_online, c.new_reception),
-            online_payment_percent: percent(c.paid_online, c.with_fee),
-            reuse_percent: percent(c.reused, c.new_reception),
-        }
-    }
-}
-
 /// The report of one month.
 ///
 /// Per agency (or `by` procedure, unit or field) and for the province. `format=csv|xlsx` gives
@@ -253,15 +148,6 @@ async fn yearly(State(app): State<AppState>, caller: Caller, ApiQuery(query): Ap
     report(&app, &caller, Span::Year, query).await
 }
 
-/// Counts the period's dossiers (of one agency, when asked).
-pub async fn tally(app: &AppState, period: Period, agency: Option<&str>, by: Grouping) -> Result<Tally, Problem> {
-    let procedures = app.ingress.procedures.clone();
-    let mut monitor = Monitor::new(period, OffsetDateTime::now_utc(), by, &procedures);
-    let (start, end) = monitor.window();
-    app.store.each_dossier_in(start, end, agency, |dossier| monitor.add(&dossier)).await?;
-    Ok(monitor.finish())
-}
-
 async fn report(app: &AppState, caller: &Caller, span: Span, query: ReportQuery) -> Response {
     if let Err(denied) = caller.may_read_reports() {
         return Problem::from(denied).into_response();
@@ -271,29 +157,14 @@ async fn report(app: &AppState, caller: &Caller, span: Span, query: ReportQuery)
         Err(problem) => return problem.into_response(),
     };
     let by = query.by.unwrap_or_default();
-    let tally = match tally(app, period, query.agency.as_deref(), by).await {
+    let tally = match tally(&app.store, &app.ingress.procedures, period, query.agency.as_deref(), by).await {
         Ok(tally) => tally,
-        Err(problem) => return problem.into_response(),
+        Err(e) => return Problem::from(e).into_response(),
     };
     let report = period_report(period, by, &tally);
     match query.format.unwrap_or_default() {
         ReportFormat::Json => Json(report).into_response(),
         format => download(&report_table(&report), format, &format!("bao-cao-{}", report.period)),
-    }
-}
-
-pub fn period_report(period: Period, by: Grouping, tally: &Tally) -> PeriodReport {
-    let (start, end) = period.bounds();
-    let last_day = end.date().previous_day().unwrap_or(end.date());
-    let as_of = end.min(OffsetDateTime::now_utc().to_offset(VIETNAM));
-    PeriodReport {
-        period: period.label(),
-        from: start.date().to_string(),
-        to: last_day.to_string(),
-        as_of: as_of.format(&Rfc3339).unwrap_or_default(),
-        by,
-        province: ReportRow::new(period, None, &tally.province),
-        rows: tally.groups.iter().map(|(code, counts)| ReportRow::new(period, Some((by, code)), counts)).collect(),
     }
 }
 
@@ -382,6 +253,62 @@ fn report_table(report: &PeriodReport) -> Table {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+struct SendQuery {
+    /// The month, YYYY-MM; last month when absent.
+    month: Option<String>,
+}
+
+/// A monthly report handed to the bus.
+#[derive(Serialize, ToSchema)]
+pub struct SentReport {
+    /// The `report.monthly` message's id: `GET /v1/messages/{id}` follows its delivery.
+    pub id: uuid::Uuid,
+    pub period: String,
+}
+
+/// Sends a month's report upward now.
+///
+/// As a `report.monthly` message from the bus (`lgsp.bus`), delivered by the adapters routed for
+/// it (the national portal's statistics service); one sent later for the same month replaces
+/// it. Needs the `operator` role.
+#[utoipa::path(
+    post,
+    path = "/v1/reports/monthly/send",
+    tag = "reports",
+    params(SendQuery),
+    responses(
+        (status = 202, description = "Accepted: the broker confirmed it", body = SentReport),
+        (status = 400, description = "The month not YYYY-MM", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "No adapter takes report.monthly", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The broker or the store cannot take it now", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+async fn send_monthly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<SendQuery>) -> Response {
+    if let Err(denied) = caller.need(Role::Operator) {
+        return Problem::from(denied).into_response();
+    }
+    let period = match query.month.as_deref() {
+        None => upward::last_month(time::OffsetDateTime::now_utc()),
+        Some(text) => match Period::month(text) {
+            Some(period) => period,
+            None => {
+                let violations = vec![Violation::new("/month", format!("`{text}` is not YYYY-MM"))];
+                return Problem::invalid_query("?month=2026-11", violations).into_response();
+            }
+        },
+    };
+    let sent = upward::send_monthly(&app.ingress, period).await;
+    let detail = json!({"period": period.label(), "result": if sent.is_ok() { "done" } else { "refused" }});
+    app.log.operator_action("operator.action", caller.name(), "reports.send_monthly", detail);
+    match sent {
+        Ok((_, id)) => (StatusCode::ACCEPTED, Json(SentReport { id, period: period.label() })).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LateQuery {
     /// YYYY-MM.
     #[param(required = true)]
@@ -431,10 +358,11 @@ async fn late(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQ
             query.month.as_ref().map_or("is required: YYYY-MM".into(), |text| format!("`{text}` is not YYYY-MM"));
         return Problem::invalid_query("?month=2026-11", vec![Violation::new("/month", reason)]).into_response();
     };
-    let tally = match tally(&app, period, query.agency.as_deref(), Grouping::Agency).await {
-        Ok(tally) => tally,
-        Err(problem) => return problem.into_response(),
-    };
+    let tally =
+        match tally(&app.store, &app.ingress.procedures, period, query.agency.as_deref(), Grouping::Agency).await {
+            Ok(tally) => tally,
+            Err(e) => return Problem::from(e).into_response(),
+        };
     let list = LateList {
         period: period.label(),
         as_of: period_report(period, Grouping::Agency, &tally).as_of,

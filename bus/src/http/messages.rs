@@ -245,13 +245,18 @@ fn batch_items(value: Value, max: usize) -> Result<Vec<Value>, Problem> {
     )
 )]
 async fn status(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
-    let Ok(id) = Uuid::parse_str(&id) else {
+    Ok(Json(message_status(&app, &caller, &id).await?).into_response())
+}
+
+/// Where message `id` is, if `caller` may read it (the console's message page asks here too).
+pub(crate) async fn message_status(app: &AppState, caller: &Caller, id: &str) -> Result<MessageStatus, Problem> {
+    let Ok(id) = Uuid::parse_str(id) else {
         return Err(Problem::new(ProblemKind::BadId).detail(format!("`{id}` is not a UUID")));
     };
     match app.store.message(id).await? {
         Some(message) => {
             caller.may_read_message(&message.source)?;
-            Ok(Json(view(message)).into_response())
+            Ok(view(message))
         }
         None => Err(Problem::not_found(format!("no message {id} was accepted here"))),
     }

@@ -6,6 +6,7 @@
 //! write's commit. Reads use a small pool of their own connections and never wait on writes.
 
 mod dead_letters;
+mod messages;
 mod migrations;
 mod monitoring;
 mod registrations;
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::{MemberConfig, OperatorConfig};
 use crate::envelope::Envelope;
 pub use dead_letters::{DeadLetterFilter, DeadLetterRecord, DeadLetterState, DeadLetterView};
+pub use messages::{MessageFilter, MessageRow};
 pub use registrations::{Registration, RegistrationState};
 
 // The write vocabulary: what callers hand the writer, and how they hear it was committed.

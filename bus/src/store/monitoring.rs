@@ -50,4 +50,13 @@ impl Store {
         })
         .await
     }
+
+    /// Whether a message of this type about this subject was accepted.
+    pub async fn has_message(&self, message_type: &str, subject: &str) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE type = ?1 AND subject = ?2)")?
+                .query_row(params![message_type, subject], |row| row.get(0))
+        })
+        .await
+    }
 }

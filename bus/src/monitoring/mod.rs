@@ -12,6 +12,9 @@
 //! A dossier's due time follows the procedure catalogue (its processing time in working days)
 //! where the catalogue gives one, else the one-stop system's `due_at`.
 
+mod report;
+pub mod upward;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -21,6 +24,7 @@ use utoipa::ToSchema;
 
 use crate::calendar::VIETNAM;
 use crate::procedures::Procedures;
+pub use report::{PeriodReport, Received, ReportRow, period_report, tally};
 
 /// Statuses after which a dossier no longer waits on the agency: not accepted (3), withdrawn
 /// (7), stopped (8), resolved (9), result returned (10).
