@@ -415,7 +415,7 @@ mod tests {
         for message_type in catalogue.message_types() {
             let doc = catalogue.document(&format!("{message_type}.json")).unwrap();
             for payload in doc["examples"].as_array().expect("every message schema has examples") {
-                let subject = catalogue.subject_of(&message_type, payload);
+                let subject = catalogue.subject_of(message_type, payload);
                 let envelope = json!({
                     "id": uuid::Uuid::now_v7(), "type": message_type, "source": "onestop.sandbox",
                     "subject": subject, "seq": 1, "occurred_at": "2026-11-20T09:15:00+07:00", "payload": payload

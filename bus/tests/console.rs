@@ -161,3 +161,26 @@ async fn an_operator_signs_in_to_the_console_and_sees_the_bus_and_its_adapters()
     .await;
     bus.stop().await;
 }
+
+#[tokio::test]
+async fn the_overviews_charts_count_every_delivery_and_its_latency() {
+    let bus = TestBus::start().await;
+    bus.adapter.answer(|_| Outcome::Delivered);
+    for seq in 1..=3 {
+        let envelope = lgsp_bus::testing::status_changed(common::DOSSIER, seq, 4);
+        let (status, body) = bus.post(&envelope).await;
+        assert_eq!(status, 202, "{body}");
+        bus.wait_state(envelope["id"].as_str().unwrap(), "delivered").await;
+    }
+    let signed_in = sign_in(&bus, "operator", SECRET).await;
+    let session = session_cookie(signed_in.headers()).expect("a session cookie");
+    let session = session.split(';').next().unwrap().to_string();
+    let page = browser().get(format!("{}/console", bus.api.base)).header("cookie", &session).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    // Three deliveries, each timed from its acceptance; none failed.
+    for count in ["data-delivered=\"3\"", "data-failed=\"0\"", "data-timed=\"3\""] {
+        assert!(page.contains(count), "{count} missing: {page}");
+    }
+    assert!(page.contains("<polyline class=\"first\""), "a line is drawn: {page}");
+    bus.stop().await;
+}

@@ -26,11 +26,19 @@ async fn an_operator_signs_in_and_watches_an_adapter_change_without_reloading() 
     browser.shows("//p[@role='alert'][contains(., 'Sai tên đăng nhập hoặc mật khẩu.')]").await;
     browser.screenshot("sign-in-refused").await;
 
-    // Signed in: the overview, every adapter on it.
+    // Some traffic for the charts.
+    for seq in 1..=5 {
+        let envelope = status_changed(DOSSIER, seq, 4);
+        assert_eq!(bus.post(&envelope).await.0, 202);
+        bus.wait_state(envelope["id"].as_str().unwrap(), "delivered").await;
+    }
+
+    // Signed in: the overview, every adapter on it, and the charts.
     browser.sign_in(&base, "operator", SECRET).await;
     browser.shows("//h1[. = 'Tổng quan']").await;
     let running = "//tr[@data-adapter='scripted']/td[. = 'đang chạy']";
     browser.shows(running).await;
+    browser.shows("//figure[@data-delivered='5']").await;
     browser.screenshot("overview").await;
 
     // Paused and resumed elsewhere (the API): the page follows, never reloaded.
@@ -112,6 +120,58 @@ async fn an_operator_follows_a_dossiers_message_and_replays_a_dead_letter_from_t
     click("//a[. = 'Xem đường đi của thông điệp']".into()).await;
     browser.shows("//tr[@data-delivery='scripted']/td[. = 'đã chuyển']").await;
     browser.shows("//tr[@data-dead-letter='scripted']/td[. = 'đã chuyển lại']").await;
+    browser.client.clone().close().await.unwrap();
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn an_operator_watches_a_peer_go_down_and_come_back_without_reloading() {
+    // The breaker opens after two failures and probes again within 400 ms.
+    let bus = TestBus::start_with(|_| {
+        "[adapters.scripted.breaker]\nfailures = 2\nopen_for = \"200ms\"\nmax_open_for = \"400ms\"\n".into()
+    })
+    .await;
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    bus.adapter.answer({
+        let down = down.clone();
+        move |_| {
+            if down.load(std::sync::atomic::Ordering::SeqCst) {
+                Outcome::Transient(Failure::new("connection refused").with_code("unreachable"))
+            } else {
+                Outcome::Delivered
+            }
+        }
+    });
+    let base = bus.api.base.clone();
+    let browser = Browser::start().await;
+    browser.sign_in(&base, "operator", SECRET).await;
+    // The third column is the peer's circuit breaker.
+    let breaker = |word: &str| format!("//tr[@data-adapter='scripted']/td[3][contains(., '{word}')]");
+    browser.shows(&breaker("bình thường")).await;
+    browser.client.execute("window.__notReloaded = true; return true;", vec![]).await.unwrap();
+
+    // The peer goes down while dossiers flow: the page shows the breaker open (or probing) and
+    // the peer's error, by itself.
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let messages: Vec<serde_json::Value> =
+        (1..=4).map(|n| status_changed(&lgsp_bus::testing::dossier(n), 1, 4)).collect();
+    for message in &messages {
+        assert_eq!(bus.post(message).await.0, 202);
+    }
+    browser.shows("//tr[@data-adapter='scripted']/td[contains(@class, 'open') or contains(@class, 'probing')]").await;
+    browser.shows("//tr[@data-adapter='scripted']/td[@class='error'][contains(., 'connection refused')]").await;
+    browser.screenshot("overview-peer-down").await;
+
+    // It comes back: the next dossier is delivered and the breaker closes on the page. (Those
+    // sent during the outage may have spent their attempts on its probes: dead letters.)
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let after = status_changed(&lgsp_bus::testing::dossier(5), 1, 4);
+    assert_eq!(bus.post(&after).await.0, 202);
+    bus.wait_state(after["id"].as_str().unwrap(), "delivered").await;
+    browser.shows(&breaker("bình thường")).await;
+    browser.screenshot("overview-peer-back").await;
+    let same_page = browser.client.execute("return window.__notReloaded === true;", vec![]).await.unwrap();
+    assert_eq!(same_page, json!(true), "the page changed by itself, it was not reloaded");
     browser.client.clone().close().await.unwrap();
     bus.stop().await;
 }

@@ -7,9 +7,15 @@
 
 mod adapters;
 mod dead_letters;
+mod dossiers;
+mod live;
+mod lookups;
+mod members;
 mod messages;
 mod overview;
 mod page;
+mod pulse;
+mod routing;
 pub mod session;
 
 use std::sync::Arc;
@@ -28,18 +34,23 @@ pub struct ConsoleState {
     pub app: AppState,
     /// The bus serves TLS: the session cookie is `Secure`.
     pub secure: bool,
-    /// Live overview streams open now (at most `overview::MAX_STREAMS`).
+    /// Live pages open now (at most `live::MAX_STREAMS`).
     streams: Arc<Semaphore>,
+    /// The overview's charts.
+    pulse: Arc<pulse::Pulse>,
 }
 
 pub fn router(app: AppState, secure: bool) -> Router {
     Router::new()
         .route("/console", get(overview::overview))
         .route("/console/live", get(overview::stream))
+        .route("/console/dossiers/live", get(dossiers::live))
         .route("/console/adapters", get(adapters::page))
         .route("/console/adapters/{id}/{action}", post(adapters::act))
         .route("/console/messages", get(messages::search))
         .route("/console/messages/{id}", get(messages::path))
+        .route("/console/dossiers", get(dossiers::page))
+        .route("/console/dossiers/{file}", get(dossiers::file))
         .route("/console/dead-letters", get(dead_letters::list))
         .route(
             "/console/dead-letters/bulk",
@@ -47,11 +58,21 @@ pub fn router(app: AppState, secure: bool) -> Router {
         )
         .route("/console/dead-letters/{id}", get(dead_letters::show))
         .route("/console/dead-letters/{id}/{action}", post(dead_letters::act))
+        .route("/console/members", get(members::list))
+        .route("/console/members/{id}", get(members::show))
+        .route("/console/members/{id}/rights", post(members::change))
+        .route("/console/lookups", get(lookups::search))
+        .route("/console/routing", get(routing::page))
         .route("/console/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/static/console.js", get(script))
-        .with_state(ConsoleState { app, secure, streams: Arc::new(Semaphore::new(overview::MAX_STREAMS)) })
+        .with_state(ConsoleState {
+            app,
+            secure,
+            streams: Arc::new(Semaphore::new(live::MAX_STREAMS)),
+            pulse: Arc::default(),
+        })
 }
 
 async fn stylesheet() -> impl axum::response::IntoResponse {

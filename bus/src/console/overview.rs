@@ -1,25 +1,21 @@
 //! The overview: is the bus well (broker, store, message log), and how is each adapter doing
 //! (its state, its peer's breaker, its queue, its deliveries and failures, its last error).
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 
 use super::ConsoleState;
 use super::page;
 use super::session::Operator;
 use crate::audit::LogHealth;
-use crate::auth::{Caller, PrincipalKind};
 use crate::roster::Phase;
 
 pub async fn overview(State(console): State<ConsoleState>, Operator(operator): Operator) -> Response {
     let body = html! {
-        div #live { (live(&console).await) }
+        div #live data-live="/console/live" data-event="overview" { (live(&console).await) }
         script src="/console/static/console.js" {}
     };
     page::frame(&operator, "Tổng quan", body)
@@ -69,35 +65,17 @@ pub async fn live(console: &ConsoleState) -> Markup {
             }
             p.updated { "Cập nhật lúc " (vietnam_time()) }
         }
+        (console.pulse.charts(&roster, crate::now_ms()))
     }
 }
 
 /// How often the live parts are sent again.
 const EVERY: Duration = Duration::from_secs(2);
-/// Open overview pages at once, at most: each asks the broker for its queues every few seconds.
-pub const MAX_STREAMS: usize = 32;
 
 /// `GET /console/live`: the overview's live parts as server-sent events (`overview`), every
-/// `EVERY`, while the operator may still see them (`signed-out` ends it).
+/// `EVERY`.
 pub async fn stream(State(console): State<ConsoleState>, Operator(operator): Operator) -> Response {
-    let Ok(slot) = console.streams.clone().try_acquire_owned() else {
-        let busy = "Quá nhiều trang tổng quan đang mở; hãy đóng bớt.";
-        return (StatusCode::SERVICE_UNAVAILABLE, busy).into_response();
-    };
-    let name = operator.name().to_string();
-    let events = futures::stream::unfold((console, name, slot, true), |(console, name, slot, first)| async move {
-        if !first {
-            tokio::time::sleep(EVERY).await;
-        }
-        let still = matches!(console.app.auth.caller(PrincipalKind::Operator, &name), Some(Caller::Operator { .. }));
-        let event = if still {
-            Event::default().event("overview").data(live(&console).await.into_string())
-        } else {
-            Event::default().event("signed-out").data("")
-        };
-        still.then_some((Ok::<_, Infallible>(event), (console, name, slot, false)))
-    });
-    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+    super::live::stream(console, &operator, "overview", EVERY, |console| async move { live(&console).await })
 }
 
 /// Now, as people in Vietnam read the time (UTC+7): `20:10:48 30/11/2026`.

@@ -25,9 +25,14 @@ pub fn frame(operator: &Caller, title: &str, body: Markup) -> Response {
                     a.brand href="/console" { "LGSP · Bảng điều khiển" }
                     nav {
                         a href="/console" { "Tổng quan" }
+                        a href="/console/dossiers" { "Hồ sơ" }
                         a href="/console/adapters" { "Bộ kết nối" }
                         a href="/console/messages" { "Thông điệp" }
                         a href="/console/dead-letters" { "Thư chết" }
+                        a href="/console/routing" { "Định tuyến" }
+                        // Only what the operator's roles open (the bus checks again).
+                        @if operator.need(Role::Admin).is_ok() { a href="/console/members" { "Thành viên" } }
+                        @if operator.need(Role::Auditor).is_ok() { a href="/console/lookups" { "Tra cứu dữ liệu cá nhân" } }
                     }
                     form.signout method="post" action="/console/sign-out" {
                         span.who { (operator.name()) " (" (roles) ")" }

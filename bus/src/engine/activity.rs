@@ -39,6 +39,31 @@ struct Second {
     at: i64,
     delivered: u32,
     failed: u32,
+    /// Of the delivered, those whose acceptance time is known, and their latencies (from the
+    /// bus's acceptance to the peer's acknowledgement).
+    timed: u32,
+    latency_ms_sum: u64,
+    latency_ms_max: u32,
+}
+
+/// What the deliveries of some seconds added up to (see [`Activity::span`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub delivered: u64,
+    pub failed: u64,
+    pub timed: u64,
+    pub latency_ms_sum: u64,
+    pub latency_ms_max: u32,
+}
+
+impl std::ops::AddAssign for Span {
+    fn add_assign(&mut self, other: Span) {
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+        self.timed += other.timed;
+        self.latency_ms_sum += other.latency_ms_sum;
+        self.latency_ms_max = self.latency_ms_max.max(other.latency_ms_max);
+    }
 }
 
 /// The last failed delivery to the adapter's peer.
@@ -88,12 +113,36 @@ pub struct TestOutcome {
 }
 
 impl Activity {
-    pub fn delivered(&self) {
+    /// A delivery the peer took, `latency` after the bus accepted the message (when known).
+    pub fn delivered(&self, latency: Option<std::time::Duration>) {
         let now = now_ms();
         let mut counts = self.lock();
         counts.delivered += 1;
         counts.last_delivered_at = Some(now);
-        counts.second(now).delivered += 1;
+        let second = counts.second(now);
+        second.delivered += 1;
+        if let Some(latency) = latency {
+            let ms = u32::try_from(latency.as_millis()).unwrap_or(u32::MAX);
+            second.timed += 1;
+            second.latency_ms_sum += u64::from(ms);
+            second.latency_ms_max = second.latency_ms_max.max(ms);
+        }
+    }
+
+    /// The deliveries of the Unix seconds `from..to`, of the last `WINDOW` seconds only.
+    pub fn span(&self, from: i64, to: i64) -> Span {
+        let counts = self.lock();
+        let mut span = Span::default();
+        for second in counts.seconds.iter().filter(|s| (from..to).contains(&s.at)) {
+            span += Span {
+                delivered: second.delivered.into(),
+                failed: second.failed.into(),
+                timed: second.timed.into(),
+                latency_ms_sum: second.latency_ms_sum,
+                latency_ms_max: second.latency_ms_max,
+            };
+        }
+        span
     }
 
     /// A failed attempt: `error` is already masked.
@@ -182,8 +231,8 @@ mod tests {
     #[test]
     fn counts_rates_and_the_last_error() {
         let activity = Activity::default();
-        activity.delivered();
-        activity.delivered();
+        activity.delivered(Some(std::time::Duration::from_millis(30)));
+        activity.delivered(None);
         activity.failed("m-1", "peer answered 503", false);
         activity.failed("m-2", "peer answered 400", true);
         let view = activity.view();
@@ -192,6 +241,10 @@ mod tests {
         let last = view.last_error.expect("a last error");
         assert_eq!((last.message_id.as_str(), last.error.as_str()), ("m-2", "peer answered 400"));
         assert!(view.last_delivered_at.is_some());
+        let now = now_ms() / 1000;
+        let span = activity.span(now - 5, now + 1);
+        assert_eq!((span.delivered, span.failed, span.timed, span.latency_ms_sum), (2, 2, 1, 30));
+        assert_eq!(activity.span(now - 60, now - 30), Span::default());
     }
 
     #[test]

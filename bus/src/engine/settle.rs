@@ -52,7 +52,7 @@ pub(super) async fn settle(
             ctx.log.delivery(&runtime.id, envelope, delivery.attempt, "delivered", delivery.answer.digest());
             let latency = item.accepted_at.map(|at| Duration::from_millis(now.saturating_sub(at).max(0) as u64));
             events::delivered(&runtime.id, envelope, latency);
-            ctx.activity.delivered();
+            ctx.activity.delivered(latency);
             Some(record(DeliveryState::Delivered, None))
         }
         Outcome::Superseded => {
@@ -90,7 +90,7 @@ pub(super) fn test(ctx: &Context, item: &Incoming, delivery: &Delivery, outcome:
     let peer_answer = delivery.answer.text().map(|text| crate::privacy::redact(&text));
     let tested = match &outcome {
         Outcome::Delivered => {
-            ctx.activity.delivered();
+            ctx.activity.delivered(None);
             TestOutcome { outcome: "delivered", permanent: None, error: None, peer_answer }
         }
         Outcome::Superseded => TestOutcome { outcome: "superseded", permanent: None, error: None, peer_answer },

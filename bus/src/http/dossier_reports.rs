@@ -169,7 +169,7 @@ async fn report(app: &AppState, caller: &Caller, span: Span, query: ReportQuery)
 }
 
 /// The report as the platforms' columns; the province's row last, named `Toàn tỉnh`.
-fn report_table(report: &PeriodReport) -> Table {
+pub(crate) fn report_table(report: &PeriodReport) -> Table {
     let group_column = match report.by {
         Grouping::Agency => "AgencyCode",
         Grouping::Procedure => "ProcedureCode",
@@ -375,7 +375,7 @@ async fn late(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQ
     }
 }
 
-fn late_table(list: &LateList) -> Table {
+pub(crate) fn late_table(list: &LateList) -> Table {
     let columns = vec![
         "DossierCode",
         "AgencyCode",

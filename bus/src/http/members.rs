@@ -57,9 +57,14 @@ pub struct Members {
 /// Every member and its rights (admins).
 #[utoipa::path(get, path = "/v1/members", tag = "members", responses((status = 200, body = Members)))]
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Members>, Problem> {
+    list_members(&app, &caller).map(Json)
+}
+
+/// Every member, if `caller` is an admin (the console's members page asks here too).
+pub(crate) fn list_members(app: &AppState, caller: &Caller) -> Result<Members, Problem> {
     caller.need(Role::Admin)?;
     let snapshot = app.auth.directory.snapshot();
-    Ok(Json(Members { members: snapshot.members.iter().map(|(id, m)| view(id, m)).collect() }))
+    Ok(Members { members: snapshot.members.iter().map(|(id, m)| view(id, m)).collect() })
 }
 
 /// One member and its rights (admins, and the member itself).
@@ -78,12 +83,17 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<MemberView>, Problem> {
+    show_member(&app, &caller, &id).map(Json)
+}
+
+/// Member `id`, if `caller` is an admin or that member (the console's member page asks here too).
+pub(crate) fn show_member(app: &AppState, caller: &Caller, id: &str) -> Result<MemberView, Problem> {
     let itself = caller.member().ok().flatten().is_some_and(|(own, _)| own == id);
     if !itself {
         caller.need(Role::Admin)?;
     }
-    let member = app.auth.directory.member(&id).ok_or_else(|| no_member(&id))?;
-    Ok(Json(view(&id, &member)))
+    let member = app.auth.directory.member(id).ok_or_else(|| no_member(id))?;
+    Ok(view(id, &member))
 }
 
 /// A new member.
@@ -225,9 +235,22 @@ async fn change_rights(
     asked: Result<ApiJson<RightsChange>, Problem>,
     grant: bool,
 ) -> Result<Json<MemberView>, Problem> {
+    // The right first: a body is read only for whoever may send it.
     caller.need(Role::Admin)?;
     let ApiJson(change_asked) = asked?;
-    let change_asked = &change_asked;
+    change_member_rights(app, caller, id, &change_asked, grant).await.map(Json)
+}
+
+/// Grants (`grant`) or revokes what `change_asked` names to member `id`, if `caller` is an
+/// admin, and records the change with who made it (the console's member page asks here too).
+pub(crate) async fn change_member_rights(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    change_asked: &RightsChange,
+    grant: bool,
+) -> Result<MemberView, Problem> {
+    caller.need(Role::Admin)?;
     let stored = app.auth.directory.member(id).ok_or_else(|| no_member(id))?;
     let mut member = MemberConfig::clone(&stored);
     if change_asked.is_empty() {
@@ -248,7 +271,7 @@ async fn change_rights(
     let action = if grant { "members.grant" } else { "members.revoke" };
     let detail = serde_json::to_value(change_asked).expect("a change serializes");
     change_with(app, caller, action, id, detail, DirectoryChange::PutMember(id.to_string(), member.clone())).await?;
-    Ok(Json(view(id, &member)))
+    Ok(view(id, &member))
 }
 
 /// Give a member a new client secret (admins): the old one stops working at once; tokens made

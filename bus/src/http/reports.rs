@@ -123,16 +123,16 @@ async fn reuse(State(app): State<AppState>, caller: Caller, ApiQuery(period): Ap
     .into_response()
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
-struct LookupQuery {
+pub(crate) struct LookupQuery {
     /// The dossier the lookups were for.
-    dossier_code: Option<String>,
+    pub(crate) dossier_code: Option<String>,
     /// Whose data: a CCCD or an MST.
-    subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// At most this many, newest first (1 to 1000; 100 when absent).
     #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 /// The lookups recorded, newest first.
@@ -176,33 +176,36 @@ pub struct Lookup {
     )
 )]
 async fn lookups(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<LookupQuery>) -> Response {
-    let member = match caller.may_read_lookups() {
-        Ok(member) => member,
-        Err(denied) => return Problem::from(denied).into_response(),
-    };
+    match find_lookups(&app, &caller, query).await {
+        Ok(found) => Json(found).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The lookups `query` asks for, as far as `caller` may read them: every one for an auditor (or
+/// a member granted all), a member's own otherwise (the console's lookups page asks here too).
+pub(crate) async fn find_lookups(app: &AppState, caller: &Caller, query: LookupQuery) -> Result<Lookups, Problem> {
+    let member = caller.may_read_lookups()?;
     if query.limit.is_some_and(|limit| !(1..=1000).contains(&limit)) {
         let violations = vec![Violation::new("/limit", "must be from 1 to 1000")];
-        return Problem::invalid_query("?dossier_code=000.00.01.H42-261120-0001&limit=20", violations).into_response();
+        return Err(Problem::invalid_query("?dossier_code=000.00.01.H42-261120-0001&limit=20", violations));
     }
     let limit = query.limit.unwrap_or(100);
-    match app.store.lookups(query.dossier_code.as_deref(), query.subject.as_deref(), member.as_deref(), limit).await {
-        Ok(found) => {
-            let lookups = found
-                .into_iter()
-                .map(|l| Lookup {
-                    id: l.id,
-                    at: rfc3339_ms(l.at),
-                    member: l.member,
-                    service: l.service,
-                    dossier_code: l.dossier_code,
-                    subject: l.subject,
-                    fields: l.fields,
-                    returned: l.returned,
-                    outcome: l.outcome,
-                })
-                .collect();
-            Json(Lookups { lookups }).into_response()
-        }
-        Err(e) => Problem::from(e).into_response(),
-    }
+    let found =
+        app.store.lookups(query.dossier_code.as_deref(), query.subject.as_deref(), member.as_deref(), limit).await?;
+    let lookups = found
+        .into_iter()
+        .map(|l| Lookup {
+            id: l.id,
+            at: rfc3339_ms(l.at),
+            member: l.member,
+            service: l.service,
+            dossier_code: l.dossier_code,
+            subject: l.subject,
+            fields: l.fields,
+            returned: l.returned,
+            outcome: l.outcome,
+        })
+        .collect();
+    Ok(Lookups { lookups })
 }

@@ -27,8 +27,8 @@ fn rfc3339(at: SystemTime) -> String {
     rfc3339_ms(at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64))
 }
 
-fn no_tables() -> Response {
-    Problem::not_found("this bus has no [routing] tables: dossiers go to every subscribed adapter").into_response()
+fn no_tables() -> Problem {
+    Problem::not_found("this bus has no [routing] tables: dossiers go to every subscribed adapter")
 }
 
 /// The competence tables in use.
@@ -72,8 +72,17 @@ pub struct TableProblem {
     )
 )]
 async fn tables(State(app): State<AppState>, _caller: Caller) -> Response {
+    match routing_tables(&app) {
+        Ok(tables) => Json(tables).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The tables in use, for any caller who proved who they are (the console's routing page asks
+/// here too).
+pub(crate) fn routing_tables(app: &AppState) -> Result<RoutingTables, Problem> {
     let Some(state) = app.ingress.routes.as_ref().map(Routes::state) else {
-        return no_tables();
+        return Err(no_tables());
     };
     let units = state.current.units();
     let mut agencies: Vec<String> = state.current.agencies().map(String::from).collect();
@@ -87,7 +96,7 @@ async fn tables(State(app): State<AppState>, _caller: Caller) -> Response {
             .map(|p| TableProblem { key: p.key.clone(), reason: p.reason.clone() })
             .collect(),
     });
-    Json(RoutingTables {
+    Ok(RoutingTables {
         version: state.current.version.clone(),
         loaded_at: rfc3339(state.loaded_at),
         provinces: units.provinces.len(),
@@ -97,7 +106,6 @@ async fn tables(State(app): State<AppState>, _caller: Caller) -> Response {
         agencies,
         refused,
     })
-    .into_response()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -136,23 +144,35 @@ pub struct RoutingDecision {
     )
 )]
 async fn decision(State(app): State<AppState>, _caller: Caller, ApiQuery(question): ApiQuery<Question>) -> Response {
+    match routing_decision(&app, question.procedure.as_deref(), question.unit.as_deref()) {
+        Ok(decision) => Json(decision).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// Where a dossier of `procedure` in `unit` would go, and why, for any caller who proved who
+/// they are (the console's routing page asks here too).
+pub(crate) fn routing_decision(
+    app: &AppState,
+    procedure: Option<&str>,
+    unit: Option<&str>,
+) -> Result<RoutingDecision, Problem> {
     let Some(tables) = app.ingress.routes.as_ref().map(Routes::current) else {
-        return no_tables();
+        return Err(no_tables());
     };
-    let (Some(procedure), Some(unit)) = (&question.procedure, &question.unit) else {
-        let missing = [("procedure", &question.procedure), ("unit", &question.unit)]
+    let (Some(procedure), Some(unit)) = (procedure, unit) else {
+        let missing = [("procedure", procedure), ("unit", unit)]
             .into_iter()
             .filter(|(_, value)| value.is_none())
             .map(|(name, _)| Violation::new(format!("/{name}"), "is required"))
             .collect();
-        return Problem::invalid_query("?procedure=1.001234&unit=18073", missing).into_response();
+        return Err(Problem::invalid_query("?procedure=1.001234&unit=18073", missing));
     };
     let version = tables.version.clone();
-    Json(match tables.decide(procedure, unit) {
+    Ok(match tables.decide(procedure, unit) {
         Ok(decision) => {
             RoutingDecision { routed: true, agency: Some(decision.agency), reason: decision.reason, version }
         }
         Err(why) => RoutingDecision { routed: false, agency: None, reason: why.to_string(), version },
     })
-    .into_response()
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod october;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
