@@ -58,6 +58,7 @@ fn the_default_config_is_valid_as_the_sandbox_runs_it_and_with_secrets_from_the_
         .env("LGSP__ADAPTERS__ONESTOP_PROVINCE__CLIENT_SECRET", "from-the-vault")
         .env("LGSP__ADAPTERS__ONESTOP_THACHHA__CLIENT_SECRET", "from-the-vault")
         .env("LGSP__ADAPTERS__POSTAL__CONSUMER_SECRET", "from-the-vault")
+        .env("LGSP__ADAPTERS__STATISTICS__AUTH__CLIENT_SECRET", "from-the-vault")
         .output()
         .unwrap();
     assert!(production.status.success(), "{}", String::from_utf8_lossy(&production.stderr));

@@ -64,6 +64,14 @@ impl Cells {
 
 fn envelope(catalogue: &Catalogue, member: &str, message_type: &str, dossier: &str, agency: Option<&str>) -> Value {
     let mut payload = catalogue.document(&format!("{message_type}.json")).unwrap()["examples"][0].clone();
+    if catalogue.is_bus_only(message_type) {
+        // The bus's own (its monthly report): a valid one, which no member may send.
+        let subject = catalogue.subject_of(message_type, &payload);
+        return json!({
+            "id": uuid::Uuid::now_v7().to_string(), "type": message_type, "source": member, "subject": subject,
+            "seq": 1, "occurred_at": "2026-11-30T09:00:00+07:00", "payload": payload,
+        });
+    }
     payload["dossier_code"] = json!(dossier);
     match agency {
         Some(agency) => payload["agency_code"] = json!(agency),
@@ -110,7 +118,7 @@ async fn every_cell_of_the_sandbox_rights_is_enforced() {
                 let dossier = next_dossier(agency.unwrap_or("000.00.01.H42"));
                 let message = envelope(&catalogue, id, message_type, &dossier, agency);
                 let (status, body) = api.post(&message).await;
-                let expected = may_send(&member.rights, message_type, agency);
+                let expected = !catalogue.is_bus_only(message_type) && may_send(&member.rights, message_type, agency);
                 cells.check(format!("{id} sends {message_type} for {agency:?}"), expected, status, &body, &[202, 422]);
                 if status == 422 {
                     assert_eq!(
@@ -260,11 +268,12 @@ async fn every_operator_route_refuses_whoever_lacks_its_role() {
         ("POST", "/v1/members/onestop.nobody/rotate-secret".to_string(), "admin"),
         ("GET", "/v1/audit".to_string(), "auditor"),
         ("GET", "/v1/lookups".to_string(), "auditor"),
+        ("POST", "/v1/reports/monthly/send".to_string(), "operator"),
     ];
     // Every guarded route of the API document is in the table.
     let (_, document) = h.api.get("/v1/openapi.json").await;
     for path in document["paths"].as_object().unwrap().keys() {
-        let guarded = ["/v1/adapters", "/v1/dead-letters", "/v1/members", "/v1/audit"];
+        let guarded = ["/v1/adapters", "/v1/dead-letters", "/v1/members", "/v1/audit", "/v1/reports/monthly/send"];
         if guarded.iter().any(|g| path.starts_with(g)) && !path.ends_with("/webhook") {
             let template = |p: &str| {
                 p.replace(&id.to_string(), "{id}")

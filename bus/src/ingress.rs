@@ -107,7 +107,13 @@ pub enum Sender<'a> {
     Member(&'a Caller),
     /// An adapter through its outbox: the envelope's `source` is the adapter's id.
     Adapter(&'a str),
+    /// The bus itself (its monthly report): the envelope's `source` is [`BUS_SOURCE`].
+    Bus,
 }
+
+/// The `source` of the messages the bus sends itself: no adapter can have it (adapter ids have
+/// no dot), and only the bus may send the types that are the bus's own (`x-lgsp-sender`).
+pub const BUS_SOURCE: &str = "lgsp.bus";
 
 pub struct Ingress {
     pub catalogue: Arc<Catalogue>,
@@ -188,12 +194,22 @@ impl Ingress {
 
     /// Checks one envelope, routes and annotates it.
     pub async fn prepare(&self, mut value: Value, sender: Sender<'_>) -> Result<Prepared, IngressError> {
-        if let Sender::Adapter(id) = sender
+        let source = match sender {
+            Sender::Adapter(id) => Some(id),
+            Sender::Bus => Some(BUS_SOURCE),
+            Sender::Member(_) => None,
+        };
+        if let Some(source) = source
             && let Some(envelope) = value.as_object_mut()
         {
-            envelope.insert("source".into(), Value::String(id.to_string()));
+            envelope.insert("source".into(), Value::String(source.to_string()));
         }
         let envelope = self.catalogue.check_envelope(value).map_err(IngressError::Invalid)?;
+        if self.catalogue.is_bus_only(&envelope.message_type) && !matches!(sender, Sender::Bus) {
+            let detail =
+                format!("{} is sent by the bus itself, never by a member or an adapter", envelope.message_type);
+            return Err(IngressError::Forbidden(Denied::new(format!("send {}", envelope.message_type), detail)));
+        }
         let brief = match envelope.message_type.as_str() {
             "dossier.submitted" => None,
             _ => {

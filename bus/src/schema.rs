@@ -58,6 +58,9 @@ struct MessageType {
     /// `x-lgsp-state`: a message of this type carries its subject's whole state, so a newer one
     /// supersedes it. Other types are events or commands: each one counts.
     state: bool,
+    /// `x-lgsp-sender: "bus"`: only the bus itself sends it (its monthly report, say); a member
+    /// or an adapter that tries is refused.
+    bus_only: bool,
 }
 
 /// A request/reply service's contract: its request and reply schemas, and what its lookups
@@ -139,9 +142,10 @@ impl Catalogue {
             if let Some(message_type) = message_type_of(name) {
                 let subject_pointer = doc.get("x-lgsp-subject").and_then(Value::as_str).map(String::from);
                 let state = doc.get("x-lgsp-state").and_then(Value::as_bool).unwrap_or(false);
+                let bus_only = doc.get("x-lgsp-sender").and_then(Value::as_str) == Some("bus");
                 message_types.insert(
                     message_type.to_string(),
-                    MessageType { validator: compile(name)?, subject_pointer, state },
+                    MessageType { validator: compile(name)?, subject_pointer, state, bus_only },
                 );
             } else if let Some(service) = name.strip_suffix(".request.json") {
                 let reply = format!("{service}.reply.json");
@@ -168,6 +172,11 @@ impl Catalogue {
     pub fn subject_of(&self, message_type: &str, payload: &Value) -> Option<String> {
         let pointer = self.message_types.get(message_type)?.subject_pointer.as_ref()?;
         payload.pointer(pointer).and_then(Value::as_str).map(String::from)
+    }
+
+    /// Whether only the bus itself sends messages of this type (see `x-lgsp-sender`).
+    pub fn is_bus_only(&self, message_type: &str) -> bool {
+        self.message_types.get(message_type).is_some_and(|t| t.bus_only)
     }
 
     /// Whether messages of this type carry their subject's state (see `x-lgsp-state`).

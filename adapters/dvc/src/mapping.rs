@@ -224,6 +224,10 @@ pub struct DossierView {
     /// field for it (HinhThuc says "by post"), so it is not sent.
     #[allow(dead_code)]
     pub return_address: Option<Value>,
+    /// Why the dossier is late and the apology sent: the bus keeps them for the province's late
+    /// list; the portal's record (as DOMAIN.md knows it) has no field for them, so they are not sent.
+    #[allow(dead_code)]
+    pub late: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,11 +15,8 @@ use uuid::Uuid;
 use super::{Grouping, Period, period_report, tally};
 use crate::calendar::VIETNAM;
 use crate::events;
-use crate::ingress::{Ingress, IngressError, Sender, Submitted};
+use crate::ingress::{BUS_SOURCE, Ingress, IngressError, Sender, Submitted};
 
-/// The `source` of the messages the bus sends itself: no adapter can take it (adapter ids have
-/// no dot), and no member should be given it.
-pub const BUS_SOURCE: &str = "lgsp.bus";
 /// The message type.
 pub const REPORT_MONTHLY: &str = "report.monthly";
 /// How often the schedule looks whether last month's report is due.
@@ -42,7 +39,7 @@ pub async fn send_monthly(ingress: &Ingress, period: Period) -> Result<(Submitte
         "occurred_at": now.to_offset(VIETNAM).format(&Rfc3339).unwrap_or_default(),
         "payload": report,
     });
-    let prepared = ingress.prepare(envelope, Sender::Adapter(BUS_SOURCE)).await?;
+    let prepared = ingress.prepare(envelope, Sender::Bus).await?;
     ingress.accept(vec![prepared]).await.remove(0)
 }
 
