@@ -7,56 +7,11 @@
 
 mod common;
 
-use common::TestBus;
+use common::console::Console;
 use common::october::*;
-use lgsp_bus::console::session::COOKIE;
-use lgsp_bus::testing::SECRET;
-use reqwest::header::{LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::LOCATION;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// One operator signed in to the console: their session cookie goes with every request.
-struct Console {
-    http: reqwest::Client,
-    base: String,
-    session: String,
-}
-
-impl Console {
-    async fn sign_in(bus: &TestBus, name: &str) -> Console {
-        let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-        let base = bus.api.base.clone();
-        let form = [("name", name), ("password", SECRET)];
-        let response =
-            http.post(format!("{base}/console/sign-in")).header("origin", &base).form(&form).send().await.unwrap();
-        assert_eq!(response.status(), 303, "{name} signs in");
-        let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
-        assert!(cookie.starts_with(&format!("{COOKIE}=")), "{cookie}");
-        let session = cookie.split(';').next().unwrap().to_string();
-        Console { http, base, session }
-    }
-
-    async fn fetch(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).header("cookie", &self.session).send().await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let response = self.fetch(path).await;
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    /// A file: its bytes, once its type and disposition are checked.
-    async fn download(&self, path: &str, media_type: &str, name: &str) -> Vec<u8> {
-        let response = self.fetch(path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        let headers = response.headers().clone();
-        assert!(headers["content-type"].to_str().unwrap().starts_with(media_type), "{headers:?}");
-        assert_eq!(headers["content-disposition"], format!("attachment; filename=\"{name}\""), "{headers:?}");
-        assert_eq!(headers["cache-control"], "no-store");
-        response.bytes().await.unwrap().to_vec()
-    }
-}
 
 /// The HTML from `start` to the end of the element it opens (`</tag>`), for looking inside one
 /// row.
@@ -264,7 +219,7 @@ async fn a_month_that_is_not_one_is_refused_and_the_downloads_are_the_apis_files
     assert_eq!((only_b.lines().count(), only_b.contains(B1), only_b.contains(A5)), (2, true, false), "{only_b}");
 
     // Not signed in: the sign-in page, not the file.
-    let anonymous = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = anonymous.get(format!("{}/console/dossiers/late.xlsx?month=2026-10", bus.api.base)).send().await;
     let response = response.unwrap();
     assert_eq!(response.status(), 303);

@@ -7,57 +7,15 @@
 
 mod common;
 
+use common::console::Console;
 use common::{DOSSIER, TestBus, status_changed};
-use lgsp_bus::console::session::COOKIE;
-use lgsp_bus::testing::SECRET;
 use lgsp_bus::{Failure, Outcome};
-use reqwest::header::SET_COOKIE;
-use reqwest::redirect::Policy;
 use serde_json::Value;
 
 const OTHER: &str = "000.00.01.H42-261120-0002";
 /// The applicant's CCCD in every test envelope (`status_changed`), and how the console shows it.
 const CCCD: &str = "001203000001";
 const MASKED: &str = "0012******01";
-
-/// One operator signed in to the console: their session cookie goes with every request, and
-/// each form is posted from the console's own origin.
-struct Console {
-    http: reqwest::Client,
-    base: String,
-    session: String,
-}
-
-impl Console {
-    async fn sign_in(bus: &TestBus, name: &str) -> Console {
-        let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-        let base = bus.api.base.clone();
-        let form = [("name", name), ("password", SECRET)];
-        let response =
-            http.post(format!("{base}/console/sign-in")).header("origin", &base).form(&form).send().await.unwrap();
-        assert_eq!(response.status(), 303, "{name} signs in");
-        let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
-        assert!(cookie.starts_with(&format!("{COOKIE}=")), "{cookie}");
-        let session = cookie.split(';').next().unwrap().to_string();
-        Console { http, base, session }
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let response =
-            self.http.get(format!("{}{path}", self.base)).header("cookie", &self.session).send().await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        self.post_from(&self.base, path, form).await
-    }
-
-    async fn post_from(&self, origin: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let request = self.http.post(format!("{}{path}", self.base)).header("cookie", &self.session);
-        let response = request.header("origin", origin).form(form).send().await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-}
 
 /// The peer refuses `DOSSIER` for good, with an answer naming the applicant, and takes the rest.
 fn refuse_the_dossier(bus: &TestBus) {

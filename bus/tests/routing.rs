@@ -7,31 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::TestBus;
+use common::tables::{RULES, tables};
 use lgsp_bus::competence::RoutesState;
 use serde_json::{Value, json};
-
-const UNITS: &str = r#"
-[provinces.42]
-name = "Hà Tĩnh"
-[communes.18073]
-name = "Xã Thạch Hà"
-province = "42"
-[communes.18100]
-name = "Phường Thành Sen"
-province = "42"
-[districts.436]
-name = "Huyện Thạch Hà"
-province = "42"
-now = "18073"
-"#;
-
-/// Đăng ký thường trú: the provincial department, province-wide.
-const RULES: &str = r#"
-[[rule]]
-procedure = "1.001234"
-unit = "42"
-agency = "000.00.01.H42"
-"#;
 
 /// Đăng ký khai sinh, by the commune of Thạch Hà: added to [`RULES`] while the bus runs.
 const BIRTH_RULE: &str = r#"
@@ -51,14 +29,8 @@ fn replace(path: &Path, text: &str) {
 async fn start() -> (TestBus, std::path::PathBuf) {
     let mut rules_path = None;
     let bus = TestBus::start_with(|dir| {
-        std::fs::write(dir.join("units.toml"), UNITS).unwrap();
-        std::fs::write(dir.join("routing.toml"), RULES).unwrap();
         rules_path = Some(dir.join("routing.toml"));
-        format!(
-            "[routing]\nunits = \"{}\"\nrules = \"{}\"\nreload_every = \"50ms\"\n",
-            dir.join("units.toml").display(),
-            dir.join("routing.toml").display()
-        )
+        format!("{}reload_every = \"50ms\"\n", tables(dir))
     })
     .await;
     (bus, rules_path.unwrap())

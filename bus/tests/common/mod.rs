@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod console;
 pub mod october;
+pub mod tables;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
