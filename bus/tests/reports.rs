@@ -138,8 +138,8 @@ async fn a_month_of_dossiers_is_counted_per_agency_and_for_the_province() {
     // Refusals name what is wrong.
     let (status, problem) = bus.get("/v1/reports/monthly?month=2026-13").await;
     assert_eq!((status, problem["violations"][0]["pointer"].as_str()), (400, Some("/month")), "{problem}");
-    let (status, problem) = bus.get("/v1/reports/quarterly?quarter=2026-Q4&month=2026-10").await;
-    assert_eq!((status, problem["violations"][0]["pointer"].as_str()), (400, Some("/month")), "{problem}");
+    let (status, problem) = bus.get("/v1/reports/quarterly?quarter=2026-Q5").await;
+    assert_eq!((status, problem["violations"][0]["pointer"].as_str()), (400, Some("/quarter")), "{problem}");
     let (status, problem) = bus.get("/v1/reports/monthly?month=2026-10&format=pdf").await;
     assert_eq!(status, 400, "{problem}");
     let commune = bus.api.as_("onestop.thachha").await;

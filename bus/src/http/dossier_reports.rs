@@ -32,28 +32,47 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send_monthly))
 }
 
-/// The query of the period reports; each route takes its own period parameter and refuses the
-/// others'.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The query of a period report: its period parameter, then what every report takes.
+macro_rules! period_query {
+    ($query:ident, $period:ident, $doc:literal, $pattern:literal) => {
+        #[derive(Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        struct $query {
+            #[doc = $doc]
+            #[param(required = true, pattern = $pattern)]
+            $period: Option<String>,
+            /// Only this agency's dossiers.
+            agency: Option<String>,
+            /// What the rows are per: `agency` (the default), `procedure`, `unit` or `sector`.
+            #[param(inline)]
+            by: Option<Grouping>,
+            /// `json` (the default), `csv` or `xlsx`.
+            #[param(inline)]
+            format: Option<ReportFormat>,
+        }
+
+        impl From<$query> for ReportQuery {
+            fn from(query: $query) -> ReportQuery {
+                ReportQuery { period: query.$period, agency: query.agency, by: query.by, format: query.format }
+            }
+        }
+    };
+}
+
+// The years 2000 to 2100.
+period_query!(MonthQuery, month, "The month, YYYY-MM.", "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$");
+period_query!(QuarterQuery, quarter, "The quarter, YYYY-Qn such as 2026-Q4.", "^(20[0-9]{2}|2100)-Q[1-4]$");
+period_query!(YearQuery, year, "The year, YYYY.", "^(20[0-9]{2}|2100)$");
+
+/// What a period report was asked, whatever its period.
 struct ReportQuery {
-    /// The month, YYYY-MM: for `/v1/reports/monthly`.
-    month: Option<String>,
-    /// The quarter, YYYY-Qn such as 2026-Q4: for `/v1/reports/quarterly`.
-    quarter: Option<String>,
-    /// The year, YYYY: for `/v1/reports/yearly`.
-    year: Option<String>,
-    /// Only this agency's dossiers.
+    period: Option<String>,
     agency: Option<String>,
-    /// What the rows are per: `agency` (the default), `procedure`, `unit` or `sector`.
-    #[param(inline)]
     by: Option<Grouping>,
-    /// `json` (the default), `csv` or `xlsx`.
-    #[param(inline)]
     format: Option<ReportFormat>,
 }
 
-/// Which period parameter a route reads.
+/// Which period a route reads.
 #[derive(Clone, Copy)]
 enum Span {
     Month,
@@ -61,37 +80,22 @@ enum Span {
     Year,
 }
 
-impl ReportQuery {
-    /// The route's period, or every problem with the query named.
-    fn period(&self, span: Span) -> Result<Period, Problem> {
-        let given = [("month", &self.month), ("quarter", &self.quarter), ("year", &self.year)];
-        let (name, shape, example, read): (_, _, _, fn(&str) -> Option<Period>) = match span {
+impl Span {
+    /// The period `text` names, or the problem with it.
+    fn read(self, text: Option<&str>) -> Result<Period, Problem> {
+        let (name, shape, example, read): (_, _, _, fn(&str) -> Option<Period>) = match self {
             Span::Month => ("month", "YYYY-MM", "?month=2026-11", Period::month),
             Span::Quarter => ("quarter", "YYYY-Qn", "?quarter=2026-Q4", Period::quarter),
             Span::Year => ("year", "YYYY", "?year=2026", Period::year),
         };
-        let mut violations: Vec<Violation> = given
-            .iter()
-            .filter(|(other, value)| *other != name && value.is_some())
-            .map(|(other, _)| {
-                Violation::new(format!("/{other}"), format!("does not apply here: this report is per {name}"))
-            })
-            .collect();
-        let text = given.iter().find(|(other, _)| *other == name).and_then(|(_, value)| value.as_deref());
-        let period = match text {
-            Some(text) => {
-                read(text).ok_or_else(|| Violation::new(format!("/{name}"), format!("`{text}` is not {shape}")))
-            }
-            None => Err(Violation::new(format!("/{name}"), format!("is required: {shape}"))),
+        let violation = match text {
+            Some(text) => match read(text) {
+                Some(period) => return Ok(period),
+                None => Violation::new(format!("/{name}"), format!("`{text}` is not {shape}")),
+            },
+            None => Violation::new(format!("/{name}"), format!("is required: {shape}")),
         };
-        match period {
-            Ok(period) if violations.is_empty() => Ok(period),
-            Ok(_) => Err(Problem::invalid_query(example, violations)),
-            Err(violation) => {
-                violations.insert(0, violation);
-                Err(Problem::invalid_query(example, violations))
-            }
-        }
+        Err(Problem::invalid_query(example, vec![violation]))
     }
 }
 
@@ -105,15 +109,17 @@ impl ReportQuery {
     get,
     path = "/v1/reports/monthly",
     tag = "reports",
-    params(ReportQuery),
+    params(MonthQuery),
     responses(
-        (status = 200, description = "The counts (or the file asked for)", body = PeriodReport),
+        (status = 200, description = "The counts, or the file `format` asks for", content(
+            (PeriodReport = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 400, description = "The month missing or not YYYY-MM, or an unknown `by` or `format`", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn monthly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ReportQuery>) -> Response {
-    report(&app, &caller, Span::Month, query).await
+async fn monthly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<MonthQuery>) -> Response {
+    report(&app, &caller, Span::Month, query.into()).await
 }
 
 /// The report of one quarter, as the plans report to the chairman every quarter.
@@ -121,15 +127,17 @@ async fn monthly(State(app): State<AppState>, caller: Caller, ApiQuery(query): A
     get,
     path = "/v1/reports/quarterly",
     tag = "reports",
-    params(ReportQuery),
+    params(QuarterQuery),
     responses(
-        (status = 200, description = "The counts (or the file asked for)", body = PeriodReport),
+        (status = 200, description = "The counts, or the file `format` asks for", content(
+            (PeriodReport = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 400, description = "The quarter missing or not YYYY-Qn, or an unknown `by` or `format`", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn quarterly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ReportQuery>) -> Response {
-    report(&app, &caller, Span::Quarter, query).await
+async fn quarterly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<QuarterQuery>) -> Response {
+    report(&app, &caller, Span::Quarter, query.into()).await
 }
 
 /// The report of one year.
@@ -137,22 +145,24 @@ async fn quarterly(State(app): State<AppState>, caller: Caller, ApiQuery(query):
     get,
     path = "/v1/reports/yearly",
     tag = "reports",
-    params(ReportQuery),
+    params(YearQuery),
     responses(
-        (status = 200, description = "The counts (or the file asked for)", body = PeriodReport),
+        (status = 200, description = "The counts, or the file `format` asks for", content(
+            (PeriodReport = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 400, description = "The year missing or not YYYY, or an unknown `by` or `format`", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-async fn yearly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<ReportQuery>) -> Response {
-    report(&app, &caller, Span::Year, query).await
+async fn yearly(State(app): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<YearQuery>) -> Response {
+    report(&app, &caller, Span::Year, query.into()).await
 }
 
 async fn report(app: &AppState, caller: &Caller, span: Span, query: ReportQuery) -> Response {
     if let Err(denied) = caller.may_read_reports() {
         return Problem::from(denied).into_response();
     }
-    let period = match query.period(span) {
+    let period = match span.read(query.period.as_deref()) {
         Ok(period) => period,
         Err(problem) => return problem.into_response(),
     };
@@ -255,6 +265,7 @@ pub(crate) fn report_table(report: &PeriodReport) -> Table {
 #[into_params(parameter_in = Query)]
 struct SendQuery {
     /// The month, YYYY-MM; last month when absent.
+    #[param(pattern = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 
@@ -310,8 +321,8 @@ async fn send_monthly(State(app): State<AppState>, caller: Caller, ApiQuery(quer
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct LateQuery {
-    /// YYYY-MM.
-    #[param(required = true)]
+    /// The month, YYYY-MM.
+    #[param(required = true, pattern = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
     month: Option<String>,
     /// Only this agency's dossiers.
     agency: Option<String>,
@@ -344,7 +355,9 @@ pub struct LateList {
     tag = "reports",
     params(LateQuery),
     responses(
-        (status = 200, description = "The late dossiers (or the file asked for)", body = LateList),
+        (status = 200, description = "The late dossiers, or the file `format` asks for", content(
+            (LateList = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )),
         (status = 400, description = "The month missing or not YYYY-MM, or an unknown `format`", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer now", body = ProblemDocument, content_type = "application/problem+json"),
     )
