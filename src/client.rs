@@ -1,6 +1,7 @@
 //! How the CLI speaks to a running bus: its HTTP API, as an operator who proved who they are
-//! (`--operator NAME` and `LGSP_OPERATOR_PASSWORD`, or a token in `LGSP_TOKEN`; the password is
-//! never a flag, so it never shows in the process list).
+//! (`--operator NAME` and `LGSP_OPERATOR_PASSWORD`, or a token in `LGSP_TOKEN`, or a client
+//! certificate the bus binds to the operator; the password is never a flag, so it never shows in
+//! the process list).
 
 use std::process::ExitCode;
 
@@ -21,6 +22,13 @@ pub struct Connection {
     /// A private CA to trust for the bus's HTTPS (PEM), such as the province's.
     #[arg(long, global = true, env = "LGSP_CA_FILE")]
     ca_file: Option<std::path::PathBuf>,
+    /// The operator's client certificate (PEM, with its chain), for a bus that takes them
+    /// (`[http.tls] client_ca`): it proves who calls, no password or token needed.
+    #[arg(long, global = true, env = "LGSP_CLIENT_CERT", requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PKCS#8 PEM).
+    #[arg(long, global = true, env = "LGSP_CLIENT_KEY", requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
 }
 
 /// Longest the CLI waits for one answer of the bus.
@@ -46,13 +54,20 @@ impl Bus {
             Some(bus) => bus,
             None => default_bus()?,
         };
-        let tls = lgsp_bus::peer::PeerTls { ca_file: connection.ca_file.as_deref(), ..Default::default() };
+        let tls = lgsp_bus::peer::PeerTls {
+            ca_file: connection.ca_file.as_deref(),
+            client_cert: connection.client_cert.as_deref(),
+            client_key: connection.client_key.as_deref(),
+        };
         let http = lgsp_bus::peer::http_client("lgsp-cli", CALL_TIMEOUT, tls)
-            .map_err(|e| fail(Failed(format!("--ca-file: {e}"))))?;
+            .map_err(|e| fail(Failed(format!("--ca-file, --client-cert, --client-key: {e}"))))?;
         let mut bus = Bus { http, base: base.trim_end_matches('/').to_string(), token: None };
+        let certified = connection.client_cert.is_some();
         bus.token = match (std::env::var("LGSP_TOKEN"), connection.operator, std::env::var("LGSP_OPERATOR_PASSWORD")) {
             (Ok(token), _, _) => Some(token),
             (Err(_), Some(operator), Ok(password)) => Some(bus.token(&operator, &password).await.map_err(fail)?),
+            // The certificate says who calls.
+            (Err(_), _, Err(_)) if certified => None,
             (Err(_), Some(operator), Err(_)) => {
                 return Err(fail(Failed(format!("set LGSP_OPERATOR_PASSWORD, the password of {operator}"))));
             }

@@ -380,3 +380,73 @@ fn the_fan_out_bench_registers_agency_systems_and_carries_their_messages() {
     // The broker's figures, or why not (a broker without its Prometheus plugin).
     assert!(stdout.contains("broker: "), "{stdout}");
 }
+
+/// An operator's client certificate is all the CLI needs against a bus that takes them; a
+/// member's certificate gets the member's rights, no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_proves_an_operator_by_a_client_certificate() {
+    use lgsp_bus::auth::certificates::ClientCertificate;
+    use lgsp_bus::testing::tls::PrivateCa;
+
+    let (ca, clients) = (PrivateCa::new("Province CA"), PrivateCa::new("Province clients CA"));
+    let (alice, bob) = (clients.client("alice", false), clients.client("onestop.bob", false));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let server = ca.server();
+    let pin = |issued: &lgsp_bus::testing::tls::Issued| ClientCertificate::from_der(&issued.der).unwrap().spki_sha256;
+    let text = format!(
+        r#"
+        [http]
+        listen = "127.0.0.1:0"
+        [http.tls]
+        cert = "{cert}"
+        key = "{key}"
+        client_ca = "{client_ca}"
+        [amqp]
+        url = "{amqp}"
+        namespace = "{namespace}"
+        [store]
+        url = "sqlite://{store}"
+        [operators.alice]
+        roles = ["viewer"]
+        certificate = {{ spki_sha256 = "{alice}" }}
+        [members."onestop.bob"]
+        name = "Bob's one-stop system"
+        certificate = {{ spki_sha256 = "{bob}" }}
+        "#,
+        cert = write("server.pem", &server.cert_pem),
+        key = write("server.key", &server.key_pem),
+        client_ca = write("clients.pem", &clients.pem()),
+        amqp = amqp_url(),
+        namespace = unique_namespace(),
+        store = dir.path().join("lgsp.db").display(),
+        alice = pin(&alice),
+        bob = pin(&bob),
+    );
+    let path = dir.path().join("lgsp.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut config = lgsp_bus::config::Config::load(&path, Vec::new()).unwrap();
+    lgsp_bus::testing::with_test_secrets(&mut config);
+    let bus = lgsp_bus::server::start(config, &[], false).await.unwrap();
+    let ca_file = write("ca.pem", &ca.pem());
+    let run = |who: &lgsp_bus::testing::tls::Issued, name: &str| {
+        let mut command = lgsp();
+        command.args(["reports", "monthly", "--month", "2026-10", "--bus", &bus.base_url, "--ca-file", &ca_file]);
+        command.args(["--client-cert", &write(&format!("{name}.pem"), &who.cert_pem)]);
+        command.args(["--client-key", &write(&format!("{name}.key"), &who.key_pem)]);
+        command.output().unwrap()
+    };
+
+    let as_alice = run(&alice, "alice");
+    assert!(as_alice.status.success(), "{}", String::from_utf8_lossy(&as_alice.stderr));
+    assert!(String::from_utf8_lossy(&as_alice.stdout).contains("\"period\": \"2026-10\""));
+    let as_bob = run(&bob, "bob");
+    assert!(!as_bob.status.success(), "a member without the right to read reports");
+    let refusal = String::from_utf8_lossy(&as_bob.stderr);
+    assert!(refusal.contains("403") && refusal.contains("missing right: read reports"), "{refusal}");
+    bus.shutdown().await;
+}
