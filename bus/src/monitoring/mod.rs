@@ -386,3 +386,60 @@ impl<'a> Monitor<'a> {
 pub fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 { 0.0 } else { (part as f64 * 10_000.0 / whole as f64).round() / 100.0 }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn periods_are_read_strictly_and_bounded_in_vietnam() {
+        assert_eq!(Period::month("2026-11"), Some(Period::Month { year: 2026, month: 11 }));
+        for bad in ["2026-13", "2026-1", "26-11", "2026-11-01", "1999-11", ""] {
+            assert_eq!(Period::month(bad), None, "{bad}");
+        }
+        assert_eq!(Period::quarter("2026-Q4"), Some(Period::Quarter { year: 2026, quarter: 4 }));
+        assert_eq!(Period::quarter("2026-Q5"), None);
+        assert_eq!(Period::year("2026"), Some(Period::Year { year: 2026 }));
+        let (start, end) = Period::Month { year: 2026, month: 12 }.bounds();
+        assert_eq!((start, end), (datetime!(2026-12-01 00:00 +07:00), datetime!(2027-01-01 00:00 +07:00)));
+        let (start, end) = Period::Quarter { year: 2026, quarter: 4 }.bounds();
+        assert_eq!((start, end), (datetime!(2026-10-01 00:00 +07:00), datetime!(2027-01-01 00:00 +07:00)));
+        assert_eq!(Period::Year { year: 2026 }.bounds().1, datetime!(2027-01-01 00:00 +07:00));
+    }
+
+    #[test]
+    fn every_dossier_of_the_window_is_counted_once() {
+        let procedures = Procedures::default();
+        let period = Period::Month { year: 2026, month: 10 };
+        let mut monitor = Monitor::new(period, datetime!(2026-12-01 00:00 UTC), Grouping::Agency, &procedures);
+        let ms = |at: OffsetDateTime| epoch_ms(at);
+        let dossier =
+            |code: &str, received: OffsetDateTime, closed: Option<OffsetDateTime>, status: i64| DossierFacts {
+                code: code.into(),
+                status: Some(status),
+                agency_code: Some("000.00.01.H42".into()),
+                received_ms: ms(received),
+                due_at: Some("2026-10-12T17:00:00+07:00".into()),
+                closed_ms: closed.map(ms),
+                ..Default::default()
+            };
+        // Carried over and resolved late; received and resolved early; received and still open
+        // past its date; closed before the month (not counted); received after it (not counted).
+        monitor.add(&dossier("a", datetime!(2026-09-30 08:00 +07:00), Some(datetime!(2026-10-13 08:00 +07:00)), 10));
+        monitor.add(&dossier("b", datetime!(2026-10-05 08:00 +07:00), Some(datetime!(2026-10-09 08:00 +07:00)), 10));
+        monitor.add(&dossier("c", datetime!(2026-10-05 08:00 +07:00), None, 4));
+        monitor.add(&dossier("d", datetime!(2026-09-01 08:00 +07:00), Some(datetime!(2026-09-30 08:00 +07:00)), 10));
+        monitor.add(&dossier("e", datetime!(2026-11-01 00:00 +07:00), None, 1));
+        let tally = monitor.finish();
+        let c = &tally.province;
+        assert_eq!((c.new_reception, c.pre_existing), (2, 1));
+        assert_eq!((c.total_solved, c.solved_in_time, c.solved_early, c.solved_late), (2, 1, 1, 1));
+        assert_eq!((c.total_pending, c.pending_late), (1, 1));
+        let late: Vec<(&str, &str)> = tally.late.iter().map(|d| (d.dossier_code.as_str(), d.state)).collect();
+        assert_eq!(late, [("a", "resolved_late"), ("c", "pending_late")]);
+        assert_eq!(percent(2, 3), 66.67);
+        assert_eq!(percent(1, 0), 0.0);
+    }
+}
