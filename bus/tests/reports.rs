@@ -6,7 +6,7 @@
 mod common;
 
 use common::TestBus;
-use common::october::{A, B, RESIDENCE, october};
+use common::october::{A, A1, A3, B, RESIDENCE, october};
 use serde_json::{Value, json};
 
 fn row<'a>(report: &'a Value, agency: &str) -> &'a Value {
@@ -108,6 +108,12 @@ async fn a_month_of_dossiers_is_counted_per_agency_and_for_the_province() {
         (Some("Chờ xác minh nơi cư trú"), Some("2026-10-12T17:00:00+07:00"))
     );
     assert_eq!(explained["procedure_name"], "Đăng ký thường trú");
+    // The dossier's own view reckons its due time as the reports do: A-3 is late though its
+    // one-stop system wrote 30 October, A-1 is not.
+    for (code, late) in [(A3, true), (A1, false)] {
+        let (status, dossier) = bus.get(&format!("/v1/dossiers/{code}")).await;
+        assert_eq!((status, dossier["late"].as_bool()), (200, Some(late)), "{dossier}");
+    }
     assert!(!list.to_string().contains("042198000002"), "a published list names no applicant: {list}");
 
     // The same as files.

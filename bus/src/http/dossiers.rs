@@ -14,7 +14,8 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::problem::{Problem, ProblemDocument};
 use crate::auth::Caller;
-use crate::monitoring::CLOSED;
+use crate::monitoring::{CLOSED, due};
+use crate::procedures::Procedures;
 use crate::rfc3339_ms;
 use crate::store::{DossierView, ReuseView};
 
@@ -47,7 +48,8 @@ pub struct Dossier {
     /// The latest `postal.shipment_status`.
     #[schema(value_type = Option<Object>)]
     pub postal: Option<Value>,
-    /// Resolved after its due date, or still open past it.
+    /// Resolved after its due time, or still open past it: the catalogue's reckoning where it
+    /// gives the procedure a processing time, else `due_at` (as the reports count it).
     pub late: bool,
     /// The papers its procedure needs, and those already on file when it was received.
     pub documents_reuse: Option<DocumentsReuse>,
@@ -82,12 +84,14 @@ async fn dossier(State(app): State<AppState>, caller: Caller, Path(code): Path<S
         [&dossier.agency_code, &dossier.competent_agency].into_iter().flatten().map(String::as_str).collect();
     caller.may_read_dossier(&agencies)?;
     let reuse = app.store.reuse(&dossier.dossier_code).await?;
-    Ok(Json(view(dossier, reuse)).into_response())
+    Ok(Json(view(dossier, reuse, &app.ingress.procedures)).into_response())
 }
 
-fn view(dossier: DossierView, reuse: Option<ReuseView>) -> Dossier {
+fn view(dossier: DossierView, reuse: Option<ReuseView>, procedures: &Procedures) -> Dossier {
     let parse = |text: &Option<String>| text.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-    let due = parse(&dossier.due_at);
+    // The same reckoning as the reports', so that a dossier is late here when it is there.
+    let due =
+        due(procedures, dossier.procedure_code.as_deref(), parse(&dossier.received_at), dossier.due_at.as_deref());
     let closed = dossier.status.is_some_and(|s| CLOSED.contains(&s));
     let finished_at = if closed { parse(&dossier.completed_at) } else { Some(OffsetDateTime::now_utc()) };
     Dossier {

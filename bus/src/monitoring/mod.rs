@@ -274,9 +274,12 @@ impl<'a> Monitor<'a> {
 
     /// When the dossier is due: the catalogue's reckoning, else the one-stop system's date.
     pub fn due(&self, dossier: &DossierFacts) -> Option<OffsetDateTime> {
-        let received = at_ms(dossier.received_ms);
-        let catalogue = dossier.procedure_code.as_deref().and_then(|code| self.procedures.due(code, received));
-        catalogue.or_else(|| OffsetDateTime::parse(dossier.due_at.as_deref()?, &Rfc3339).ok())
+        due(
+            self.procedures,
+            dossier.procedure_code.as_deref(),
+            Some(at_ms(dossier.received_ms)),
+            dossier.due_at.as_deref(),
+        )
     }
 
     pub fn add(&mut self, dossier: &DossierFacts) {
@@ -380,6 +383,18 @@ impl<'a> Monitor<'a> {
         });
         self.tally
     }
+}
+
+/// When a dossier is due: the catalogue's reckoning from when it was received, where the
+/// catalogue gives its procedure a processing time, else the one-stop system's `due_at`.
+pub fn due(
+    procedures: &Procedures,
+    procedure: Option<&str>,
+    received: Option<OffsetDateTime>,
+    due_at: Option<&str>,
+) -> Option<OffsetDateTime> {
+    let catalogue = procedure.zip(received).and_then(|(code, received)| procedures.due(code, received));
+    catalogue.or_else(|| OffsetDateTime::parse(due_at?, &Rfc3339).ok())
 }
 
 /// `part / whole` in percent, to two decimals; 0 of nothing.
